@@ -1,0 +1,39 @@
+"""Named checks: the code that rule files refer to by name.
+
+A rule file says *which* checks apply to a loss (``checks = ["single_class"]``) and with which
+parameters; the functions here say *how*. Each takes the call's `CallContext` and the parameters from
+the rule file, and reports through `ctx.emit`. Kind checks are named ``kind_<kind>`` and run for every
+argument whose format declares that value kind.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+REGISTRY: dict[str, Callable[..., None]] = {}
+
+# Codes whose domain findings (see engine._check_domains) deserve a sharper diagnosis: 1-based labels,
+# a void label 255. code -> fn(ctx, argument, offending values) -> (code, message tail, fix) or None.
+DOMAIN_HINTS: dict[str, Callable[..., tuple[str, str, str | None] | None]] = {}
+
+
+def domain_hint(code: str) -> Callable:
+    def register(fn: Callable) -> Callable:
+        DOMAIN_HINTS[code] = fn
+        return fn
+
+    return register
+
+
+def check(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        if name in REGISTRY:
+            raise RuntimeError(f"check {name!r} registered twice")
+        REGISTRY[name] = fn
+        return fn
+
+    return register
+
+
+# Importing the modules registers their checks.
+from . import classification, elementwise, kinds, margin, sequence  # noqa: E402,F401

@@ -1,0 +1,341 @@
+"""Checks for the class-index and class-probability losses: CrossEntropyLoss, NLLLoss and relatives."""
+
+from __future__ import annotations
+
+import torch
+
+from .. import kinds
+from ..context import CallContext
+from ..facts import dtype_name
+from . import check, domain_hint
+
+# ---- class-index range -----------------------------------------------------------------------------
+
+
+@domain_hint("LL401")
+def explain_out_of_range(ctx: CallContext, argument: str, bad: torch.Tensor):
+    """Sharper diagnoses of out-of-range class indices: void 255, 1-based labels."""
+    classes = ctx.binding.get("C")
+    values = set(bad.tolist())
+    if values == {255} and classes is not None and classes < 255 and ctx.config.get("ignore_index") != 255:
+        return (
+            "LL412",
+            "; 255 is the usual void/boundary label of segmentation masks",
+            "nn.CrossEntropyLoss(ignore_index=255)" if "ignore_index" in ctx.config else None,
+        )
+    facts = ctx.values(argument)
+    if classes is not None and facts is not None and values == {classes}:
+        vr = facts.value_range
+        ignore = ctx.config.get("ignore_index")
+        data = ctx.args[argument].detach()
+        real = data[data != ignore] if ignore is not None else data
+        if vr is not None and real.numel() and int(real.min()) >= 1:
+            return (
+                "LL401",
+                f"; the largest label equals C={classes} and no label is 0, so the labels look 1-based",
+                f"{argument} - 1 (labels must run from 0 to C-1 = {classes - 1})",
+            )
+    if classes is not None:
+        return ("LL401", f"; valid class indices run from 0 to C-1 = {classes - 1}", None)
+    return None
+
+
+# ---- target formats --------------------------------------------------------------------------------
+
+
+def _one_hot_rows(ctx: CallContext, argument: str, class_dim: int = 1) -> kinds.RowPattern | None:
+    facts = ctx.values(argument)
+    if facts is None or facts.ndim <= class_dim:
+        return None
+    sample = facts.sample_rows(0)
+    return kinds.binary_rows(sample, class_dim) if sample is not None else None
+
+
+@check("probability_target_rows")
+def probability_target_rows(ctx: CallContext) -> None:
+    """Class-probability targets: each row a distribution. Multi-hot rows mean a multi-label task."""
+    facts = ctx.values("target")
+    if facts is None or not facts.is_floating:
+        return
+    class_dim = 0 if facts.ndim == 1 else 1
+    sample = facts.sample_rows(0) if class_dim == 1 else ctx.args["target"].detach().double()
+    rows = kinds.binary_rows(sample, class_dim)
+    if rows is not None and rows.one_hot:
+        ctx.emit(
+            "LL405",
+            "target",
+            f"`target` is one-hot {facts.summary}: read as class probabilities; class indices are the usual form",
+            fix="loss(input, target.argmax(dim=1))",
+            observed=f"{facts.summary}, values {{0, 1}}, one 1 per row",
+            expected=f"int64{list(facts.shape[:class_dim] + facts.shape[class_dim + 1:])} class indices",
+        )
+        return
+    if rows is not None and rows.multi_hot:
+        ctx.emit(
+            "LL404",
+            "target",
+            f"`target` rows hold up to {rows.ones_max} ones (multi-hot, {facts.summary}); "
+            "class probabilities must sum to 1 per row",
+            explanation=(
+                "A target of the input's shape is read as class probabilities. Rows with several 1s sum to "
+                f"up to {rows.ones_max}: this is a multi-label task, which softmax cross entropy cannot express "
+                "(the classes compete for one unit of probability)."
+            ),
+            fix="nn.BCEWithLogitsLoss()(logits, target)  # one independent sigmoid per class",
+            observed=f"{facts.summary}, values {{0, 1}}, {rows.ones_min} to {rows.ones_max} ones per row",
+            expected="rows of non-negative values that sum to 1",
+            confidence="strong",
+        )
+        return
+    norm = kinds.normalization(sample, class_dim)
+    if norm is None:
+        return
+    tol = max(kinds.tolerance(facts.dtype), 1e-3)
+    if norm.nonnegative and norm.max_sum_error <= tol:
+        return
+    if not norm.nonnegative:
+        if norm.is_log_probabilities(tol) or norm.nonpositive:
+            seen = "holds log-probabilities (values <= 0)"
+            fix = "pass probabilities: target.exp(), or F.softmax(teacher_logits, dim=1)"
+        else:
+            seen = "has negative values"
+            fix = "pass probabilities: F.softmax(teacher_logits, dim=1)"
+    else:
+        seen = f"has rows that sum to {1 + norm.max_sum_error:.3g} or {1 - norm.max_sum_error:.3g}, not 1"
+        fix = "target / target.sum(dim=1, keepdim=True)"
+    ctx.emit(
+        "LL404",
+        "target",
+        f"`target` {seen}; class probabilities must be non-negative and sum to 1 per row",
+        explanation=(
+            "A target of the input's shape is read as class probabilities. torch does not check that they "
+            "are a distribution, so the loss is computed, but it is no longer a cross entropy and its "
+            "minimum is not at the target."
+        ),
+        fix=fix,
+        observed=f"{facts.summary}, row sums up to 1 ± {norm.max_sum_error:.3g}",
+        expected="rows of non-negative values that sum to 1",
+        severity="warning",
+        confidence="strong",
+    )
+
+
+@check("probabilities_ignore_index")
+def probabilities_ignore_index(ctx: CallContext) -> None:
+    """torch 2.13 rejects ignore_index >= 0 with probability targets (negative values are ignored)."""
+    ignore = ctx.config.get("ignore_index")
+    facts = ctx.fact("target")
+    if facts is None or not facts.is_floating or not isinstance(ignore, int) or ignore < 0:
+        return
+    ctx.emit(
+        "LL410",
+        "ignore_index",
+        f"`ignore_index` is {ignore} while `target` holds class probabilities ({facts.summary})",
+        explanation="torch raises 'ignore_index is not supported for floating point target': ignore_index only applies to class-index targets.",
+        observed=f"ignore_index={ignore}, target {facts.summary}",
+        expected="ignore_index < 0 (the default -100) with probability targets",
+        torch_raises=True,
+    )
+
+
+@check("uint8_spatial_target")
+def uint8_spatial_target(ctx: CallContext) -> None:
+    """uint8 class indices work with (N, C) inputs but not with (N, C, d1, ...) in torch 2.13."""
+    facts = ctx.fact("target")
+    if facts is None or facts.dtype != torch.uint8 or not ctx.binding.get("*d"):
+        return
+    ctx.emit(
+        "LL102",
+        "target",
+        f"`target` is uint8 {facts.summary}; expected int64 for targets with spatial dimensions",
+        explanation=(
+            "A uint8 mask (read from a PNG through NumPy) is accepted with (N, C) inputs, but with extra "
+            "dimensions torch 2.13 raises 'expected scalar type Long but found Byte'."
+        ),
+        fix="target.long()",
+        observed=facts.summary,
+        expected="int64",
+        torch_raises=True,
+    )
+
+
+@check("padding_not_ignored")
+def padding_not_ignored(ctx: CallContext, min_rows: int = 2, min_length: int = 4) -> None:
+    """(N, T) token targets whose rows end in runs of an id that appears nowhere else: padding."""
+    facts = ctx.values("target")
+    if facts is None or facts.ndim != 2 or facts.shape[1] < min_length or facts.shape[0] < min_rows:
+        return
+    target = facts.sample_rows(0)
+    if target is None:
+        return
+    last = target[:, -1]
+    pad = float(last.mode().values)
+    if pad == ctx.config.get("ignore_index"):
+        return
+    is_pad = target == pad
+    # Length of each row's trailing run of `pad`.
+    trailing = torch.flip(is_pad, dims=[1]).to(torch.int64).cumprod(dim=1).sum(dim=1)
+    padded_rows = int((trailing >= 2).sum())
+    inside = is_pad.sum(dim=1) - trailing
+    if padded_rows < min_rows or int(inside.sum()) != 0 or len(set(trailing.tolist())) < 2:
+        return
+    pad_text = str(int(pad))
+    ignore = ctx.config.get("ignore_index")
+    ctx.emit(
+        "LL409",
+        "target",
+        f"`target` rows end in runs of {pad_text} (lengths {sorted(set(trailing.tolist()))}) and {pad_text} "
+        f"appears nowhere else: padding scored as class {pad_text}; ignore_index is {ignore}",
+        fix=f"ignore_index={pad_text}, or target.masked_fill(target == {pad_text}, -100)",
+        observed=f"{facts.summary}, {padded_rows} rows end in runs of {pad_text}",
+        expected=f"padding set to ignore_index ({ignore})",
+        confidence="weak",
+    )
+
+
+# ---- loss-level checks -----------------------------------------------------------------------------
+
+
+@check("class_weight")
+def class_weight(ctx: CallContext, config: str = "weight") -> None:
+    """A per-class weight: shape (C,), the input's floating dtype."""
+    weight = ctx.config.get(config)
+    facts = ctx.fact("input")
+    if not isinstance(weight, torch.Tensor) or facts is None:
+        return
+    classes = ctx.binding.get("C")
+    if classes is None and facts.ndim >= 1:
+        classes = facts.shape[1] if facts.ndim >= 2 else facts.shape[0]
+    shape = tuple(weight.shape)
+    if classes is not None and shape != (classes,):
+        ctx.emit(
+            "LL206",
+            config,
+            f"`{config}` has shape {shape}; expected ({classes},), one weight per class",
+            explanation=f"torch raises 'weight tensor should be defined either for all {classes} classes or no classes'.",
+            fix=f"a weight of {classes} entries, e.g. torch.ones({classes})",
+            observed=f"{dtype_name(weight.dtype)}{list(shape)}",
+            expected=f"[{classes}]",
+            torch_raises=True,
+        )
+    elif facts.is_floating and weight.dtype != facts.dtype:
+        ctx.emit(
+            "LL106",
+            config,
+            f"`{config}` is {dtype_name(weight.dtype)}; expected {dtype_name(facts.dtype)}, the input's dtype",
+            explanation=f"torch raises 'expected scalar type {_scalar(facts.dtype)} but found {_scalar(weight.dtype)}'.",
+            fix=f"{config}.to(input.dtype)",
+            observed=dtype_name(weight.dtype),
+            expected=dtype_name(facts.dtype),
+            torch_raises=True,
+        )
+
+
+def _scalar(dtype: torch.dtype) -> str:
+    return {torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16", torch.int64: "Long"}.get(dtype, str(dtype))
+
+
+@check("single_class")
+def single_class(ctx: CallContext) -> None:
+    """C == 1: log_softmax over one class is 0, so the loss is identically zero."""
+    facts = ctx.fact("input")
+    if ctx.format is None or facts is None or ctx.binding.get("C") != 1 or facts.ndim < 2:
+        return
+    ctx.emit(
+        "LL502",
+        "input",
+        f"`input` has a single class (C = 1, {facts.summary}): the loss is identically zero",
+        fix="nn.BCEWithLogitsLoss()(input.squeeze(1), target.float())  # or two logits with cross entropy",
+        observed=f"{facts.summary}, C = 1",
+        expected="C >= 2",
+    )
+
+
+@check("diagnose_class_target_shape")
+def diagnose_class_target_shape(ctx: CallContext) -> None:
+    """When no format fits: name the classic layout mistakes instead of a bare shape error."""
+    if ctx.format is not None:
+        return
+    inp, tgt = ctx.fact("input"), ctx.fact("target")
+    if inp is None or tgt is None:
+        return
+    i, t = inp.shape, tgt.shape
+    if inp.ndim >= 2 and tgt.ndim == inp.ndim and t[1] == 1 and t[:1] + t[2:] == i[:1] + i[2:]:
+        ctx.emit(
+            "LL203",
+            "target",
+            f"`target` has shape {t}, with an extra dimension of size 1; expected {t[:1] + t[2:]}",
+            explanation=(
+                f"Class-index targets have no class dimension: for input {inp.summary} the target is "
+                f"{t[:1] + t[2:]}. torch raises "
+                + ("'0D or 1D target tensor expected, multi-target not supported'." if inp.ndim == 2 else "'only batches of spatial targets supported'.")
+            ),
+            fix="target.squeeze(1)",
+            observed=tgt.summary,
+            expected=f"{list(t[:1] + t[2:])}",
+            torch_raises=True,
+        )
+        return
+    if inp.ndim >= 3 and t == i[:-1]:
+        layout = "(N, T, C) sequence" if inp.ndim == 3 else "channels-last (N, H, W, C)"
+        ctx.emit(
+            "LL204",
+            "input",
+            f"`input` looks like {layout} logits {inp.summary}: the classes are on the last dim; expected them at dim 1",
+            explanation=(
+                f"{ctx.loss.name} reads the classes from dim 1, so with input {list(i)} it expects a target of "
+                f"shape {[i[0]] + list(i[2:])} and raises a size error for {list(t)}. Had the sizes happened to "
+                "agree, it would have normalized over the wrong axis silently."
+            ),
+            fix="loss(input.movedim(-1, 1), target)" if inp.ndim > 3 else "loss(input.transpose(1, 2), target)  # or input.flatten(0, 1), target.flatten()",
+            observed=inp.summary,
+            expected=f"{[i[0], i[-1]] + list(i[1:-1])} (classes at dim 1)",
+            torch_raises=True,
+        )
+        return
+    if inp.ndim >= 2 and tgt.ndim == inp.ndim and t == i and not tgt.is_floating:
+        return  # handled by the class-probabilities format's dtype rule (or LL202)
+    if inp.ndim >= 2 and tgt.ndim == inp.ndim - 1 and t[1:] == i[2:] and t[0] != i[0]:
+        ctx.emit(
+            "LL207",
+            "target",
+            f"`target` has batch size {t[0]}; `input` has {i[0]}",
+            explanation=f"torch raises 'Expected input batch_size ({i[0]}) to match target batch_size ({t[0]})'.",
+            fix="build the target from the same batch as the input (check drop_last / the last partial batch)",
+            observed=f"input {inp.summary}, target {tgt.summary}",
+            expected=f"target [{i[0]}{''.join(f', {d}' for d in i[2:])}]",
+            torch_raises=True,
+        )
+        return
+    if inp.ndim >= 2 and tgt.ndim == inp.ndim and t[0] == i[0] and not tgt.is_floating:
+        rows = _one_hot_rows(ctx, "target")
+        if rows is not None:
+            _emit_one_hot(ctx, rows, torch_raises=True)
+
+
+def _emit_one_hot(ctx: CallContext, rows: kinds.RowPattern, torch_raises: bool, replaces: tuple[str, ...] = ()) -> None:
+    facts = ctx.fact("target")
+    kind = "one-hot" if rows.one_hot else "multi-hot"
+    ctx.emit(
+        "LL202",
+        "target",
+        f"`target` looks {kind} ({facts.summary}, values {{0, 1}}); expected class indices of shape "  # type: ignore[union-attr]
+        f"{list(facts.shape[:1] + facts.shape[2:])}",  # type: ignore[union-attr]
+        fix="target.argmax(dim=1)" if rows.one_hot else "for multi-label targets use nn.BCEWithLogitsLoss() with target.float()",
+        observed=f"{facts.summary}, {rows.ones_min}..{rows.ones_max} ones per row",  # type: ignore[union-attr]
+        expected=f"int64{list(facts.shape[:1] + facts.shape[2:])} class indices",  # type: ignore[union-attr]
+        torch_raises=torch_raises,
+        confidence="strong",
+        replaces=replaces,
+    )
+
+
+@check("one_hot_integer_target")
+def one_hot_integer_target(ctx: CallContext, replaces: tuple[str, ...] = ("LL103",)) -> None:
+    """An integer target of the input's shape read as class probabilities: a one-hot encoding."""
+    facts = ctx.fact("target")
+    if facts is None or facts.is_floating:
+        return
+    rows = _one_hot_rows(ctx, "target", 1 if facts.ndim >= 2 else 0)
+    if rows is not None:
+        _emit_one_hot(ctx, rows, torch_raises=True, replaces=replaces)

@@ -1,0 +1,2 @@
+"""placeholder"""
+from . import check  # noqa: F401

@@ -1,0 +1,441 @@
+"""check(): resolve the spec, bind the arguments, match a format, and run the checks.
+
+The order is fixed and cheap-first: the call's arguments, configuration values, tensor metadata
+(devices, shapes, dtypes), then exact value checks that torch itself makes, then value heuristics on a
+bounded sample, then the loss's named checks. Everything runs under `torch.no_grad()` on detached
+views; the report keeps summaries only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+
+from .context import CallContext
+from . import checks as check_library
+from .facts import TensorFacts, describe_value, dtype_name
+from .findings import Report
+from .registry import CompiledFormat, CompiledLoss, Registry, builtin_registry
+from .shapes import bind, describe_binding
+
+Depth = Literal["metadata", "values"]
+
+_TYPE_CHECKS = {
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "bool": lambda v: isinstance(v, (bool, int)),
+    "str": lambda v: isinstance(v, str),
+    "tensor": lambda v: isinstance(v, torch.Tensor),
+    "callable": callable,
+    "any": lambda v: True,
+}
+
+
+class Checker:
+    """Holds losslint's own options, apart from the loss's arguments (a loss may take any keyword).
+
+    depth: "values" (default) also reads tensor values; "metadata" reads only dtypes, shapes and
+    devices, which never syncs a GPU and works on meta tensors.
+    """
+
+    def __init__(self, *, depth: Depth = "values", registry: Registry | None = None):
+        if depth not in ("metadata", "values"):
+            raise ValueError(f"depth must be 'metadata' or 'values', got {depth!r}")
+        self.depth = depth
+        self._registry = registry
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry or builtin_registry()
+
+    def check(self, loss: object, /, *args: Any, **kwargs: Any) -> Report:
+        spec, form, instance = self.registry.resolve(loss)
+        with torch.no_grad():
+            ctx = _run(spec, form, instance, args, kwargs, read_values=self.depth == "values")
+        return Report(loss=spec.name, findings=tuple(ctx.findings))
+
+
+_DEFAULT = Checker()
+
+
+def check(loss: object, /, *args: Any, **kwargs: Any) -> Report:
+    """Judge one loss call before it runs: `check(nn.CrossEntropyLoss(), logits, target)`.
+
+    `loss` is a loss module, a loss class, a torch.nn.functional loss or a name; `args`/`kwargs` are
+    exactly what the loss would receive. Returns a `Report`; raises only `UnknownLossError`.
+    """
+    return _DEFAULT.check(loss, *args, **kwargs)
+
+
+# ---- the steps ------------------------------------------------------------------------------------
+
+
+def _run(spec: CompiledLoss, form: str, instance: object | None, args: tuple, kwargs: dict, read_values: bool) -> CallContext:
+    ctx = CallContext(loss=spec, args={}, config={}, read_values=read_values, form=form)
+    try:
+        if not _bind(ctx, spec, form, instance, args, kwargs):
+            return ctx
+        _read_config(ctx, spec, form, instance)
+        _check_config(ctx, spec)
+        _observe(ctx, spec)
+        _check_devices(ctx)
+        _match_format(ctx, spec)
+        _check_dtypes(ctx, spec)
+        if ctx.format is not None:
+            _check_domains(ctx, ctx.format)
+            _check_kinds(ctx, ctx.format)
+            _run_checks(ctx, ctx.format.checks)
+        _run_checks(ctx, spec.checks)
+        if ctx.format is None and not any(f.code.startswith("LL2") for f in ctx.findings):
+            _shape_mismatch(ctx, spec)
+    except Exception as exc:  # noqa: BLE001 - a linter must never be what breaks the training run
+        _internal_error(ctx, "engine", exc)
+    return ctx
+
+
+def _internal_error(ctx: CallContext, where: str, exc: BaseException) -> None:
+    ctx.emit(
+        "LL000",
+        "-",
+        f"losslint failed in {where}: {type(exc).__name__}: {exc}",
+        observed=type(exc).__name__,
+    )
+
+
+def _bind(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | None, args: tuple, kwargs: dict) -> bool:
+    """Map the call's arguments to the loss's argument and configuration names, like Python would."""
+    if form == "module":
+        names = spec.forward
+        canonical = [a for a in spec.arguments if a not in spec.from_module]
+        rename = dict(zip(names, canonical))
+        allowed = list(names)
+        keyword_only: tuple[str, ...] = ()
+        callee = f"{spec.name}.forward"
+    else:
+        allowed = list(spec.functional_params)
+        keyword_only = spec.keyword_only
+        rename = {}
+        callee = spec.functional.__name__ if spec.functional else spec.name
+    problems = []
+    bound: dict[str, Any] = {}
+    if len(args) > len(allowed):
+        problems.append(f"{callee}() takes {len(allowed)} positional arguments but {len(args)} were given")
+    for name, value in zip(allowed, args):
+        bound[name] = value
+    for name, value in kwargs.items():
+        if name not in allowed and name not in keyword_only:
+            problems.append(f"{callee}() got an unexpected keyword argument {name!r}")
+        elif name in bound:
+            problems.append(f"{callee}() got multiple values for argument {name!r}")
+        else:
+            bound[name] = value
+    required = [n for n in (spec.forward if form == "module" else spec.arguments) if rename.get(n, n) not in spec.optional]
+    missing = [n for n in required if n not in bound]
+    if missing:
+        problems.append(f"{callee}() missing required argument{'s' if len(missing) > 1 else ''}: {', '.join(map(repr, missing))}")
+    if problems:
+        expected = ", ".join(allowed + [f"*, {k}" for k in keyword_only][:1] + list(keyword_only[1:]))
+        ctx.emit(
+            "LL001",
+            "-",
+            problems[0],
+            explanation="Python raises a TypeError before the loss computes anything: " + "; ".join(problems) + ".",
+            fix=f"call it as {callee}({expected})",
+            observed=f"{len(args)} positional, keywords {sorted(kwargs) or 'none'}",
+            expected=f"({expected})",
+            torch_raises=True,
+        )
+        return False
+    ctx.args = {rename.get(k, k): v for k, v in bound.items() if rename.get(k, k) in spec.arguments}
+    ctx.config = {k: v for k, v in bound.items() if k in spec.config}
+    if form == "module" and instance is not None:
+        for name, attribute in spec.from_module.items():
+            ctx.args[name] = _attribute(instance, attribute)
+    return True
+
+
+def _attribute(obj: object, path: str) -> Any:
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _read_config(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | None) -> None:
+    """Configuration from the module's attributes, the functional's arguments, or the defaults."""
+    given = ctx.config
+    config: dict[str, Any] = {}
+    for name, rule in spec.config.items():
+        if form == "module":
+            attribute = name if rule.attribute is None else rule.attribute
+            if instance is not None and attribute:
+                value = _attribute(instance, attribute)
+                config[name] = value if value is not None or hasattr(instance, attribute.split(".")[0]) else rule.default
+            else:
+                config[name] = rule.default
+        else:
+            config[name] = given.get(name, rule.default)
+    # torch folds the deprecated size_average/reduce into `reduction` (a module does it at __init__).
+    if form == "functional" and (config.get("size_average") is not None or config.get("reduce") is not None):
+        from torch.nn import _reduction
+
+        try:
+            config["reduction"] = _reduction.legacy_get_string(config.get("size_average"), config.get("reduce"), emit_warning=False)
+        except Exception:  # noqa: BLE001 - torch validates these itself; we only mirror the result
+            pass
+    ctx.config = config
+
+
+def _check_config(ctx: CallContext, spec: CompiledLoss) -> None:
+    names = ctx.config
+    for name, rule in spec.config.items():
+        value = ctx.config.get(name)
+        if value is None and (rule.nullable or rule.default is None):
+            continue
+        if isinstance(value, torch.Tensor) and rule.type != "tensor" and value.numel() == 1:
+            value = value.item()
+        problem = None
+        if not _TYPE_CHECKS[rule.type](value):
+            problem = f"expected {rule.type}, got {describe_value(value)}"
+        elif rule.choices is not None and value not in rule.choices:
+            problem = f"expected one of {', '.join(map(repr, rule.choices))}"
+        elif rule.range is not None and isinstance(value, (int, float)):
+            from .domains import parse_domain
+
+            domain = parse_domain(rule.range)
+            if not domain.contains_scalar(float(value), names):
+                problem = f"expected a value in {domain.text(names)}"
+        if problem is None:
+            continue
+        where = "the module's" if ctx.form == "module" else "the"
+        ctx.emit(
+            rule.code,
+            name,
+            f"`{name}` is {value!r}; {problem}",
+            explanation=(
+                f"{where} `{name}` is outside what {spec.name} accepts"
+                + ("; torch raises when the loss is built or called." if rule.raises else "; torch accepts it but the result is meaningless.")
+                + (f" {rule.description}" if rule.description else "")
+            ),
+            fix=f"{name}={rule.default!r}" if rule.default is not None else f"pass a valid `{name}`",
+            observed=repr(value),
+            expected=problem.removeprefix("expected "),
+            torch_raises=rule.raises,
+        )
+
+
+def _observe(ctx: CallContext, spec: CompiledLoss) -> None:
+    """Facts for every tensor argument; a finding for each argument that must be a tensor but is not."""
+    # What any format allows for each argument (None, a number).
+    optional = {n for f in spec.formats for n, a in f.arguments.items() if a.optional} | set(spec.optional)
+    number_ok = {n for f in spec.formats for n, a in f.arguments.items() if a.number_ok}
+    for name in spec.arguments:
+        value = ctx.args.get(name)
+        if isinstance(value, torch.Tensor):
+            facts = TensorFacts(value, read_values=ctx.read_values)
+            ctx.facts[name] = facts
+            if ctx.read_values and not facts.values_readable and facts.numel > 0:
+                ctx.emit(
+                    "LL003",
+                    name,
+                    f"`{name}` is {facts.summary}: its values cannot be inspected, only its metadata was checked",
+                    observed=facts.summary,
+                )
+            continue
+        if value is None and name in optional:
+            continue
+        if name in number_ok and isinstance(value, (int, float)) and not isinstance(value, bool):
+            continue
+        ctx.emit(
+            "LL002",
+            name,
+            f"`{name}` is {describe_value(value)}; expected a tensor",
+            explanation=f"{spec.name} computes on tensors only; torch raises a TypeError or AttributeError for {describe_value(value)}.",
+            fix=f"torch.as_tensor({name}, device=input.device)",
+            observed=describe_value(value),
+            expected="a tensor" + (" or a float" if name in number_ok else ""),
+            torch_raises=True,
+        )
+
+
+def _check_devices(ctx: CallContext) -> None:
+    devices = {}
+    for name, facts in ctx.facts.items():
+        tensor = ctx.args[name]
+        # Meta tensors and CPU scalars mix with any device in torch's kernels.
+        if facts.is_meta or (tensor.device.type == "cpu" and facts.ndim == 0):
+            continue
+        devices.setdefault(str(tensor.device), name)
+    if len(devices) > 1:
+        (first_dev, first), (other_dev, other) = list(devices.items())[:2]
+        ctx.emit(
+            "LL005",
+            other,
+            f"`{other}` is on {other_dev} while `{first}` is on {first_dev}",
+            fix=f"{other}.to({first}.device)",
+            observed=", ".join(f"{n} on {d}" for d, n in devices.items()),
+            expected="one device",
+            torch_raises=True,
+        )
+
+
+def _match_format(ctx: CallContext, spec: CompiledLoss) -> None:
+    """The first format whose shape patterns all bind; torch, too, picks a format from the shapes."""
+    for fmt in spec.formats:
+        binding: dict[str, Any] = {}
+        if _bind_format(ctx, fmt, binding) is None:
+            ctx.format = fmt
+            ctx.binding = binding
+            return
+
+
+def _bind_format(ctx: CallContext, fmt: CompiledFormat, binding: dict[str, Any]) -> tuple[str, str, int] | None:
+    """Bind every shaped argument of `fmt`; on failure (argument, reason, how many bound before)."""
+    bound = 0
+    for name, arg in fmt.arguments.items():
+        facts = ctx.facts.get(name)
+        if arg.shape is None or facts is None:
+            continue
+        reason = bind(arg.shape, facts.shape, binding)
+        if reason is not None:
+            return name, reason, bound
+        bound += 1
+    return None
+
+
+def _check_dtypes(ctx: CallContext, spec: CompiledLoss) -> None:
+    if ctx.format is not None:
+        rules = ctx.format.arguments
+    else:
+        # No format fits the shapes: judge only the dtype rules that every format shares.
+        rules = {}
+        for name in spec.arguments:
+            per_format = [f.arguments.get(name) for f in spec.formats]
+            if per_format and all(a is not None for a in per_format):
+                keys = {(a.dtypes, a.dtype_raises, a.dtype_code) for a in per_format}  # type: ignore[union-attr]
+                if len(keys) == 1:
+                    rules[name] = per_format[0]
+    for name, arg in rules.items():
+        facts = ctx.facts.get(name)
+        if facts is None or arg.dtypes is None or facts.dtype in arg.dtypes:
+            continue
+        fmt = f" ({ctx.format.description})" if ctx.format is not None else ""
+        consequence = (
+            f"torch raises a dtype error for {facts.summary}."
+            if arg.dtype_raises
+            else "torch accepts it silently, but the values mean something else than the loss assumes."
+        )
+        doc = spec.codes[arg.dtype_code]
+        ctx.emit(
+            arg.dtype_code,
+            name,
+            f"`{name}` is {dtype_name(facts.dtype)}; expected {arg.dtype_text}{fmt}",
+            explanation=f"{doc.why} Here: {consequence}",
+            fix=_dtype_fix(name, arg.dtype_code, arg.dtypes),
+            observed=facts.summary,
+            expected=arg.dtype_text,
+            torch_raises=arg.dtype_raises,
+        )
+
+
+def _dtype_fix(name: str, code: str, dtypes: frozenset[torch.dtype]) -> str:
+    if torch.int64 in dtypes:
+        return f"{name}.long()"
+    if torch.float32 in dtypes:
+        return f"{name}.float()" if name != "input" else f"pass the model's float output as `{name}`"
+    return f"{name}.to(torch.{dtype_name(sorted(dtypes, key=str)[0])})"
+
+
+def _check_domains(ctx: CallContext, fmt: CompiledFormat) -> None:
+    """Exact value-domain checks: torch makes most of them itself, and exactness is cheap here."""
+    names = ctx.names
+    for name, arg in fmt.arguments.items():
+        facts = ctx.values(name)
+        if arg.domain is None or facts is None or (arg.dtypes is not None and facts.dtype not in arg.dtypes):
+            continue
+        data = ctx.args[name].detach()
+        outside = arg.domain.outside_mask(data, names)
+        count = int(outside.sum())
+        if count == 0:
+            continue
+        bad = torch.unique(data[outside])
+        shown = ", ".join(_number(v) for v in bad[:5].tolist()) + (", ..." if bad.numel() > 5 else "")
+        allowed = arg.domain.text(names)
+        hint = check_library.DOMAIN_HINTS.get(arg.domain_code or "")
+        extra = hint(ctx, name, bad) if hint else None
+        code, message_tail, fix = extra if extra else (arg.domain_code, "", None)
+        ctx.emit(
+            code,  # type: ignore[arg-type]
+            name,
+            f"`{name}` has {count} value{'s' if count > 1 else ''} outside {allowed}: {shown}{message_tail}",
+            fix=fix,
+            observed=f"{facts.summary}, values outside the domain: {shown}",
+            expected=f"values in {allowed}",
+            torch_raises=arg.domain_raises,
+        )
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def _check_kinds(ctx: CallContext, fmt: CompiledFormat) -> None:
+    """Value-kind heuristics (logits, log-probabilities, probabilities, ...) on a bounded sample."""
+    for name, arg in fmt.arguments.items():
+        if arg.kind is None or ctx.values(name) is None:
+            continue
+        class_dim = None
+        if arg.shape is not None:
+            if "C" in arg.shape.head:
+                class_dim = arg.shape.head.index("C")
+            elif "C" in arg.shape.tail:
+                class_dim = arg.shape.tail.index("C") - len(arg.shape.tail)
+        fn = check_library.REGISTRY[f"kind_{arg.kind}"]
+        try:
+            fn(ctx, argument=name, class_dim=class_dim)
+        except Exception as exc:  # noqa: BLE001
+            _internal_error(ctx, f"kind check {arg.kind} on `{name}`", exc)
+
+
+def _run_checks(ctx: CallContext, checks) -> None:
+    for fn, params in checks:
+        try:
+            fn(ctx, **params)
+        except Exception as exc:  # noqa: BLE001
+            _internal_error(ctx, f"check {fn.__name__}", exc)
+
+
+def _shape_mismatch(ctx: CallContext, spec: CompiledLoss) -> None:
+    """No format fits and no check explained why: say which argument breaks the closest format."""
+    best = None
+    for fmt in spec.formats:
+        binding: dict[str, Any] = {}
+        failure = _bind_format(ctx, fmt, binding)
+        if failure is not None and (best is None or failure[2] > best[1][2]):
+            best = (fmt, failure, binding)
+    if best is None:
+        return
+    fmt, (name, reason, _), binding = best
+    facts = ctx.facts[name]
+    wanted = " or ".join(
+        f"{a.shape.text or '()'}" for f in spec.formats for n, a in f.arguments.items() if n == name and a.shape is not None
+    )
+    known = describe_binding({k: v for k, v in binding.items() if not k.startswith("*")})
+    shapes = ", ".join(f"{n} {ctx.facts[n].summary}" for n in spec.arguments if n in ctx.facts)
+    ctx.emit(
+        "LL201",
+        name,
+        f"`{name}` has shape {tuple(facts.shape)}; expected {wanted}" + (f" with {known}" if known else "") + f" ({reason})",
+        explanation=(
+            f"{spec.name} accepts these formats: "
+            + "; ".join(f"{f.description} ({', '.join(f'{n}: {a.shape.text or chr(40) + chr(41)}' for n, a in f.arguments.items() if a.shape is not None)})" for f in spec.formats)
+            + f". The call has {shapes}, which fits none of them, so torch raises a shape error."
+        ),
+        fix=f"give `{name}` the shape {fmt.arguments[name].shape.text or '()'}" + (f" where {known}" if known else ""),  # type: ignore[union-attr]
+        observed=facts.summary,
+        expected=f"{wanted}" + (f" with {known}" if known else ""),
+        torch_raises=True,
+    )
+

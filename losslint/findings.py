@@ -1,0 +1,127 @@
+"""Finding, Report and the exception family.
+
+A finding holds short text summaries, never tensors: a report can be kept, logged or sent across
+processes without keeping a training batch alive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_RANK: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with one argument of one loss call."""
+
+    code: str
+    name: str
+    severity: Severity
+    torch_raises: bool
+    loss: str
+    argument: str
+    message: str
+    explanation: str
+    fix: str
+    observed: str = ""
+    expected: str = ""
+    # How sure the evidence is: "certain" (metadata or an exact value check), "strong" (values that
+    # cannot arise by chance, e.g. rows that sum to 1), "weak" (a pattern a correct call could show).
+    confidence: str = "certain"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything losslint found about one loss call, most severe first."""
+
+    loss: str
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        ordered = tuple(
+            sorted(self.findings, key=lambda f: (SEVERITY_RANK[f.severity], not f.torch_raises))
+        )
+        object.__setattr__(self, "findings", ordered)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def infos(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "info"]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is at error level (warnings and infos may remain)."""
+        return not self.errors
+
+    @property
+    def torch_raises(self) -> bool:
+        """True when PyTorch itself would reject this call."""
+        return any(f.torch_raises for f in self.findings)
+
+    @property
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def to_dict(self) -> dict:
+        return {
+            "loss": self.loss,
+            "ok": self.ok,
+            "torch_raises": self.torch_raises,
+            "counts": {
+                "error": len(self.errors),
+                "warning": len(self.warnings),
+                "info": len(self.infos),
+            },
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def raise_for_errors(self) -> None:
+        """Raise `LossLintError` carrying this report if any finding is an error."""
+        __tracebackhide__ = True
+        if self.errors:
+            raise LossLintError(self)
+
+    def __str__(self) -> str:
+        from .render import render_text
+
+        return render_text(self)
+
+    def __bool__(self) -> bool:  # a report is a report, even when empty
+        return True
+
+
+class LossLintError(Exception):
+    """Raised on request for a report with errors; `.report` holds the whole report."""
+
+    def __init__(self, report: Report):
+        self.report = report
+        super().__init__(str(report))
+
+
+class LossLintWarning(UserWarning):
+    """Category of every warning losslint emits, so `-W error::losslint.LossLintWarning` works."""
+
+
+class UnknownLossError(LookupError):
+    """`check()` was handed something that is not a loss losslint knows."""
+
+
+class RuleFileError(ValueError):
+    """One or more rule files are malformed; the message lists every problem with its field path."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid losslint rule files:\n" + "\n".join(f"  {p}" for p in problems))

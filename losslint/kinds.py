@@ -1,0 +1,99 @@
+"""Value kinds: is a tensor probabilities, log-probabilities, logits, one-hot rows, signed labels, ...
+
+Each test works on a bounded float64 sample (see `facts.TensorFacts.sample_rows`) and returns the
+evidence with how strong it is, so that a finding can say what it saw. Strong evidence is a pattern
+that does not arise by chance (every row sums to 1 to within rounding); weak evidence is one a correct
+call could show too (a handful of values that all lie in (0, 1)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+# Row sums of softmax outputs are 1 only up to rounding in the tensor's own dtype.
+_TOLERANCE = {
+    torch.float64: 1e-6,
+    torch.float32: 1e-3,
+    torch.float16: 1e-2,
+    torch.bfloat16: 3e-2,
+}
+
+# Fewer elements than this all inside (0, 1) is too little to call a tensor "sigmoid outputs".
+MIN_ELEMENTS_FOR_RANGE_EVIDENCE = 16
+
+
+def tolerance(dtype: torch.dtype) -> float:
+    return _TOLERANCE.get(dtype, 1e-3)
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """How a sample behaves as distributions along one dimension."""
+
+    rows: int  # distributions examined
+    classes: int
+    nonnegative: bool
+    nonpositive: bool
+    max_sum_error: float  # max |sum(row) - 1|
+    max_logsumexp_error: float  # max |logsumexp(row)|
+
+    def is_probabilities(self, tol: float) -> bool:
+        return self.classes >= 2 and self.nonnegative and self.max_sum_error <= tol
+
+    def is_log_probabilities(self, tol: float) -> bool:
+        return self.classes >= 2 and self.nonpositive and self.max_logsumexp_error <= tol
+
+
+def normalization(sample: torch.Tensor, dim: int) -> Normalization | None:
+    """Row statistics of `sample` along `dim`; None for non-finite or degenerate samples."""
+    if sample.ndim == 0 or sample.numel() == 0 or not bool(torch.isfinite(sample).all()):
+        return None
+    rows = sample.movedim(dim, -1).reshape(-1, sample.shape[dim])
+    classes = rows.shape[1]
+    sums = rows.sum(dim=1)
+    lse = torch.logsumexp(rows, dim=1)
+    return Normalization(
+        rows=rows.shape[0],
+        classes=classes,
+        nonnegative=bool((rows >= 0).all()),
+        nonpositive=bool((rows <= 0).all()),
+        max_sum_error=float((sums - 1).abs().max()),
+        max_logsumexp_error=float(lse.abs().max()),
+    )
+
+
+@dataclass(frozen=True)
+class RowPattern:
+    """Integer-valued {0, 1} rows: one-hot or multi-hot."""
+
+    rows: int
+    ones_min: int
+    ones_max: int
+
+    @property
+    def one_hot(self) -> bool:
+        return self.ones_min == 1 and self.ones_max == 1
+
+    @property
+    def multi_hot(self) -> bool:
+        return self.ones_max > 1
+
+
+def binary_rows(sample: torch.Tensor, dim: int) -> RowPattern | None:
+    """If every value is 0 or 1, how many ones each row along `dim` holds; else None."""
+    if sample.ndim == 0 or sample.numel() == 0:
+        return None
+    if not bool(((sample == 0) | (sample == 1)).all()):
+        return None
+    counts = sample.movedim(dim, -1).reshape(-1, sample.shape[dim]).sum(dim=1)
+    return RowPattern(rows=counts.numel(), ones_min=int(counts.min()), ones_max=int(counts.max()))
+
+
+def strictly_inside_unit_interval(sample: torch.Tensor) -> bool:
+    return bool(((sample > 0) & (sample < 1)).all())
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -1,0 +1,71 @@
+"""Runs one rule-file example through torch and through losslint (shared by the example tests)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+import losslint
+from losslint.examples import build
+from losslint.registry import CompiledLoss, builtin_registry
+
+
+@dataclass
+class Outcome:
+    report: losslint.Report
+    torch_raised: bool
+    torch_error: str
+
+
+def example_calls(loss: CompiledLoss, example) -> list[str]:
+    forms = ["module", "functional"] if example.form == "both" else [example.form]
+    return [f for f in forms if (loss.module if f == "module" else loss.functional) is not None]
+
+
+def build_call(loss: CompiledLoss, example, seed: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+    gen = torch.Generator().manual_seed(seed)
+    args = {name: build(src, gen) for name, src in example.args.items()}
+    config = {}
+    for name, value in example.config.items():
+        rule = loss.config.get(name)
+        config[name] = build(value, gen) if rule is not None and rule.type == "tensor" and isinstance(value, str) else value
+    return args, config
+
+
+def run_example(loss: CompiledLoss, example, form: str, seed: int = 0) -> Outcome | None:
+    """None when the module cannot even be constructed with this configuration (see the caller)."""
+    args, config = build_call(loss, example, seed)
+    if form == "module":
+        try:
+            module = loss.module(**config)
+        except Exception:  # noqa: BLE001
+            return None
+        positional = [args[a] for a in loss.forward if a in args]
+        target, call_args, call_kwargs = module, positional, {}
+    else:
+        positional = [args[a] for a in loss.arguments if a in args]
+        target, call_args, call_kwargs = loss.functional, positional, config
+    snapshot = [a.clone() if isinstance(a, torch.Tensor) and a.layout == torch.strided else a for a in call_args]
+    report = losslint.check(target, *call_args, **call_kwargs)
+    for before, after in zip(snapshot, call_args):
+        if isinstance(before, torch.Tensor) and before.layout == torch.strided:
+            assert torch.equal(before, after) or (before.isnan().any() and torch.allclose(before, after, equal_nan=True)), "check() changed an input"
+    raised, message = False, ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            target(*call_args, **call_kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raised, message = True, f"{type(exc).__name__}: {exc}"
+    return Outcome(report, raised, message)
+
+
+def all_examples():
+    registry = builtin_registry()
+    for loss in registry.losses.values():
+        for example in loss.rule.examples:
+            for form in example_calls(loss, example):
+                yield loss, example, form
