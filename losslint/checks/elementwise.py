@@ -1,2 +1,66 @@
-"""placeholder"""
-from . import check  # noqa: F401
+"""Checks shared by the element-wise losses (MSE, L1, SmoothL1, Huber, SoftMargin, the BCE family,
+PoissonNLL, GaussianNLL, KLDiv, MultiLabelSoftMargin): input and target must have the same shape."""
+
+from __future__ import annotations
+
+import math
+
+from ..context import CallContext
+from ..shapes import broadcast_shape
+from . import check
+
+
+@check("elementwise_shapes")
+def elementwise_shapes(ctx: CallContext, first: str = "input", second: str = "target", mismatch_raises: bool = False) -> None:
+    """Different shapes either fail to broadcast (torch raises) or broadcast silently into a wrong loss.
+
+    mismatch_raises: the loss rejects any size difference itself (BCELoss, BCEWithLogitsLoss raise
+    a ValueError even for shapes that would broadcast).
+    """
+    a, b = ctx.fact(first), ctx.fact(second)
+    if a is None or b is None or a.shape == b.shape:
+        return
+    joint = broadcast_shape(a.shape, b.shape)
+    if joint is None or mismatch_raises:
+        why = (
+            f"{ctx.loss.name} requires `{second}` to have exactly `{first}`'s shape and raises a ValueError otherwise."
+            if mismatch_raises and joint is not None
+            else f"torch raises 'The size of tensor a must match the size of tensor b': {list(a.shape)} and {list(b.shape)} do not broadcast."
+        )
+        ctx.emit(
+            "LL201",
+            second,
+            f"`{second}` has shape {b.shape}; expected {a.shape}, the shape of `{first}`",
+            explanation=why,
+            fix=_fix(first, a.shape, second, b.shape),
+            observed=f"{first} {a.summary}, {second} {b.summary}",
+            expected=f"{second} of shape {list(a.shape)}",
+            torch_raises=True,
+        )
+        return
+    # Same number of elements on both sides and no growth: values pair up one to one (e.g. a 0-d
+    # prediction against a (1,) target); torch warns, but the value is right.
+    if a.numel == b.numel == math.prod(joint):
+        return
+    ctx.emit(
+        "LL205",
+        second,
+        f"`{second}` has shape {b.shape} and `{first}` {a.shape}; they broadcast to {joint}, "
+        "comparing every prediction with every target",
+        explanation=(
+            f"{ctx.loss.name} is element-wise: torch broadcasts the two shapes to {list(joint)} "
+            f"({math.prod(joint)} terms instead of {max(a.numel, b.numel)}), so each prediction is compared "
+            "with targets of other samples. The loss trains, on the wrong objective."
+        ),
+        fix=_fix(first, a.shape, second, b.shape),
+        observed=f"{first} {a.summary}, {second} {b.summary}",
+        expected=f"{second} of shape {list(a.shape)}",
+    )
+
+
+def _fix(first: str, a: tuple, second: str, b: tuple) -> str:
+    if len(a) == len(b) + 1 and 1 in a and tuple(d for d in a if d != 1) == tuple(d for d in b if d != 1):
+        return f"{first}.squeeze({a.index(1)})  # or {second}.unsqueeze({a.index(1)})"
+    if len(b) == len(a) + 1 and 1 in b and tuple(d for d in b if d != 1) == tuple(d for d in a if d != 1):
+        return f"{second}.squeeze({b.index(1)})"
+    return f"make `{second}` exactly {list(a)}: {second}.reshape_as({first}) only if the elements correspond"
