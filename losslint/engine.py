@@ -17,7 +17,7 @@ from . import checks as check_library
 from .facts import TensorFacts, describe_value, dtype_name
 from .findings import Report
 from .registry import CompiledFormat, CompiledLoss, Registry, builtin_registry
-from .shapes import bind, describe_binding
+from .shapes import bind, describe_binding, render, render_shape
 
 Depth = Literal["metadata", "values"]
 
@@ -117,35 +117,41 @@ def _bind(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | No
         keyword_only = spec.keyword_only
         rename = {}
         callee = spec.functional.__name__ if spec.functional else spec.name
-    problems = []
+    problems: list[tuple[str, str, str]] = []  # (argument, message, fix)
     bound: dict[str, Any] = {}
+    signature = f"{callee}({', '.join(allowed)}{', *, ' + ', '.join(keyword_only) if keyword_only else ''})"
     if len(args) > len(allowed):
-        problems.append(f"{callee}() takes {len(allowed)} positional arguments but {len(args)} were given")
+        problems.append(
+            ("-", f"{len(args)} positional arguments given; {callee}() takes at most {len(allowed)}", f"call it as {signature}")
+        )
     for name, value in zip(allowed, args):
         bound[name] = value
     for name, value in kwargs.items():
         if name not in allowed and name not in keyword_only:
-            problems.append(f"{callee}() got an unexpected keyword argument {name!r}")
+            options = [n for n in list(allowed) + list(keyword_only) if n not in ("size_average", "reduce")]
+            problems.append(
+                (name, f"`{name}` is not an argument of {callee}()", f"drop `{name}`; {callee}() takes {', '.join(options)}")
+            )
         elif name in bound:
-            problems.append(f"{callee}() got multiple values for argument {name!r}")
+            problems.append((name, f"`{name}` is given twice, by position and by keyword", f"call it as {signature}"))
         else:
             bound[name] = value
     required = [n for n in (spec.forward if form == "module" else spec.arguments) if rename.get(n, n) not in spec.optional]
-    missing = [n for n in required if n not in bound]
-    if missing:
-        problems.append(f"{callee}() missing required argument{'s' if len(missing) > 1 else ''}: {', '.join(map(repr, missing))}")
-    if problems:
-        expected = ", ".join(allowed + [f"*, {k}" for k in keyword_only][:1] + list(keyword_only[1:]))
+    for name in required:
+        if name not in bound:
+            problems.append((name, f"`{name}` is missing; {callee}() needs {', '.join(required)}", f"call it as {signature}"))
+    for argument, message, fix in problems:
         ctx.emit(
             "LL001",
-            "-",
-            problems[0],
-            explanation="Python raises a TypeError before the loss computes anything: " + "; ".join(problems) + ".",
-            fix=f"call it as {callee}({expected})",
-            observed=f"{len(args)} positional, keywords {sorted(kwargs) or 'none'}",
-            expected=f"({expected})",
+            argument,
+            message,
+            explanation=f"Python raises a TypeError before {spec.name} computes anything.",
+            fix=fix,
+            observed=f"{len(args)} positional, keywords: {', '.join(sorted(kwargs)) or 'none'}",
+            expected=signature,
             torch_raises=True,
         )
+    if problems:
         return False
     ctx.args = {rename.get(k, k): v for k, v in bound.items() if rename.get(k, k) in spec.arguments}
     ctx.config = {k: v for k, v in bound.items() if k in spec.config}
@@ -420,22 +426,27 @@ def _shape_mismatch(ctx: CallContext, spec: CompiledLoss) -> None:
     fmt, (name, reason, _), binding = best
     facts = ctx.facts[name]
     wanted = " or ".join(
-        f"{a.shape.text or '()'}" for f in spec.formats for n, a in f.arguments.items() if n == name and a.shape is not None
+        dict.fromkeys(
+            render(a.shape, binding if f is fmt else {})
+            for f in spec.formats
+            for n, a in f.arguments.items()
+            if n == name and a.shape is not None
+        )
     )
     known = describe_binding({k: v for k, v in binding.items() if not k.startswith("*")})
     shapes = ", ".join(f"{n} {ctx.facts[n].summary}" for n in spec.arguments if n in ctx.facts)
+    formats = "; ".join(
+        f.description + " (" + ", ".join(f"{n}: {render(a.shape, {})}" for n, a in f.arguments.items() if a.shape is not None) + ")"
+        for f in spec.formats
+    )
     ctx.emit(
         "LL201",
         name,
-        f"`{name}` has shape {tuple(facts.shape)}; expected {wanted}" + (f" with {known}" if known else "") + f" ({reason})",
-        explanation=(
-            f"{spec.name} accepts these formats: "
-            + "; ".join(f"{f.description} ({', '.join(f'{n}: {a.shape.text or chr(40) + chr(41)}' for n, a in f.arguments.items() if a.shape is not None)})" for f in spec.formats)
-            + f". The call has {shapes}, which fits none of them, so torch raises a shape error."
-        ),
-        fix=f"give `{name}` the shape {fmt.arguments[name].shape.text or '()'}" + (f" where {known}" if known else ""),  # type: ignore[union-attr]
+        f"`{name}` has shape {render_shape(facts.shape)}; expected {wanted}" + (f" given {known}" if known else "") + f" ({reason})",
+        explanation=f"{spec.name} accepts: {formats}. The call has {shapes}, which fits none of them, so torch raises a shape error.",
+        fix=f"give `{name}` the shape {render(fmt.arguments[name].shape, binding)}",  # type: ignore[arg-type]
         observed=facts.summary,
-        expected=f"{wanted}" + (f" with {known}" if known else ""),
+        expected=wanted + (f" given {known}" if known else ""),
         torch_raises=True,
     )
 

@@ -104,3 +104,23 @@ def broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] |
         else:
             return None
     return tuple(reversed(out))
+
+
+def render(pattern: Pattern, binding: dict[str, Dim]) -> str:
+    """The pattern with what is known substituted: ``N *d`` with N=8, d=() reads ``(8,)``."""
+    parts: list[str] = []
+    for name in pattern.head:
+        parts.append(str(binding.get(name, name)))
+    if pattern.variadic is not None:
+        known = binding.get("*" + pattern.variadic)
+        if isinstance(known, tuple):
+            parts.extend(str(d) for d in known)
+        else:
+            parts.append("*" + pattern.variadic)
+    for name in pattern.tail:
+        parts.append(str(binding.get(name, name)))
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def render_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -8,7 +8,9 @@ Writes notes/torch_behaviour.md (overwritten) and prints a summary of the
 Conventions
 - Every probe runs the nn.Module form (construct, then call) AND the
   functional form with identical arguments.  When both agree, one line is
-  written; when they differ, both outcomes are written (`nn: ... | F: ...`).
+  written (meaning: nn constructed without error AND its call gave exactly
+  the same outcome as F); when they differ, both are written
+  (`nn: ... | F: ...`).
 - Outcome strings:  `→ accepted`  or  `→ raises Type("first 150 chars")`.
   For the module form a construction-time error is written
   `raises@construct Type("...")`.
@@ -213,7 +215,12 @@ class Spec:
 
 
 def both(spec: Spec, desc, args=None, fid=None, mkw=None, fkw=None, **kw):
-    """Run module + functional with the same kwargs (mkw/fkw override)."""
+    """Run module + functional with the same kwargs (mkw/fkw override) and emit one fact."""
+    _emit(desc, both_line(spec, args, mkw, fkw, **kw), fid)
+
+
+def both_line(spec: Spec, args=None, mkw=None, fkw=None, **kw):
+    """Run module + functional; return the outcome line (no emission)."""
     args_fn = args or spec.args
     mk = dict(kw) if mkw is None else mkw
     fk = dict(kw) if fkw is None else fkw
@@ -231,7 +238,7 @@ def both(spec: Spec, desc, args=None, fid=None, mkw=None, fkw=None, **kw):
             line = "→ " + fo + " (nn: the warning fires at construction)"
         else:
             line = f"→ **nn:** {mo} **| F:** {fo}"
-    _emit(desc, line, fid)
+    return line
 
 
 # --------------------------------------------------------------------------
@@ -364,27 +371,41 @@ def replace(name, **pos):
 # 1. generic reduction probes for every loss
 # ==========================================================================
 sec("All losses: `reduction` values")
-note("Legacy `_Loss.__init__` stores `reduction` unvalidated; validation happens "
-     "inside the functional/C++ call, so invalid strings raise at CALL time, not construction "
-     "(verified below per loss).")
-for name, spec in SPECS.items():
-    sub(name)
-    if name == "AdaptiveLogSoftmaxWithLoss":
-        mfact('AdaptiveLogSoftmaxWithLoss(64,10,[4,8], reduction="sum")',
-              lambda: nn.AdaptiveLogSoftmaxWithLoss(64, 10, cutoffs=[4, 8], reduction="sum"),
-              lambda m: None, fid="alswl_reduction")
-        continue
-    for r in ["avg", None, "batchmean", "MEAN", "elementwise_mean"]:
-        both(spec, f"reduction={r!r}", reduction=r, fid=f"{name}_red_{r}")
-    if name in ("CrossEntropyLoss", "MSELoss", "KLDivLoss"):
-        both(spec, "size_average=False (legacy)", size_average=False, fid=f"{name}_legacy")
-    if name == "KLDivLoss":
-        mfact("nn.KLDivLoss() default reduction ('mean')", lambda: nn.KLDivLoss(),
-              lambda m: m(logp(N, C), probs(N, C)), fid="kl_mean")
-        fact("F.kl_div(x, y) default reduction ('mean')", lambda: F.kl_div(logp(N, C), probs(N, C)))
-        both(spec, 'reduction="batchmean"', reduction="batchmean")
-        both(spec, 'reduction="batchmean", unbatched (C,) input', args=lambda: (logp(C, dim=0), probs(C, dim=0)),
-             reduction="batchmean")
+note("`_Loss.__init__` stores `reduction` unvalidated; validation happens inside the functional/C++ call, "
+     "so every invalid value raises at CALL time, never at construction (nn and F identical for all losses "
+     "below). Losses with identical outcomes are grouped.")
+ABBR = {"CrossEntropyLoss": "CE", "NLLLoss": "NLL", "BCELoss": "BCE", "BCEWithLogitsLoss": "BCEWithLogits",
+        "KLDivLoss": "KLDiv", "MSELoss": "MSE", "L1Loss": "L1", "SmoothL1Loss": "SmoothL1",
+        "HuberLoss": "Huber", "PoissonNLLLoss": "PoissonNLL", "GaussianNLLLoss": "GaussianNLL",
+        "HingeEmbeddingLoss": "HingeEmbedding", "MarginRankingLoss": "MarginRanking",
+        "CosineEmbeddingLoss": "CosineEmbedding", "SoftMarginLoss": "SoftMargin",
+        "MultiMarginLoss": "MultiMargin", "MultiLabelMarginLoss": "MultiLabelMargin",
+        "MultiLabelSoftMarginLoss": "MultiLabelSoftMargin", "TripletMarginLoss": "TripletMargin",
+        "TripletMarginWithDistanceLoss": "TripletMarginWithDistance", "CTCLoss": "CTC",
+        "LinearCrossEntropyLoss": "LinearCrossEntropy"}
+for r in ["avg", None, "batchmean", "MEAN", "elementwise_mean", "sum", "none"]:
+    groups: dict[str, list[str]] = {}
+    for name, spec in SPECS.items():
+        if name == "AdaptiveLogSoftmaxWithLoss":
+            continue
+        line = both_line(spec, reduction=r)
+        RESULTS[f"{name}_red_{r}"] = line
+        RECS.append((name, f"reduction={r!r}", line))
+        groups.setdefault(line, []).append(ABBR[name])
+    sub(f"reduction={r!r}")
+    for line, names in groups.items():
+        SECTIONS[_cur["sec"]].append(f"- {', '.join(names)}: `reduction={r!r}` {line}")
+sub("Other")
+mfact('AdaptiveLogSoftmaxWithLoss(64,10,[4,8], reduction="sum")',
+      lambda: nn.AdaptiveLogSoftmaxWithLoss(64, 10, cutoffs=[4, 8], reduction="sum"),
+      lambda m: None, fid="alswl_reduction")
+for name in ("CrossEntropyLoss", "MSELoss", "KLDivLoss"):
+    both(SPECS[name], f"{name}: size_average=False (legacy)", size_average=False, fid=f"{name}_legacy")
+mfact("nn.KLDivLoss() default reduction ('mean')", lambda: nn.KLDivLoss(),
+      lambda m: m(logp(N, C), probs(N, C)), fid="kl_mean")
+fact("F.kl_div(x, y) default reduction ('mean')", lambda: F.kl_div(logp(N, C), probs(N, C)))
+both(SPECS["KLDivLoss"], "KLDiv: reduction='batchmean', unbatched (C,) input",
+     args=lambda: (logp(C, dim=0), probs(C, dim=0)), reduction="batchmean")
 
 
 # ==========================================================================

@@ -2,9 +2,10 @@
 
     python tests/conformance_inventory.py > notes/conformance_inventory.txt
 
-For every loss OpInfo (op_db) and loss ModuleInfo (module_db): how many valid samples exist per dtype
-(raw, after deduplication, and how many test_conformance.py keeps), how many of them torch itself
-rejects, and for every error input the exception torch actually raises, its message, and the call.
+For every loss OpInfo (op_db) and loss ModuleInfo (module_db): how many valid samples exist per
+dtype (raw, after deduplication, and how many test_conformance.py keeps), how many of them torch
+itself rejects, and for every error input the exception torch actually raises, its message, and the
+call.
 Needs torch and expecttest, not losslint.
 """
 
@@ -26,13 +27,15 @@ def _oneline(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _valid_section(group: str, raw: list, unique: list, kept: list, out: list[str]) -> None:
+def _valid_section(g: dict[str, list], out: list[str]) -> None:
+    raw, unique, kept = g.get("raw-valid", []), g.get("unique-valid", []), g.get("kept-valid", [])
     by_dtype_raw = Counter(c.dtype for c in raw)
     by_dtype_unique = Counter(c.dtype for c in unique)
     by_dtype_kept = Counter(c.dtype for c in kept)
     refs = sum(1 for c in raw if "reference_inputs" in c.origin)
     line = ", ".join(
-        f"{d} {by_dtype_raw[d]}/{by_dtype_unique[d]}/{by_dtype_kept[d]}" for d in sorted(by_dtype_raw)
+        f"{d} {by_dtype_raw[d]}/{by_dtype_unique[d]}/{by_dtype_kept[d]}"
+        for d in sorted(by_dtype_raw)
     )
     out.append(f"  valid samples (raw/unique/kept per dtype): {line or 'none'}")
     out.append(
@@ -105,7 +108,7 @@ def main() -> None:
     for group in sorted(opinfos):
         g = groups.get(group, {})
         out.append(f"\n{group}")
-        _valid_section(group, g.get("raw-valid", []), g.get("unique-valid", []), g.get("kept-valid", []), out)
+        _valid_section(g, out)
         errors = g.get("kept-error", [])
         if not errors:
             out.append(
@@ -123,7 +126,7 @@ def main() -> None:
     for m in ts.loss_moduleinfos():
         g = groups.get(m.name, {})
         out.append(f"\n{m.name}  (dtypes {', '.join(ts._dtype_name(d) for d in m.dtypes)})")
-        _valid_section(m.name, g.get("raw-valid", []), g.get("unique-valid", []), g.get("kept-valid", []), out)
+        _valid_section(g, out)
         errors = g.get("kept-error", [])
         if errors:
             _error_section(errors, out)
@@ -138,7 +141,9 @@ def main() -> None:
     tested_m = {m.module_cls.__name__ for m in ts.loss_moduleinfos()}
     missing_f = [n for n in ts.functional_loss_names() if n not in tested_f]
     missing_m = [n for n in ts.module_loss_names() if n not in tested_m]
-    out.append(f"functional losses: {len(ts.functional_loss_names())}, with an OpInfo: {len(tested_f)}")
+    out.append(
+        f"functional losses: {len(ts.functional_loss_names())}, with an OpInfo: {len(tested_f)}"
+    )
     out.append(f"  without an OpInfo: {', '.join(missing_f) or 'none'}")
     out.append(f"loss modules: {len(ts.module_loss_names())}, with a ModuleInfo: {len(tested_m)}")
     out.append(f"  without a ModuleInfo: {', '.join(missing_m) or 'none'}")

@@ -1,8 +1,9 @@
 """Conformance: losslint agrees with torch on torch's own test inputs for its losses.
 
-torch tests each `torch.nn.functional` loss through an OpInfo (`common_methods_invocations.op_db`:
-sample inputs it must accept, error inputs it must reject) and most loss modules through a ModuleInfo
-(`common_modules.module_db`: module inputs, module error inputs). `torch_samples.py` turns them into
+torch tests each `torch.nn.functional` loss through an OpInfo
+(`common_methods_invocations.op_db`: sample inputs it must accept, error inputs it must reject) and
+most loss modules through a ModuleInfo (`common_modules.module_db`: module inputs, module error
+inputs). `torch_samples.py` turns them into
 calls; this file hands each to `losslint.check` and proves, call by call:
 
 - valid sample (torch accepts it, checked by running it here): no finding has `torch_raises=True`
@@ -12,10 +13,11 @@ calls; this file hands each to `losslint.check` and proves, call by call:
 - in both cases `check` returns a Report and raises nothing.
 
 Torch is the oracle: a sample torch does not treat as the test says (a "valid" sample it rejects, an
-error input it accepts) is skipped with the reason, as is a module error raised by the constructor
-(no instance exists to check). Samples are deduplicated and capped per loss and dtype to keep the run
-short; `LOSSLINT_CONFORMANCE_FULL=1` lifts the caps. `python tests/conformance_inventory.py` lists
-every sample and the exception torch raises for every error input.
+error input it accepts) is skipped with the reason, as is a module error raised by the
+constructor (no instance exists to check). Samples are deduplicated and capped per loss and dtype
+to keep the run short; `LOSSLINT_CONFORMANCE_FULL=1` lifts the caps.
+`python tests/conformance_inventory.py` lists every sample and the exception torch raises for every
+error input.
 """
 
 from __future__ import annotations
@@ -122,6 +124,8 @@ def test_torch_test_inputs_were_found() -> None:
     """Guards against torch moving its internal test databases: an empty suite would pass."""
     functional = {c.loss_name for c in CALLS if c.loss_repr.startswith("F.")}
     modules = {c.loss_name for c in CALLS if not c.loss_repr.startswith("F.")}
-    assert {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "ctc_loss"} <= functional
+    assert {"cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "ctc_loss"} <= (
+        functional
+    )
     assert {"CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "CTCLoss"} <= modules
     assert len(ERRORS) >= 30

@@ -1,11 +1,12 @@
 """Torch's own test inputs for its losses, as plain calls.
 
 torch tests every `torch.nn.functional` loss through an OpInfo in
-`torch.testing._internal.common_methods_invocations.op_db` (sample inputs torch accepts, error inputs
-torch rejects) and most loss modules through a ModuleInfo in
+`torch.testing._internal.common_methods_invocations.op_db` (sample inputs torch accepts, error
+inputs torch rejects) and most loss modules through a ModuleInfo in
 `torch.testing._internal.common_modules.module_db`. This module turns each of them into a `Call`:
 the loss object to hand to `losslint.check` and the exact arguments, plus what torch's test says
-should happen. It never imports losslint; `conformance_inventory.py` and `test_conformance.py` use it.
+should happen. It never imports losslint; `conformance_inventory.py` and `test_conformance.py`
+use it.
 
 `torch.testing._internal` needs the `expecttest` package, and is internal: names can move between
 torch versions, which is why everything about it is confined to this file.
@@ -17,7 +18,7 @@ import random
 import re
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import torch
@@ -41,7 +42,8 @@ _FUNCTIONAL_LOSSES_WITHOUT_LOSS_IN_NAME = frozenset(
 _NOT_LOSS_MODULES = frozenset({"AdaptiveLogSoftmaxWithLoss"})
 
 # Sample caps: how many distinct samples to keep per (OpInfo or ModuleInfo, dtype). The common float
-# dtypes carry most rules; the rest (half precision, integer, bool, complex) are kept for dtype rules.
+# dtypes carry most rules; the rest (half precision, integer, bool, complex) are there for the
+# dtype rules.
 MAIN_DTYPES = (torch.float32, torch.float64)
 CAP_MAIN_DTYPE = 40
 CAP_OTHER_DTYPE = 10
@@ -150,8 +152,8 @@ def torch_outcome(call: Call) -> TorchOutcome:
             except Exception as exc:
                 return TorchOutcome(
                     error=exc,
-                    not_expressible="torch raises in the module constructor: no loss instance exists "
-                    "to hand to losslint.check, whose arguments are forward's",
+                    not_expressible="torch raises in the module constructor: no loss instance "
+                    "exists to hand to losslint.check, whose arguments are forward's",
                 )
             # The constructor unexpectedly accepted it; fall through to forward.
         try:
@@ -437,9 +439,8 @@ def module_calls(
                 )
             )
             for i, e in enumerate(errors):
-                error_on = (
-                    "construction" if e.error_on == ModuleErrorEnum.CONSTRUCTION_ERROR else "forward"
-                )
+                in_ctor = e.error_on == ModuleErrorEnum.CONSTRUCTION_ERROR
+                error_on = "construction" if in_ctor else "forward"
                 calls.append(
                     _module_call(
                         m,

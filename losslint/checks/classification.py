@@ -293,8 +293,6 @@ def diagnose_class_target_shape(ctx: CallContext) -> None:
             torch_raises=True,
         )
         return
-    if inp.ndim >= 2 and tgt.ndim == inp.ndim and t == i and not tgt.is_floating:
-        return  # handled by the class-probabilities format's dtype rule (or LL202)
     if inp.ndim >= 2 and tgt.ndim == inp.ndim - 1 and t[1:] == i[2:] and t[0] != i[0]:
         ctx.emit(
             "LL207",
@@ -322,7 +320,8 @@ def _emit_one_hot(ctx: CallContext, rows: kinds.RowPattern, torch_raises: bool, 
         f"`target` looks {kind} ({facts.summary}, values {{0, 1}}); expected class indices of shape "  # type: ignore[union-attr]
         f"{list(facts.shape[:1] + facts.shape[2:])}",  # type: ignore[union-attr]
         fix="target.argmax(dim=1)" if rows.one_hot else "for multi-label targets use nn.BCEWithLogitsLoss() with target.float()",
-        observed=f"{facts.summary}, {rows.ones_min}..{rows.ones_max} ones per row",  # type: ignore[union-attr]
+        observed=f"{facts.summary}, values {{0, 1}}, "  # type: ignore[union-attr]
+        + ("one 1 per row" if rows.one_hot else f"{rows.ones_min} to {rows.ones_max} ones per row"),
         expected=f"int64{list(facts.shape[:1] + facts.shape[2:])} class indices",  # type: ignore[union-attr]
         torch_raises=torch_raises,
         confidence="strong",
