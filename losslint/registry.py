@@ -11,6 +11,7 @@ import difflib
 import importlib
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -223,16 +224,34 @@ class Registry:
         )
 
 
-@lru_cache(maxsize=1)
-def builtin_registry() -> Registry:
-    codes, rules = load_builtin()
-    problems: list[str] = []
+def compile_rules(codes: dict[str, CodeDoc], rules, problems: list[str]) -> list[CompiledLoss]:
     compiled = [compile_rule(rule, codes, str(path), problems) for path, rule in rules]
     names: dict[str, str] = {}
     for loss in compiled:
         if loss.name in names:
             problems.append(f"{loss.source}: loss {loss.name!r} is already defined in {names[loss.name]}")
         names[loss.name] = loss.source
+    return compiled
+
+
+def load_registry(paths: list[Path], codes_path: Path | None = None) -> Registry:
+    """Validate and compile rule files; every problem of every file is raised together."""
+    from .spec import builtin_rules_dir, load_codes, load_loss_files
+
+    problems: list[str] = []
+    codes = load_codes(codes_path or builtin_rules_dir() / "codes.toml", problems)
+    rules = load_loss_files(list(paths), problems)
+    compiled = compile_rules(codes, rules, problems)
+    if problems:
+        raise RuleFileError(problems)
+    return Registry(compiled)
+
+
+@lru_cache(maxsize=1)
+def builtin_registry() -> Registry:
+    codes, rules = load_builtin()
+    problems: list[str] = []
+    compiled = compile_rules(codes, rules, problems)
     if problems:
         raise RuleFileError(problems)
     return Registry(compiled)
