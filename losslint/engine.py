@@ -384,6 +384,8 @@ def _check_domains(ctx: CallContext, fmt: CompiledFormat) -> None:
 
 
 def _number(value: float) -> str:
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)  # nan, inf: int() would raise
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 

@@ -43,7 +43,9 @@ def run_example(loss: CompiledLoss, example, form: str, seed: int = 0) -> Outcom
             module = loss.module(**config)
         except Exception:  # noqa: BLE001
             return None
-        positional = [args[a] for a in loss.forward if a in args]
+        # Examples may name the arguments as the functional does (`input`) or as forward does (`input_`).
+        canonical = [a for a in loss.arguments if a not in loss.from_module]
+        positional = [args[f] if f in args else args[c] for f, c in zip(loss.forward, canonical) if f in args or c in args]
         target, call_args, call_kwargs = module, positional, {}
     else:
         positional = [args[a] for a in loss.arguments if a in args]

@@ -36,4 +36,4 @@ def check(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
 
 
 # Importing the modules registers their checks.
-from . import classification, elementwise, kinds, margin, sequence  # noqa: E402,F401
+from . import binary, classification, distribution, elementwise, kinds, margin, regression, sequence  # noqa: E402,F401

@@ -1,0 +1,247 @@
+"""Checks for KLDivLoss / F.kl_div: log-probabilities against probabilities, and its reductions.
+
+KLDivLoss is element-wise: torch never learns which dimension holds the distributions. It is dim 1
+for (N, C) and (N, C, H, W), the last dim for (B, T, V) language-model outputs, dim 0 for an
+unbatched (C,). So these checks accept a normalization over *any* dimension, and only complain when
+no dimension explains the values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import kinds
+from ..context import CallContext
+from . import check
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """How one tensor's values behave as distributions."""
+
+    log_dim: int | None  # a dim along which logsumexp is 0 (log-probabilities)
+    prob_dim: int | None  # a dim along which values are >= 0 and sum to 1 (probabilities)
+    prob_error: float  # the row-sum error along prob_dim
+    rows: int  # distributions examined along the dim that matched
+    max_value: float | None  # exact maximum (finite values), None when unreadable
+    min_value: float | None
+
+
+def _analyse(ctx: CallContext, name: str) -> _Shape | None:
+    facts = ctx.values(name)
+    if facts is None or not facts.is_floating:
+        return None
+    vr = facts.value_range
+    if vr is None:
+        return None
+    tensor = ctx.args[name]
+    if facts.ndim <= 1:
+        # One distribution (or a scalar): read it whole, a prefix of it is not normalized.
+        sample = tensor.detach().to(torch.float64)
+        full_rows = True
+    else:
+        sample = facts.sample_rows(0)
+        full_rows = sample is not None and sample.shape[0] == facts.shape[0]
+    log_dim = prob_dim = None
+    prob_error = 0.0
+    rows = 0
+    tol = kinds.tolerance(facts.dtype)
+    if sample is not None and sample.ndim >= 1:
+        # Candidate dims, the usual ones first: dim 1 (N, C, ...), the last dim (B, T, V), then the rest.
+        order = [1, sample.ndim - 1] + list(range(sample.ndim))
+        for dim in dict.fromkeys(d for d in order if 0 <= d < sample.ndim):
+            if sample.shape[dim] < 2 or (dim == 0 and sample.ndim > 1 and not full_rows):
+                continue
+            norm = kinds.normalization(sample, dim)
+            if norm is None:
+                break  # non-finite values (log(0) = -inf): no evidence either way
+            if log_dim is None and norm.is_log_probabilities(tol):
+                log_dim, rows = dim, norm.rows
+                break
+            if prob_dim is None and norm.is_probabilities(tol):
+                prob_dim, prob_error, rows = dim, norm.max_sum_error, norm.rows
+    finite = vr.min == vr.min  # NaN when every value is non-finite
+    return _Shape(
+        log_dim=log_dim,
+        prob_dim=prob_dim if log_dim is None else None,
+        prob_error=prob_error,
+        rows=rows,
+        max_value=vr.max if finite else None,
+        min_value=vr.min if finite else None,
+    )
+
+
+def _positive(shape: _Shape, dtype: torch.dtype) -> bool:
+    # log-probabilities are <= 0; log_softmax rounds to at most a few ulps above 0.
+    return shape.max_value is not None and shape.max_value > kinds.tolerance(dtype)
+
+
+def _dim_text(ndim: int) -> str:
+    if ndim <= 1:
+        return "dim 0"
+    if ndim == 3:
+        return "the last dim (B, T, V) or dim 1"
+    return "dim 1"
+
+
+@check("kl_div_values")
+def kl_div_values(ctx: CallContext) -> None:
+    """`input` must be log-probabilities; `target` probabilities (or log-probabilities with log_target)."""
+    inp, tgt = ctx.fact("input"), ctx.fact("target")
+    if inp is None or tgt is None:
+        return
+    # An int 1 makes torch raise (strict_bool), but it still says what the caller meant.
+    flag = ctx.config.get("log_target")
+    log_target = flag is True or (isinstance(flag, (int, float)) and bool(flag))
+    a = _analyse(ctx, "input")
+    b = _analyse(ctx, "target")
+    swapped = False
+    if b is not None and not log_target and b.min_value is not None and b.min_value < 0:
+        swapped = a is not None and a.prob_dim is not None and (b.log_dim is not None or (b.max_value or 0) <= 0)
+        _negative_target(ctx, a, b, swapped)
+    if a is not None and not swapped:
+        _log_probability_argument(ctx, "input", a, inp.dtype, inp.ndim, inp.summary)
+    if b is not None and log_target:
+        _log_probability_argument(ctx, "target", b, tgt.dtype, tgt.ndim, tgt.summary, flag=True)
+
+
+def _log_probability_argument(
+    ctx: CallContext, name: str, shape: _Shape, dtype: torch.dtype, ndim: int, summary: str, flag: bool = False
+) -> None:
+    if shape.log_dim is not None:
+        return
+    where = "with log_target=True " if flag else ""
+    if shape.prob_dim is not None:
+        d = shape.prob_dim
+        ctx.emit(
+            "LL303",
+            name,
+            f"`{name}` {where}holds probabilities: non-negative, summing to 1 over dim {d} "
+            f"({kinds.plural(shape.rows, 'distribution')} examined); expected log-probabilities",
+            explanation=(
+                "KLDivLoss computes target * (log(target) - input): it reads `input` as log-probabilities"
+                + (" and, with log_target=True, `target` too" if flag else "")
+                + ". On probabilities torch returns a meaningless value that can turn negative; it does not raise."
+            ),
+            fix=(
+                f"pass F.log_softmax(teacher_logits, dim={d}) as `target`, or drop log_target=True"
+                if flag
+                else f"F.kl_div(F.log_softmax(student_logits, dim={d}), target, reduction='batchmean') instead of F.softmax"
+            ),
+            observed=f"{summary}, values in [0, 1], sums 1 ± {shape.prob_error:.1e} over dim {d}",
+            expected=f"log-probabilities (values <= 0, logsumexp 0 over {_dim_text(ndim)})",
+            confidence="strong",
+        )
+        return
+    if _positive(shape, dtype):
+        ctx.emit(
+            "LL302",
+            name,
+            f"`{name}` {where}has positive values (up to {shape.max_value:.3g}): raw scores, not log-probabilities",
+            explanation=(
+                "Log-probabilities are <= 0 and their logsumexp over the distribution dim is 0; these values "
+                "are not normalized over any dim. KLDivLoss does not normalize them itself, so the loss is "
+                "unbounded below and the model learns to inflate the scores."
+            ),
+            fix=f"F.log_softmax({'teacher_logits' if flag else 'logits'}, dim=<distribution dim>)  # dim=1 for (N, C), dim=-1 for (B, T, V)",
+            observed=f"{summary}, max {shape.max_value:.3g}, not normalized over any dim",
+            expected=f"log-probabilities (values <= 0, logsumexp 0 over {_dim_text(ndim)})",
+            confidence="strong",
+        )
+
+
+def _negative_target(ctx: CallContext, a: _Shape | None, b: _Shape, swapped: bool) -> None:
+    tgt = ctx.fact("target")
+    assert tgt is not None
+    if swapped:
+        assert a is not None
+        seen = "the arguments look swapped: `input` holds probabilities and `target` log-probabilities"
+        fix = "F.kl_div(log_probs, probs): the log-probabilities first, the probabilities second"
+    elif b.log_dim is not None or (b.max_value is not None and b.max_value <= 0):
+        seen = (
+            f"`target` holds log-probabilities (logsumexp 0 over dim {b.log_dim})"
+            if b.log_dim is not None
+            else "`target` holds values <= 0, like log-probabilities"
+        )
+        seen += " but log_target is False"
+        fix = "log_target=True (F.kl_div(input, target, log_target=True, reduction='batchmean')), or pass target.exp()"
+    else:
+        seen = "`target` holds negative values, e.g. raw teacher logits"
+        fix = "pass probabilities: F.softmax(teacher_logits, dim=<distribution dim>)"
+    ctx.emit(
+        "LL408",
+        "target",
+        f"`target` has negative values (min {b.min_value:.3g}) while log_target=False; {seen}",
+        explanation=(
+            "With log_target=False the target must be probabilities: torch computes "
+            "xlogy(target, target) - target * input, which is nan for a negative target. torch does not "
+            "raise; the loss is nan (or meaningless) and training diverges."
+        ),
+        fix=fix,
+        observed=f"target {tgt.summary}, min {b.min_value:.3g}",
+        expected="target probabilities (values >= 0), or log_target=True",
+        confidence="certain",
+    )
+
+
+@check("kl_div_reduction")
+def kl_div_reduction(ctx: CallContext) -> None:
+    """'mean' is KL / (number of elements); 'batchmean' divides by dim 0 only."""
+    reduction = ctx.config.get("reduction")
+    inp = ctx.fact("input")
+    if reduction in ("mean", "elementwise_mean"):
+        ndim = inp.ndim if inp is not None else 2
+        numel = inp.numel if inp is not None else 0
+        batch = inp.shape[0] if inp is not None and inp.ndim >= 1 else 0
+        detail = ""
+        if batch and numel > batch:
+            detail = f": torch divides by all {numel} elements, not by the batch size {batch}, so the value is the KL divergence / {numel // batch}"
+        ctx.emit(
+            "LL501",
+            "reduction",
+            f"`reduction` is {reduction!r}{detail}; expected {'sum' if ndim <= 1 else 'batchmean'!r}",
+            explanation=(
+                "KLDivLoss 'mean' averages over all elements, so the value is the KL divergence divided by the "
+                "number of classes (and positions). torch 2.13 warns on every call and will change 'mean' to "
+                "behave like 'batchmean' in a future major release."
+            ),
+            fix="reduction='sum'  # one distribution, unbatched" if ndim <= 1 else "reduction='batchmean'",
+            observed=f"reduction={reduction!r}" + (f", input {inp.summary}" if inp is not None else ""),
+            expected="reduction='sum'" if ndim <= 1 else "reduction='batchmean'",
+        )
+    elif reduction == "batchmean" and inp is not None and inp.ndim > 2:
+        shape = list(inp.shape)
+        ctx.emit(
+            "LL503",
+            "reduction",
+            f"`reduction` is 'batchmean' on {inp.ndim}-D `input` {inp.summary}: the KL summed over dims {shape[1:]} "
+            f"is divided by the batch size {shape[0]} only, so it grows with the other dims; expected one distribution per row",
+            explanation=(
+                f"'batchmean' divides the summed loss by input.size(0) = {shape[0]}. With (B, T, V) or (N, C, H, W) "
+                "inputs the KL of every position is summed, so the loss grows with the sequence length or image "
+                "size and its scale changes with the input shape."
+            ),
+            fix="flatten to one distribution per row first: loss(input.flatten(0, -2), target.flatten(0, -2))  # (B*T, V) for (B, T, V)",
+            observed=f"input {inp.summary}, reduction='batchmean'",
+            expected="2-D (rows, classes) input with 'batchmean'",
+        )
+
+
+@check("strict_bool")
+def strict_bool(ctx: CallContext, config: str) -> None:
+    """torch's argument parser takes only a real bool for flags such as log_target and zero_infinity."""
+    value = ctx.config.get(config)
+    if value is None or isinstance(value, bool):
+        return
+    ctx.emit(
+        "LL004",
+        config,
+        f"`{config}` is {type(value).__name__} {value!r}; expected True or False",
+        explanation=f"torch raises a TypeError: its argument parser accepts only a bool for `{config}`, not {type(value).__name__}.",
+        fix=f"{config}={bool(value)!r}" if isinstance(value, (int, float)) else f"{config}=True or {config}=False",
+        observed=repr(value),
+        expected="a bool",
+        torch_raises=True,
+    )
