@@ -105,7 +105,7 @@ MISTAKES = [
     ("smoothl1-depth-map-channel", F.smooth_l1_loss, (randn(2, 1, 8, 8), randn(2, 8, 8)), {"reduction": "sum"}, "LL205", "warning"),
     ("hinge-01-labels", nn.HingeEmbeddingLoss(margin=1.0), (rand(32) * 3, (rand(32) > 0.5).float()), {}, "LL403", "warning"),
     ("mrl-2d-inputs-1d-target", nn.MarginRankingLoss(margin=1.0), (randn(32, 16), randn(32, 16), torch.ones(32)), {}, "LL201", "error"),
-    ("cos-target-2d", nn.CosineEmbeddingLoss(), (randn(4, 8), randn(4, 8), torch.tensor([[1.0, -1.0, 1.0, -1.0]])), {}, "LL201", "error"),
+    ("cos-target-2d", nn.CosineEmbeddingLoss(), (randn(4, 8), randn(4, 8), torch.tensor([[1.0, -1.0, 1.0, -1.0]])), {}, "LL203", "error"),
     ("softmargin-shape-broadcast", F.soft_margin_loss, (randn(16, 4), torch.where(rand(16, 1) > 0.5, 1.0, -1.0)), {}, "LL205", "warning"),
     ("mlm-onehot-target", nn.MultiLabelMarginLoss(), (randn(8, 6), _multilabel(8, 6, 1, 3).long()), {}, "LL406", "warning"),
     ("mlsm-voc-minus1-0-1-labels", nn.MultiLabelSoftMarginLoss(), (randn(16, 20), randint(-1, 2, (16, 20)).float()), {}, "LL402", "warning"),

@@ -42,15 +42,22 @@ def elementwise_shapes(ctx: CallContext, first: str = "input", second: str = "ta
     # prediction against a (1,) target); torch warns, but the value is right.
     if a.numel == b.numel == math.prod(joint):
         return
+    total = math.prod(joint)
+    if total > max(a.numel, b.numel):
+        what = (
+            f"they broadcast to {joint}, comparing every prediction with every target "
+            f"({total} terms instead of {max(a.numel, b.numel)})"
+        )
+    else:
+        small, big = (second, first) if b.numel < a.numel else (first, second)
+        what = f"`{small}` is broadcast over `{big}`, so each of its values is reused {total // min(a.numel, b.numel)} times"
     ctx.emit(
         "LL205",
         second,
-        f"`{second}` has shape {b.shape} and `{first}` {a.shape}; they broadcast to {joint}, "
-        "comparing every prediction with every target",
+        f"`{second}` has shape {b.shape} and `{first}` {a.shape}: {what}",
         explanation=(
-            f"{ctx.loss.name} is element-wise: torch broadcasts the two shapes to {list(joint)} "
-            f"({math.prod(joint)} terms instead of {max(a.numel, b.numel)}), so each prediction is compared "
-            "with targets of other samples. The loss trains, on the wrong objective."
+            f"{ctx.loss.name} is element-wise: torch broadcasts the two shapes to {list(joint)}, so predictions are "
+            "paired with targets they do not belong to. The loss trains, on the wrong objective."
         ),
         fix=_fix(first, a.shape, second, b.shape),
         observed=f"{first} {a.summary}, {second} {b.summary}",

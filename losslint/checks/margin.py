@@ -122,7 +122,7 @@ def cpu_float_kernel(ctx: CallContext, kernel: str, argument: str = "input") -> 
             f"'\"{kernel}\" not implemented for {_scalar(facts.dtype)!r}'. The CUDA kernel accepts "
             "float16 and bfloat16."
         ),
-        fix=f"loss(input.float(), target)  # or compute the loss on the GPU",
+        fix="loss(input.float(), target)  # or compute the loss on the GPU",
         observed=facts.summary,
         expected="float32 or float64 on the CPU",
         torch_raises=True,

@@ -667,6 +667,19 @@ def linear_cross_entropy_call(ctx: CallContext) -> None:
     if ctx.format is None:
         _linear_ce_target_shape(ctx, inp, logits, tgt)
         return
+    if chunked and inp.ndim == 1 and tgt.ndim == 1:
+        # The reference path accepts a (1,) target for an unbatched input (as cross entropy does); the
+        # chunked path unsqueezes both and fails in its gather.
+        ctx.emit(
+            "LL203",
+            "target",
+            f"`target` has shape {tuple(tgt.shape)} for an unbatched `input` {inp.summary}; expected a 0-d class index",
+            explanation="with options=LinearCrossEntropyOptions(...) torch raises 'Index tensor must have the same number of dimensions as input tensor'; only the reference path (options=None) accepts a (1,) target here.",
+            fix="target.squeeze(0)",
+            observed=f"input {inp.summary}, target {tgt.summary}",
+            expected="target ()",
+            torch_raises=True,
+        )
     if tgt.dtype in (torch.int64, torch.uint8) and not ctx.has("LL102", "target"):
         effective = ignore if isinstance(ignore, int) and not isinstance(ignore, bool) else -100
         _out_of_range(
