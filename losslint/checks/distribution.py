@@ -17,59 +17,69 @@ from ..context import CallContext
 from . import check
 
 
+# Elements read per question. The heuristics need whole distributions along one dim, but only a few of
+# them: a (B, T, V) language-model batch is read as a handful of V-rows, not all B * T of them.
+_BUDGET = 1 << 16
+
+
 @dataclass(frozen=True)
 class _Shape:
-    """How one tensor's values behave as distributions."""
+    """How one tensor's values behave as distributions (from bounded samples)."""
 
     log_dim: int | None  # a dim along which logsumexp is 0 (log-probabilities)
     prob_dim: int | None  # a dim along which values are >= 0 and sum to 1 (probabilities)
     prob_error: float  # the row-sum error along prob_dim
     rows: int  # distributions examined along the dim that matched
-    max_value: float | None  # exact maximum (finite values), None when unreadable
+    max_value: float | None  # largest finite value seen, None when none is finite
     min_value: float | None
+
+
+def _bounded(sample: torch.Tensor, keep: int | None) -> torch.Tensor:
+    """A prefix of `sample` along every dim but `keep`, about _BUDGET elements in all."""
+    room = max(1, _BUDGET // (sample.shape[keep] if keep is not None else 1))
+    for dim in range(sample.ndim):
+        if dim == keep:
+            continue
+        take = max(1, min(sample.shape[dim], room))
+        sample = sample.narrow(dim, 0, take)
+        room = max(1, room // take)
+    return sample
 
 
 def _analyse(ctx: CallContext, name: str) -> _Shape | None:
     facts = ctx.values(name)
-    if facts is None or not facts.is_floating:
+    if facts is None or not facts.is_floating or facts.ndim == 0:
         return None
-    vr = facts.value_range
-    if vr is None:
-        return None
-    tensor = ctx.args[name]
-    if facts.ndim <= 1:
-        # One distribution (or a scalar): read it whole, a prefix of it is not normalized.
-        sample = tensor.detach().to(torch.float64)
-        full_rows = True
-    else:
-        sample = facts.sample_rows(0)
-        full_rows = sample is not None and sample.shape[0] == facts.shape[0]
+    # Narrow first, convert after: a float64 copy of a whole LM batch would cost more than the loss.
+    sample = ctx.args[name].detach()
     log_dim = prob_dim = None
     prob_error = 0.0
     rows = 0
     tol = kinds.tolerance(facts.dtype)
-    if sample is not None and sample.ndim >= 1:
-        # Candidate dims, the usual ones first: dim 1 (N, C, ...), the last dim (B, T, V), then the rest.
-        order = [1, sample.ndim - 1] + list(range(sample.ndim))
-        for dim in dict.fromkeys(d for d in order if 0 <= d < sample.ndim):
-            if sample.shape[dim] < 2 or (dim == 0 and sample.ndim > 1 and not full_rows):
-                continue
-            norm = kinds.normalization(sample, dim)
-            if norm is None:
-                break  # non-finite values (log(0) = -inf): no evidence either way
-            if log_dim is None and norm.is_log_probabilities(tol):
-                log_dim, rows = dim, norm.rows
-                break
-            if prob_dim is None and norm.is_probabilities(tol):
-                prob_dim, prob_error, rows = dim, norm.max_sum_error, norm.rows
-    finite = vr.min == vr.min  # NaN when every value is non-finite
+    # Candidate dims, the usual one first: the last for (B, T, V), dim 1 for (N, C) and (N, C, H, W).
+    usual = [sample.ndim - 1, 1] if sample.ndim == 3 else [1, sample.ndim - 1]
+    for dim in dict.fromkeys(d for d in usual + list(range(sample.ndim)) if 0 <= d < sample.ndim):
+        if sample.shape[dim] < 2:
+            continue
+        # Whole distributions along `dim` (a 1-D tensor is read whole), a prefix of the others.
+        norm = kinds.normalization(_bounded(sample, dim).to(torch.float64), dim)
+        if norm is None:
+            break  # non-finite values (log(0) = -inf): no evidence either way
+        if norm.is_log_probabilities(tol):
+            log_dim, rows = dim, norm.rows
+            break
+        if norm.is_probabilities(tol):
+            prob_dim, prob_error, rows = dim, norm.max_sum_error, norm.rows
+            break
+    seen = _bounded(sample, None).to(torch.float64)
+    seen = seen[torch.isfinite(seen)]
     return _Shape(
         log_dim=log_dim,
-        prob_dim=prob_dim if log_dim is None else None,
+        prob_dim=prob_dim,
         prob_error=prob_error,
         rows=rows,
-        max_value=vr.max if finite else None,
-        min_value=vr.min if finite else None,
+        max_value=float(seen.max()) if seen.numel() else None,
+        min_value=float(seen.min()) if seen.numel() else None,
     )
 
 
@@ -100,7 +110,7 @@ def kl_div_values(ctx: CallContext) -> None:
     swapped = False
     if b is not None and not log_target and b.min_value is not None and b.min_value < 0:
         swapped = a is not None and a.prob_dim is not None and (b.log_dim is not None or (b.max_value or 0) <= 0)
-        _negative_target(ctx, a, b, swapped)
+        _negative_target(ctx, b, swapped)
     if a is not None and not swapped:
         _log_probability_argument(ctx, "input", a, inp.dtype, inp.ndim, inp.summary)
     if b is not None and log_target:
@@ -152,28 +162,25 @@ def _log_probability_argument(
         )
 
 
-def _negative_target(ctx: CallContext, a: _Shape | None, b: _Shape, swapped: bool) -> None:
+def _negative_target(ctx: CallContext, b: _Shape, swapped: bool) -> None:
     tgt = ctx.fact("target")
     assert tgt is not None
     if swapped:
-        assert a is not None
         seen = "the arguments look swapped: `input` holds probabilities and `target` log-probabilities"
         fix = "F.kl_div(log_probs, probs): the log-probabilities first, the probabilities second"
-    elif b.log_dim is not None or (b.max_value is not None and b.max_value <= 0):
-        seen = (
-            f"`target` holds log-probabilities (logsumexp 0 over dim {b.log_dim})"
-            if b.log_dim is not None
-            else "`target` holds values <= 0, like log-probabilities"
-        )
-        seen += " but log_target is False"
+    elif b.log_dim is not None:
+        seen = f"it holds log-probabilities (logsumexp 0 over dim {b.log_dim}), which need log_target=True"
         fix = "log_target=True (F.kl_div(input, target, log_target=True, reduction='batchmean')), or pass target.exp()"
+    elif b.max_value is not None and b.max_value <= 0:
+        seen = "all its values are <= 0, like log-probabilities, which need log_target=True"
+        fix = "log_target=True if these are log-probabilities, or pass target.exp()"
     else:
-        seen = "`target` holds negative values, e.g. raw teacher logits"
+        seen = "these are raw scores (teacher logits?), not probabilities"
         fix = "pass probabilities: F.softmax(teacher_logits, dim=<distribution dim>)"
     ctx.emit(
         "LL408",
         "target",
-        f"`target` has negative values (min {b.min_value:.3g}) while log_target=False; {seen}",
+        f"`target` has negative values (min {b.min_value:.3g}) while log_target=False: {seen}",
         explanation=(
             "With log_target=False the target must be probabilities: torch computes "
             "xlogy(target, target) - target * input, which is nan for a negative target. torch does not "

@@ -59,7 +59,7 @@ def _lengths(ctx: CallContext) -> dict[str, torch.Tensor | TensorFacts | None]:
         if facts is None:
             out[name] = None
         elif ctx.values(name) is not None and facts.is_integral:
-            out[name] = ctx.args[name].detach().reshape(-1).to(torch.int64)
+            out[name] = ctx.args[name].detach().reshape(-1).to("cpu", torch.int64)  # N values: cheap, and one device
         else:
             out[name] = facts
     return out
@@ -235,7 +235,7 @@ def ctc_call(ctx: CallContext) -> None:
 def _ctc_target_values(ctx: CallContext, tl: torch.Tensor, il: torch.Tensor | None, C: int, T: int) -> None:
     facts = ctx.fact("targets")
     assert facts is not None
-    raw = ctx.args["targets"].detach()
+    raw = ctx.args["targets"].detach().cpu()
     if facts.is_floating:
         integral = bool((raw == raw.trunc()).all())
         ctx.emit(
@@ -299,12 +299,13 @@ def _ctc_target_values(ctx: CallContext, tl: torch.Tensor, il: torch.Tensor | No
         ctx.emit(
             "LL401",
             "targets",
-            f"`targets` have labels outside [0, {C}) inside the target lengths: {shown}; log_probs has C = {C} classes",
+            f"`targets` contain labels outside [0, {C}) inside the target lengths: {shown}; log_probs has C = {C} classes",
             explanation=(
                 "torch 2.13 does not bounds-check CTC targets on CPU: it reads log-probabilities out of bounds "
                 "(garbage values, or a crash for very large labels); on CUDA it may fault asynchronously."
             ),
-            fix=f"map the labels to 1..{C - 1} (blank={blank}), or give the model {int(bad.max()) + 1} output classes",
+            fix=f"map the labels to 1..{C - 1} (blank={blank})"
+            + (f", or give the model {int(bad.max()) + 1} output classes" if int(bad.max()) >= C else "; negative values belong after target_lengths, as padding"),
             observed=f"{facts.summary}, labels {shown}",
             expected=f"labels in [0, {C})",
         )
@@ -465,7 +466,7 @@ def adaptive_softmax_call(ctx: CallContext) -> None:
             "LL106",
             "input",
             f"`input` is {dtype_name(inp.dtype)}; the module's weights are {dtype_name(head.dtype)}",
-            explanation=f"torch raises 'expected m1 and m2 to have the same dtype' in the head's matrix multiply.",
+            explanation="torch raises 'expected m1 and m2 to have the same dtype' in the head's matrix multiply.",
             fix=f"input.to({'torch.' + dtype_name(head.dtype)}), or module.to(input.dtype)",
             observed=f"input {inp.summary}, weights {dtype_name(head.dtype)}",
             expected=dtype_name(head.dtype),
