@@ -71,7 +71,7 @@ def _emit_wrong_dim(ctx: CallContext, argument: str, class_dim: int, log: bool) 
     ctx.emit(
         "LL304",
         argument,
-        f"`{argument}` is normalized over dim 0 (the batch), not over the class dim {class_dim}: "
+        f"`{argument}` is normalized over dim 0, not over the class dim {class_dim}: "
         f"each of its {facts.shape[1]} columns is a distribution, its rows are not",  # type: ignore[union-attr]
         fix=f"F.{op}(x, dim={class_dim})",
         observed=f"{facts.summary}, {op} over dim 0",  # type: ignore[union-attr]

@@ -123,7 +123,8 @@ def regression_dtypes(ctx: CallContext, kernel: str) -> None:
                 else f"\"huber_cpu\" not implemented for '{_scalar(common)}'"
             )
         elif tgt.is_complex:
-            raises_target = ("LL101", f"result type {_scalar(_promoted(inp, tgt))} can't be cast to the desired output type {_scalar(inp.dtype)}")
+            common = _promoted(inp, tgt)
+            raises_target = ("LL101", f"result type {_scalar(common)} can't be cast to the desired output type {_scalar(inp.dtype)}")
     elif kernel == "poisson":
         log_input = ctx.config.get("log_input", True) is not False
         full = ctx.config.get("full") is True
@@ -132,7 +133,7 @@ def regression_dtypes(ctx: CallContext, kernel: str) -> None:
         elif full and tgt.is_bool:
             raises_target = ("LL103", _BOOL_SUBTRACTION + " (full=True adds a Stirling term computed from the target)")
         elif full and tgt.is_complex:
-            raises_target = ("LL101", f"\"le_cpu\" not implemented for '{_scalar(tgt.dtype)}' (full=True compares the target with 1)")
+            raises_target = ("LL101", f"\"le_cpu\" not implemented for '{_scalar(tgt.dtype)}' (full=True compares target with 1)")
         elif (inp.is_complex or tgt.is_complex) and reduction in ("mean", "sum", "elementwise_mean"):
             # The loss is plain tensor arithmetic without a broadcast first, so a 0-d complex64 meets a
             # float16 tensor as complex32, which has no sum kernel ('"sum_cpu" not implemented for
@@ -482,7 +483,9 @@ def gaussian_var(ctx: CallContext) -> None:
                 "shape with exactly one dim set to 1, or a Python float"
                 + (", even though this shape would broadcast." if broadcasts else ".")
             ),
-            fix="var.expand_as(input)" if broadcasts else f"a var of shape {_shape(xs)} (or {_shape(xs[:-1])} for one variance per sample)",
+            fix="var.expand_as(input)"
+            if broadcasts
+            else f"a var of shape {_shape(xs)}" + (f" (or {_shape(xs[:-1])} for one variance per sample)" if xs else ""),
             observed=f"var {facts.summary}, input {inp.summary}",
             expected=" or ".join(allowed),
             torch_raises=True,
@@ -537,6 +540,8 @@ def poisson_input(ctx: CallContext) -> None:
     if facts is None or facts.is_complex or facts.is_bool:
         return
     log_input = ctx.config.get("log_input", True)
+    if log_input is True and not facts.is_floating:
+        return  # an integer input already has LL104; rates come out of softplus/relu/exp as floats
     if log_input is False:
         vr = facts.value_range
         if vr is None or not vr.min < 0:
