@@ -50,6 +50,18 @@ _SHORT_DTYPE = {
 }
 
 
+# torch's C++ ScalarType names, as its error messages spell them ("expected scalar type Long but found Float").
+_SCALAR_TYPE = {
+    torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
+    torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char", torch.uint8: "Byte",
+    torch.bool: "Bool", torch.complex64: "ComplexFloat", torch.complex128: "ComplexDouble",
+}
+
+
+def scalar_type_name(dtype: torch.dtype) -> str:
+    return _SCALAR_TYPE.get(dtype, dtype_name(dtype))
+
+
 def describe_value(value: object) -> str:
     """A short summary of any argument: ``f32[8, 5]``, ``float 0.5``, ``list of 3``, ``None``."""
     if isinstance(value, torch.Tensor):

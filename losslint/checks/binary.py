@@ -20,13 +20,9 @@ import torch
 
 from .. import kinds
 from ..context import CallContext
-from ..facts import dtype_name
-from ..shapes import broadcast_shape
+from ..facts import dtype_name, scalar_type_name
+from ..shapes import broadcast_shape, render_shape
 from . import check, domain_hint
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
 # ---- sharper diagnoses of values outside [0, 1] (engine._check_domains) -----------------------------
@@ -108,8 +104,8 @@ def same_float_dtype(ctx: CallContext, argument: str = "target") -> None:
             argument,
             f"`{argument}` is {dtype_name(other.dtype)}; expected {dtype_name(inp.dtype)}, the dtype of `input`",
             explanation=(
-                f"{ctx.loss.name} does not type-promote: torch raises 'Found dtype {_scalar(other.dtype)} but "
-                f"expected {_scalar(inp.dtype)}' (BCEWithLogitsLoss would accept the mix)."
+                f"{ctx.loss.name} does not type-promote: torch raises 'Found dtype {scalar_type_name(other.dtype)} but "
+                f"expected {scalar_type_name(inp.dtype)}' (BCEWithLogitsLoss would accept the mix)."
             ),
             fix=f"{argument}.to(input.dtype)",
             observed=f"input {inp.summary}, {argument} {other.summary}",
@@ -122,21 +118,13 @@ def same_float_dtype(ctx: CallContext, argument: str = "target") -> None:
             "LL103",
             argument,
             f"`{argument}` is {dtype_name(other.dtype)}; expected {dtype_name(inp.dtype)}, the dtype of `input`",
-            explanation=f"{ctx.loss.name} raises 'Found dtype {_scalar(other.dtype)} but expected {_scalar(inp.dtype)}': the target must be a float tensor of the input's dtype.",
+            explanation=f"{ctx.loss.name} raises 'Found dtype {scalar_type_name(other.dtype)} but expected {scalar_type_name(inp.dtype)}': the target must be a float tensor of the input's dtype.",
             fix=f"{argument}.to(input.dtype)",
             observed=other.summary,
             expected=dtype_name(inp.dtype),
             torch_raises=True,
             replaces=("LL103",),
         )
-
-
-def _scalar(dtype: torch.dtype) -> str:
-    return {
-        torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
-        torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char",
-        torch.uint8: "Byte", torch.bool: "Bool",
-    }.get(dtype, str(dtype))
 
 
 # ---- weight and pos_weight ----------------------------------------------------------------------------
@@ -187,14 +175,14 @@ def elementwise_weight(
     if joint is None or joint != xs:
         raises = joint is None or grow_raises
         if joint is None:
-            message = f"`{config}` has shape {_shape(ws)}; it does not broadcast against {against} {_shape(xs)}"
+            message = f"`{config}` has shape {render_shape(ws)}; it does not broadcast against {against} {render_shape(xs)}"
             if len(ws) == 1 and xs:
                 message += f": torch aligns it with the last dimension ({xs[-1]})"
                 if class_dim == 1 and len(xs) >= 3 and classes == ws[0]:
                     message += f", not with the {classes} classes at dim 1"
             why = "torch raises a size error ('The size of tensor a must match the size of tensor b' or 'Attempting to broadcast a dimension'): weights broadcast from the right."
         else:
-            message = f"`{config}` has shape {_shape(ws)}; broadcast against {against} {_shape(xs)} it grows the loss to {_shape(joint)}"
+            message = f"`{config}` has shape {render_shape(ws)}; broadcast against {against} {render_shape(xs)} it grows the loss to {render_shape(joint)}"
             why = (
                 f"torch applies `{config}` in place and raises 'output with shape {list(xs)} doesn't match the broadcast shape {list(joint)}'."
                 if grow_raises
@@ -208,7 +196,7 @@ def elementwise_weight(
             explanation=why,
             fix=_weight_fix(config, ws, xs, class_dim),
             observed=observed,
-            expected=f"a shape that broadcasts into {_shape(xs)}",
+            expected=f"a shape that broadcasts into {render_shape(xs)}",
             torch_raises=raises,
             severity=None if raises else "warning",
         )
@@ -220,7 +208,7 @@ def elementwise_weight(
         ctx.emit(
             "LL206",
             config,
-            f"`{config}` has shape {_shape(ws)}; with `input` {_shape(xs)} it lines up with the last dimension "
+            f"`{config}` has shape {render_shape(ws)}; with `input` {render_shape(xs)} it lines up with the last dimension "
             f"(W = {xs[-1]}), not with the C = {xs[1]} classes at dim 1",
             explanation=(
                 f"Weights broadcast from the right. Here W happens to equal C = {xs[1]}, so torch accepts the "
@@ -248,7 +236,7 @@ def _weight_fix(config: str, ws: tuple[int, ...], xs: tuple[int, ...], class_dim
         return f"{config}.reshape({', '.join(map(str, ws[len(ws) - len(xs):]))})"
     per_class = len(xs) > (class_dim if class_dim >= 0 else -class_dim - 1)
     hint = f"({xs[class_dim]},) per class" if per_class else "a scalar"
-    return f"give `{config}` a shape that broadcasts into {_shape(xs)}: {hint}, or ({xs[0] if xs else 1}{', 1' * max(len(xs) - 1, 0)}) per sample"
+    return f"give `{config}` a shape that broadcasts into {render_shape(xs)}: {hint}, or ({xs[0] if xs else 1}{', 1' * max(len(xs) - 1, 0)}) per sample"
 
 
 # ---- shapes (MultiLabelSoftMarginLoss) ----------------------------------------------------------------

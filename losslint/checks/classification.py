@@ -6,7 +6,7 @@ import torch
 
 from .. import kinds
 from ..context import CallContext
-from ..facts import dtype_name
+from ..facts import dtype_name, scalar_type_name
 from . import check, domain_hint
 
 # ---- class-index range -----------------------------------------------------------------------------
@@ -223,16 +223,12 @@ def class_weight(ctx: CallContext, config: str = "weight") -> None:
             "LL106",
             config,
             f"`{config}` is {dtype_name(weight.dtype)}; expected {dtype_name(facts.dtype)}, the input's dtype",
-            explanation=f"torch raises 'expected scalar type {_scalar(facts.dtype)} but found {_scalar(weight.dtype)}'.",
+            explanation=f"torch raises 'expected scalar type {scalar_type_name(facts.dtype)} but found {scalar_type_name(weight.dtype)}'.",
             fix=f"{config}.to(input.dtype)",
             observed=dtype_name(weight.dtype),
             expected=dtype_name(facts.dtype),
             torch_raises=True,
         )
-
-
-def _scalar(dtype: torch.dtype) -> str:
-    return {torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16", torch.int64: "Long"}.get(dtype, str(dtype))
 
 
 @check("single_class")

@@ -14,10 +14,10 @@ import math
 import torch
 
 from ..context import CallContext
-from ..facts import TensorFacts, dtype_name
+from ..facts import TensorFacts, dtype_name, scalar_type_name
 from ..shapes import broadcast_shape
 from . import check, domain_hint
-from .classification import _one_hot_rows, _scalar
+from .classification import _one_hot_rows
 from .elementwise import elementwise_shapes
 
 # ---- signed labels ({-1, 1}) ------------------------------------------------------------------------
@@ -83,21 +83,13 @@ def complex_target_real_input(ctx: CallContext) -> None:
         f"`target` is {dtype_name(tgt.dtype)} while `input` is {dtype_name(inp.dtype)}; expected a real target",
         explanation=(
             "soft_margin_loss computes into a tensor of the input's dtype; torch 2.13 raises "
-            f"'result type {_scalar_name(tgt.dtype)} can't be cast to the desired output type {_scalar_name(inp.dtype)}'."
+            f"'result type {scalar_type_name(tgt.dtype)} can't be cast to the desired output type {scalar_type_name(inp.dtype)}'."
         ),
         fix="target.real",
         observed=f"input {inp.summary}, target {tgt.summary}",
         expected=f"a real target, e.g. {dtype_name(inp.dtype)}",
         torch_raises=True,
     )
-
-
-def _scalar_name(dtype: torch.dtype) -> str:
-    if dtype == torch.complex64:
-        return "ComplexFloat"
-    if dtype == torch.complex128:
-        return "ComplexDouble"
-    return _scalar(dtype)
 
 
 @check("cpu_float_kernel")
@@ -119,7 +111,7 @@ def cpu_float_kernel(ctx: CallContext, kernel: str, argument: str = "input") -> 
         f"`{argument}` is {dtype_name(facts.dtype)} on the CPU; expected float32 or float64",
         explanation=(
             f"torch 2.13 implements {kernel} on the CPU for float32 and float64 only and raises "
-            f"'\"{kernel}\" not implemented for {_scalar(facts.dtype)!r}'. The CUDA kernel accepts "
+            f"'\"{kernel}\" not implemented for {scalar_type_name(facts.dtype)!r}'. The CUDA kernel accepts "
             "float16 and bfloat16."
         ),
         fix="loss(input.float(), target)  # or compute the loss on the GPU",
@@ -623,7 +615,7 @@ def multi_margin_weight(ctx: CallContext, config: str = "weight") -> None:
             "LL106",
             config,
             f"`{config}` is {dtype_name(weight.dtype)}; expected {dtype_name(inp.dtype)}, the input's dtype",
-            explanation=f"torch raises 'expected scalar type {_scalar(inp.dtype)} but found {_scalar(weight.dtype)}'.",
+            explanation=f"torch raises 'expected scalar type {scalar_type_name(inp.dtype)} but found {scalar_type_name(weight.dtype)}'.",
             fix=f"{config}.to(input.dtype)",
             observed=observed,
             expected=dtype_name(inp.dtype),

@@ -29,24 +29,11 @@ import torch
 
 from .. import kinds
 from ..context import CallContext
-from ..facts import TensorFacts, dtype_name
-from ..shapes import broadcast_shape
+from ..facts import TensorFacts, dtype_name, scalar_type_name
+from ..shapes import broadcast_shape, render_shape
 from . import check
 
-_SCALAR = {
-    torch.float32: "Float", torch.float64: "Double", torch.float16: "Half", torch.bfloat16: "BFloat16",
-    torch.int64: "Long", torch.int32: "Int", torch.int16: "Short", torch.int8: "Char", torch.uint8: "Byte",
-    torch.bool: "Bool", torch.complex64: "ComplexFloat", torch.complex128: "ComplexDouble",
-}
 _BOOL_SUBTRACTION = "Subtraction, the `-` operator, with a bool tensor is not supported"
-
-
-def _scalar(dtype: torch.dtype) -> str:
-    return _SCALAR.get(dtype, dtype_name(dtype))
-
-
-def _shape(shape: tuple[int, ...]) -> str:
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
 
 
 def _is_int_or_bool(f: TensorFacts) -> bool:
@@ -97,11 +84,11 @@ def regression_dtypes(ctx: CallContext, kernel: str) -> None:
         common = _promoted(inp, tgt)
         name = "smooth_l1" if ctx.loss.name == "SmoothL1Loss" else "mse"
         if inp.is_complex:
-            raises_input = f"\"{name}_cpu\" not implemented for '{_scalar(common)}'"
+            raises_input = f"\"{name}_cpu\" not implemented for '{scalar_type_name(common)}'"
         elif tgt.is_complex:
-            raises_target = ("LL101", f"\"{name}_cpu\" not implemented for '{_scalar(common)}'")
+            raises_target = ("LL101", f"\"{name}_cpu\" not implemented for '{scalar_type_name(common)}'")
         elif not common.is_floating_point:
-            raises_input = f"\"{name}_cpu\" not implemented for '{_scalar(common)}'"
+            raises_input = f"\"{name}_cpu\" not implemented for '{scalar_type_name(common)}'"
     elif kernel == "l1":
         common = _promoted(inp, tgt)
         if inp.is_bool:
@@ -111,20 +98,20 @@ def regression_dtypes(ctx: CallContext, kernel: str) -> None:
         elif reduction in ("mean", "elementwise_mean") and not (common.is_floating_point or common.is_complex):
             raises_input = (
                 "mean(): could not infer output dtype. Input dtype must be either a floating point or complex "
-                f"dtype. Got: {_scalar(common)}"
+                f"dtype. Got: {scalar_type_name(common)}"
             )
     elif kernel == "huber":
         if not inp.is_floating:
             # The output takes the input's dtype: a floating result cannot be written into it.
             common = _promoted(inp, tgt)
             raises_input = (
-                f"result type {_scalar(common)} can't be cast to the desired output type {_scalar(inp.dtype)}"
+                f"result type {scalar_type_name(common)} can't be cast to the desired output type {scalar_type_name(inp.dtype)}"
                 if tgt.is_floating or (inp.is_bool and not tgt.is_bool)
-                else f"\"huber_cpu\" not implemented for '{_scalar(common)}'"
+                else f"\"huber_cpu\" not implemented for '{scalar_type_name(common)}'"
             )
         elif tgt.is_complex:
             common = _promoted(inp, tgt)
-            raises_target = ("LL101", f"result type {_scalar(common)} can't be cast to the desired output type {_scalar(inp.dtype)}")
+            raises_target = ("LL101", f"result type {scalar_type_name(common)} can't be cast to the desired output type {scalar_type_name(inp.dtype)}")
     elif kernel == "poisson":
         log_input = ctx.config.get("log_input", True) is not False
         full = ctx.config.get("full") is True
@@ -133,7 +120,7 @@ def regression_dtypes(ctx: CallContext, kernel: str) -> None:
         elif full and tgt.is_bool:
             raises_target = ("LL103", _BOOL_SUBTRACTION + " (full=True adds a Stirling term computed from the target)")
         elif full and tgt.is_complex:
-            raises_target = ("LL101", f"\"le_cpu\" not implemented for '{_scalar(tgt.dtype)}' (full=True compares target with 1)")
+            raises_target = ("LL101", f"\"le_cpu\" not implemented for '{scalar_type_name(tgt.dtype)}' (full=True compares target with 1)")
         elif (inp.is_complex or tgt.is_complex) and reduction in ("mean", "sum", "elementwise_mean"):
             # The loss is plain tensor arithmetic without a broadcast first, so a 0-d complex64 meets a
             # float16 tensor as complex32, which has no sum kernel ('"sum_cpu" not implemented for
@@ -327,7 +314,7 @@ def _emit_config_type(ctx: CallContext, name: str, value: object, expected: str)
 
 def _describe(value: object) -> str:
     if isinstance(value, torch.Tensor):
-        return f"a tensor of shape {_shape(tuple(value.shape))}"
+        return f"a tensor of shape {render_shape(tuple(value.shape))}"
     if value is None:
         return "None"
     return f"{type(value).__name__} {value!r}"
@@ -353,13 +340,13 @@ def exact_size_weight(ctx: CallContext, config: str = "weight") -> None:
         ctx.emit(
             "LL206",
             config,
-            f"`{config}` has shape {_shape(ws)}; expected {_shape(inp.shape)}, the shape of `input`",
+            f"`{config}` has shape {render_shape(ws)}; expected {render_shape(inp.shape)}, the shape of `input`",
             explanation=(
                 f"F.{ctx.loss.functional.__name__ if ctx.loss.functional else ctx.loss.name} takes one weight per "
                 "element and raises 'Weights and input must have the same size.'"
                 + (" It does not broadcast the weight, although this shape would broadcast." if broadcasts else "")
             ),
-            fix=f"{config}.expand_as(input)" if broadcasts else f"a weight of shape {_shape(inp.shape)}",
+            fix=f"{config}.expand_as(input)" if broadcasts else f"a weight of shape {render_shape(inp.shape)}",
             observed=f"{config} {TensorFacts(weight, read_values=False).summary}, input {inp.summary}",
             expected=f"{config} of shape {list(inp.shape)}",
             torch_raises=True,
@@ -438,7 +425,7 @@ def gaussian_var(ctx: CallContext) -> None:
     int_eps = isinstance(eps, int) and not isinstance(eps, bool)
     if facts.is_complex or facts.is_bool or (facts.is_integral and not int_eps):
         message = (
-            f"\"lt_cpu\" not implemented for '{_scalar(facts.dtype)}'"
+            f"\"lt_cpu\" not implemented for '{scalar_type_name(facts.dtype)}'"
             if facts.is_complex
             else f"result type Float can't be cast to the desired output type {dtype_name(facts.dtype)}"
         )
@@ -466,17 +453,17 @@ def gaussian_var(ctx: CallContext) -> None:
         return
     vs, xs = facts.shape, inp.shape
     if not _var_size_ok(xs, vs):
-        allowed = [_shape(xs)]
+        allowed = [render_shape(xs)]
         if xs:
-            allowed.append(_shape(xs[:-1]))
-            allowed.append(f"{_shape(xs)} with exactly one dim set to 1")
+            allowed.append(render_shape(xs[:-1]))
+            allowed.append(f"{render_shape(xs)} with exactly one dim set to 1")
         broadcasts = broadcast_shape(vs, xs) == xs
         ctx.emit(
             "LL201",
             "var",
-            f"`var` has shape {_shape(vs)}; expected {', '.join(allowed[:-1])} or {allowed[-1]}, for `input` {_shape(xs)}"
+            f"`var` has shape {render_shape(vs)}; expected {', '.join(allowed[:-1])} or {allowed[-1]}, for `input` {render_shape(xs)}"
             if len(allowed) > 1
-            else f"`var` has shape {_shape(vs)}; expected {allowed[0]}, the shape of `input`",
+            else f"`var` has shape {render_shape(vs)}; expected {allowed[0]}, the shape of `input`",
             explanation=(
                 "torch 2.13 raises 'var is of incorrect size'. GaussianNLLLoss accepts only a var of the input's "
                 "shape, of the input's shape without its last dim (one variance per sample), or of the input's "
@@ -485,7 +472,7 @@ def gaussian_var(ctx: CallContext) -> None:
             ),
             fix="var.expand_as(input)"
             if broadcasts
-            else f"a var of shape {_shape(xs)}" + (f" (or {_shape(xs[:-1])} for one variance per sample)" if xs else ""),
+            else f"a var of shape {render_shape(xs)}" + (f" (or {render_shape(xs[:-1])} for one variance per sample)" if xs else ""),
             observed=f"var {facts.summary}, input {inp.summary}",
             expected=" or ".join(allowed),
             torch_raises=True,
@@ -499,11 +486,11 @@ def gaussian_var(ctx: CallContext) -> None:
         ctx.emit(
             "LL201",
             "var",
-            f"`var` has shape {_shape(vs)}, which does not broadcast against the loss's shape {_shape(joint)}",
+            f"`var` has shape {render_shape(vs)}, which does not broadcast against the loss's shape {render_shape(joint)}",
             explanation="torch raises 'The size of tensor a must match the size of tensor b'.",
-            fix=f"a var of shape {_shape(xs)}",
+            fix=f"a var of shape {render_shape(xs)}",
             observed=f"var {facts.summary}, input {inp.summary}",
-            expected=_shape(xs),
+            expected=render_shape(xs),
             torch_raises=True,
         )
 
