@@ -77,6 +77,8 @@ def _run(spec: CompiledLoss, form: str, instance: object | None, args: tuple, kw
         if not _bind(ctx, spec, form, instance, args, kwargs):
             return ctx
         _read_config(ctx, spec, form, instance)
+        if form == "module" and instance is not None and spec.module_adapter is not None:
+            spec.module_adapter(ctx)
         _check_config(ctx, spec)
         _observe(ctx, spec)
         _check_devices(ctx)

@@ -20,7 +20,7 @@ from . import checks as check_library
 from .domains import Domain, parse_domain
 from .findings import RuleFileError, UnknownLossError
 from .shapes import Pattern, parse_pattern
-from .spec import DTYPE_GROUPS, CodeDoc, ConfigRule, LossRule, load_builtin
+from .spec import DTYPE_GROUPS, CodeDoc, ConfigRule, LossRule, load_builtin, load_loss_files
 
 CheckFn = Callable[..., None]
 
@@ -59,6 +59,7 @@ class CompiledLoss:
     arguments: tuple[str, ...]
     forward: tuple[str, ...]
     from_module: dict[str, str]
+    module_adapter: CheckFn | None
     functional_params: tuple[str, ...]
     keyword_only: tuple[str, ...]
     optional: frozenset[str]
@@ -140,6 +141,12 @@ def compile_rule(rule: LossRule, codes: dict[str, CodeDoc], source: str, problem
     sig = rule.signature
     if sig.forward is not None and len(sig.forward) + len(sig.from_module) != len(sig.arguments):
         problems.append(f"{source} → signature → forward: must name each argument not in from_module")
+    module_adapter = None
+    if sig.module_adapter is not None:
+        module_adapter = check_library.ADAPTERS.get(sig.module_adapter)
+        if module_adapter is None:
+            known = ", ".join(sorted(check_library.ADAPTERS)) or "none"
+            problems.append(f"{source} → signature → module_adapter: unknown adapter {sig.module_adapter!r}; known adapters: {known}")
     forward = tuple(sig.forward) if sig.forward is not None else tuple(a for a in sig.arguments if a not in sig.from_module)
     return CompiledLoss(
         name=rule.loss.name,
@@ -150,6 +157,7 @@ def compile_rule(rule: LossRule, codes: dict[str, CodeDoc], source: str, problem
         arguments=tuple(sig.arguments),
         forward=forward,
         from_module=dict(sig.from_module),
+        module_adapter=module_adapter,
         functional_params=tuple(sig.functional),
         keyword_only=tuple(sig.keyword_only),
         optional=frozenset(sig.optional),
@@ -252,6 +260,37 @@ def builtin_registry() -> Registry:
     codes, rules = load_builtin()
     problems: list[str] = []
     compiled = compile_rules(codes, rules, problems)
+    if problems:
+        raise RuleFileError(problems)
+    return Registry(compiled)
+
+
+def rule_files(paths: list[Path]) -> list[Path]:
+    """The loss rule files named by `paths`: files as given, folders expanded to their *.toml.
+
+    A folder's codes.toml is skipped: extra rule files use the built-in code catalog.
+    """
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            out.extend(sorted(p for p in path.glob("*.toml") if p.name != "codes.toml"))
+        else:
+            out.append(path)
+    return out
+
+
+def registry_with(extra_paths: list[Path]) -> Registry:
+    """The built-in losses plus the losses of extra rule files or folders (user and third-party losses).
+
+    Without extra paths this is `builtin_registry()` itself. Problems in the extra files are raised as
+    one `RuleFileError`, like the built-in ones; an extra loss may not reuse a built-in loss's name.
+    """
+    if not extra_paths:
+        return builtin_registry()
+    codes, rules = load_builtin()
+    problems: list[str] = []
+    extra = load_loss_files(rule_files(list(extra_paths)), problems)
+    compiled = compile_rules(codes, list(rules) + extra, problems)
     if problems:
         raise RuleFileError(problems)
     return Registry(compiled)

@@ -158,6 +158,9 @@ class Signature(_Model):
     forward: list[str] | None = None
     # Arguments the module supplies itself (LinearCrossEntropyLoss's linear weight): name -> attribute.
     from_module: dict[str, str] = Field(default_factory=dict)
+    # A named adapter (losslint.checks.ADAPTERS) that turns what a module instance holds into the
+    # arguments its forward() passes to the functional, for modules that reshape their own weights.
+    module_adapter: str | None = None
     # Every positional-or-keyword parameter of the functional, in order; then its keyword-only ones.
     functional: list[str] = Field(default_factory=list)
     keyword_only: list[str] = Field(default_factory=list)

@@ -17,6 +17,19 @@ REGISTRY: dict[str, Callable[..., None]] = {}
 DOMAIN_HINTS: dict[str, Callable[..., tuple[str, str, str | None] | None]] = {}
 
 
+# Named module adapters (signature.module_adapter): fn(ctx) rewrites ctx.args of a module call into
+# what the module's forward() hands to its functional, before anything is observed.
+ADAPTERS: dict[str, Callable[..., None]] = {}
+
+
+def adapter(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        ADAPTERS[name] = fn
+        return fn
+
+    return register
+
+
 def domain_hint(code: str) -> Callable:
     def register(fn: Callable) -> Callable:
         DOMAIN_HINTS[code] = fn

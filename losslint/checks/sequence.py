@@ -17,7 +17,7 @@ import torch
 
 from ..context import CallContext
 from ..facts import TensorFacts, dtype_name
-from . import DOMAIN_HINTS, check
+from . import DOMAIN_HINTS, adapter, check
 
 # ==== CTCLoss ========================================================================================
 
@@ -487,18 +487,13 @@ def adaptive_softmax_call(ctx: CallContext) -> None:
 # ==== LinearCrossEntropyLoss =========================================================================
 
 
-@check("linear_cross_entropy_module_weight")
-def linear_cross_entropy_module_weight(ctx: CallContext) -> None:
-    """Give `linear_weight` the shape LinearCrossEntropyLoss.forward passes on, then judge the call again.
+@adapter("linear_cross_entropy_module")
+def linear_cross_entropy_module(ctx: CallContext) -> None:
+    """Give `linear_weight` the shape LinearCrossEntropyLoss.forward passes on.
 
     The module stores its weight flat, Linear(in_features, C * prod(out_features)), and forward()
-    reshapes it to (C, *out_features, in_features) before calling F.linear_cross_entropy. The engine
-    reads the flat `linear.weight` (signature.from_module), which is right for out_features == () only;
-    for a K-dimensional module no format fits it, so the formats are matched again here. Run this
-    check first among the loss's checks.
+    reshapes it to (C, *out_features, in_features) before calling F.linear_cross_entropy (torch 2.13).
     """
-    if ctx.form != "module":
-        return
     weight = ctx.tensor("linear_weight")
     classes, out = ctx.config.get("num_classes"), ctx.config.get("out_features")
     if weight is None or weight.ndim != 2 or not isinstance(classes, int) or not out:
@@ -507,20 +502,8 @@ def linear_cross_entropy_module_weight(ctx: CallContext) -> None:
         shaped = (classes, *(int(d) for d in out), weight.shape[-1])
     except (TypeError, ValueError):
         return
-    if tuple(weight.shape) == shaped or weight.numel() != math.prod(shaped):
-        return
-    view = weight.detach().reshape(shaped)
-    ctx.args["linear_weight"] = view
-    ctx.facts["linear_weight"] = TensorFacts(view, read_values=ctx.read_values)
-    from .. import engine  # a check module is imported by the engine, not the other way round
-
-    ctx.format, ctx.binding = None, {}
-    engine._match_format(ctx, ctx.loss)
-    if ctx.format is not None:
-        engine._check_dtypes(ctx, ctx.loss)
-        engine._check_domains(ctx, ctx.format)
-        engine._check_kinds(ctx, ctx.format)
-        engine._run_checks(ctx, ctx.format.checks)
+    if tuple(weight.shape) != shaped and weight.numel() == math.prod(shaped):
+        ctx.args["linear_weight"] = weight.detach().reshape(shaped)
 
 
 def _chunked(ctx: CallContext, target: TensorFacts | None, out_features: tuple[int, ...]) -> bool:
