@@ -42,6 +42,10 @@ class Report:
 
     loss: str
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    # Set by the hooks and watch(): the user's line that called the loss ("path/to/file.py:57"), and
+    # how many calls from there produced these same findings (repeats are reported once, counted).
+    location: str | None = None
+    count: int = 1
 
     def __post_init__(self) -> None:
         ordered = tuple(
@@ -86,6 +90,8 @@ class Report:
                 "info": len(self.infos),
             },
             "findings": [f.to_dict() for f in self.findings],
+            "location": self.location,
+            "count": self.count,
         }
 
     def raise_for_errors(self) -> None:

@@ -104,7 +104,9 @@ def test_inputs_are_not_changed_and_not_kept():
 def test_report_shape():
     report = losslint.check(nn.CrossEntropyLoss(), torch.softmax(torch.randn(8, 5), 1), F.one_hot(torch.randint(0, 5, (8,)), 5))
     data = report.to_dict()
-    assert set(data) == {"loss", "ok", "torch_raises", "counts", "findings"}
+    assert set(data) == {"loss", "ok", "torch_raises", "counts", "findings", "location", "count"}
+    # A direct check has no call site; the hooks and watch() fill these in.
+    assert (data["location"], data["count"]) == (None, 1)
     assert set(data["findings"][0]) == {
         "code", "name", "severity", "torch_raises", "loss", "argument", "message", "explanation", "fix",
         "observed", "expected", "confidence",
