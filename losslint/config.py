@@ -1,0 +1,148 @@
+"""`[tool.losslint]` in the user's pyproject.toml, found from a folder upward; flags override it.
+
+    [tool.losslint]
+    select = ["ALL"]            # codes or prefixes (LL3 = every prediction-kind code)
+    ignore = ["LL5"]
+    fail-on = "warning"         # or "error"
+    rule-paths = ["lint/losses"]  # extra rule files or folders of them, relative to this file
+
+    [tool.losslint.severity]    # per code or prefix; a call torch rejects stays an error
+    LL305 = "error"
+    LL2 = "warning"
+
+As with ruff, the nearest pyproject.toml that has a `[tool.losslint]` table is used; one without it
+is passed over. Every problem of the table is reported together, on one line, with the file and key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .selection import FAIL_ON, Selection, SelectionError
+
+KEYS = ("select", "ignore", "fail-on", "severity", "rule-paths")
+
+
+class ConfigError(ValueError):
+    """`[tool.losslint]` is malformed; the message names the file and the key, on one line."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    fail_on: str = "warning"
+    severity: dict[str, str] = field(default_factory=dict)
+    rule_paths: tuple[Path, ...] = ()
+    # The pyproject.toml the settings came from; None for the defaults.
+    source: Path | None = None
+
+    def override(
+        self,
+        *,
+        select: tuple[str, ...] | None = None,
+        ignore: tuple[str, ...] | None = None,
+        fail_on: str | None = None,
+    ) -> "Settings":
+        """Command-line values replace the file's (None keeps the file's value)."""
+        return replace(
+            self,
+            select=self.select if select is None else tuple(select),
+            ignore=self.ignore if ignore is None else tuple(ignore),
+            fail_on=self.fail_on if fail_on is None else fail_on,
+        )
+
+    def selection(self) -> Selection:
+        """The validated selection; raises ConfigError naming the file for an unknown code."""
+        from .spec import load_builtin
+
+        codes, _ = load_builtin()
+        where = f"{self.source} → tool.losslint" if self.source else ""
+        try:
+            return Selection.build(self.select, self.ignore, self.severity, known=codes, where=where)
+        except SelectionError as exc:
+            raise ConfigError(str(exc)) from None
+
+    def registry(self):
+        """The built-in losses plus those of `rule-paths`."""
+        from .registry import registry_with
+
+        return registry_with(list(self.rule_paths))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def find_pyproject(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest pyproject.toml at or above `start` (default: the working directory) with [tool.losslint]."""
+    folder = (start or Path.cwd()).resolve()
+    for candidate in (folder, *folder.parents):
+        path = candidate / "pyproject.toml"
+        if path.is_file():
+            table = _read(path).get("tool", {}).get("losslint")
+            if table is not None:
+                return path, table
+    return None
+
+
+def _strings(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(f"{where}: expected a list of strings, got {value!r}")
+        return ()
+    return tuple(value)
+
+
+def parse_table(table: Any, source: Path) -> Settings:
+    """Validate a `[tool.losslint]` table; every problem at once, in one ConfigError."""
+    base = f"{source} → tool.losslint"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{base}: expected a table, got {table!r}")
+    problems: list[str] = []
+    for key in table:
+        if key not in KEYS:
+            hint = " (did you mean fail-on?)" if key == "fail_on" else ""
+            problems.append(f"{base} → {key}: unknown key{hint}; known keys: {', '.join(KEYS)}")
+    select = _strings(table.get("select", []), f"{base} → select", problems)
+    ignore = _strings(table.get("ignore", []), f"{base} → ignore", problems)
+    fail_on = table.get("fail-on", "warning")
+    if fail_on not in FAIL_ON:
+        problems.append(f"{base} → fail-on: expected 'error' or 'warning', got {fail_on!r}")
+        fail_on = "warning"
+    severity = table.get("severity", {})
+    if not isinstance(severity, dict):
+        problems.append(f"{base} → severity: expected a table of code = severity, got {severity!r}")
+        severity = {}
+    paths = _strings(table.get("rule-paths", []), f"{base} → rule-paths", problems)
+    rule_paths = []
+    for text in paths:
+        path = Path(text)
+        path = path if path.is_absolute() else source.parent / path
+        if not path.exists():
+            problems.append(f"{base} → rule-paths: {text!r} does not exist (relative to {source.parent})")
+        rule_paths.append(path)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    settings = Settings(select, ignore, fail_on, {str(k): v for k, v in severity.items()}, tuple(rule_paths), source)
+    settings.selection()  # validates the codes now, with the file named
+    return settings
+
+
+def load_settings(start: Path | None = None) -> Settings:
+    """Settings from the nearest `[tool.losslint]` at or above `start`, or the defaults."""
+    found = find_pyproject(start)
+    if found is None:
+        return Settings()
+    path, table = found
+    return parse_table(table, path)

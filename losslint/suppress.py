@@ -1,0 +1,60 @@
+"""Inline suppression: `# losslint: ignore[LL301]` on the line that calls the loss.
+
+    loss = F.cross_entropy(probs, y)  # losslint: ignore[LL301]   (codes or prefixes, comma-separated)
+    loss = F.cross_entropy(probs, y)  # losslint: ignore           (every code on this line)
+
+It applies to reports that carry their call site (`Report.location`, "path/to/file.py:57", set by
+`watch()` and the hooks); the line is read with `linecache`, the same cache tracebacks use. For a call
+written over several lines, the comment goes on the line Python reports for the call (its first line).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import linecache
+import re
+
+from .findings import Report
+
+_COMMENT = re.compile(r"#\s*losslint:\s*ignore\b(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+
+
+def split_location(location: str) -> tuple[str, int] | None:
+    """`"train.py:57"` -> `("train.py", 57)`; None when there is no line number."""
+    path, sep, line = location.rpartition(":")
+    if not sep or not line.isdigit():
+        return None
+    return path, int(line)
+
+
+def suppressed(location: str | None) -> tuple[str, ...] | None:
+    """The codes a `# losslint: ignore[...]` comment at `location` names; ("ALL",) for a bare ignore.
+
+    None when there is no such comment (or the line cannot be read).
+    """
+    if not location:
+        return None
+    parts = split_location(location)
+    if parts is None:
+        return None
+    line = linecache.getline(*parts)
+    match = _COMMENT.search(line)
+    if match is None:
+        return None
+    codes = match.group("codes")
+    if codes is None:
+        return ("ALL",)
+    return tuple(code.strip().upper() for code in codes.split(",") if code.strip())
+
+
+def apply_suppressions(report: Report) -> Report:
+    """The report without the findings its call site's comment suppresses."""
+    codes = suppressed(getattr(report, "location", None))
+    if codes is None:
+        return report
+    kept = tuple(
+        f for f in report.findings if not any(c == "ALL" or f.code.startswith(c) for c in codes)
+    )
+    if len(kept) == len(report.findings):
+        return report
+    return dataclasses.replace(report, findings=kept)
