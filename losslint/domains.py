@@ -41,9 +41,11 @@ class Bound:
             value = math.inf
         else:
             raw = names.get(self.name)  # type: ignore[arg-type]
-            if raw is None or isinstance(raw, tuple):
+            # A configuration value of the wrong type (ignore_index="none") has its own finding; the
+            # domain then simply lacks that term.
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
                 return None
-            value = float(raw)  # type: ignore[arg-type]
+            value = float(raw)
         return -value if self.negate else value
 
     def text(self, names: Mapping[str, object]) -> str:

@@ -50,7 +50,8 @@ def elementwise_shapes(ctx: CallContext, first: str = "input", second: str = "ta
         )
     else:
         small, big = (second, first) if b.numel < a.numel else (first, second)
-        what = f"`{small}` is broadcast over `{big}`, so each of its values is reused {total // min(a.numel, b.numel)} times"
+        reuse = total // max(min(a.numel, b.numel), 1)
+        what = f"`{small}` is broadcast over `{big}`, so each of its values is reused {reuse} times"
     ctx.emit(
         "LL205",
         second,
