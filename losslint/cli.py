@@ -1,28 +1,406 @@
-"""The `losslint` command (a first cut: `demo` and `rules`; `check`, `explain` and `run` follow)."""
+"""The `losslint` command: rules, explain, check, run, demo.
+
+Exit status: 0 clean, 1 findings at or above `--fail-on` (or a `run` whose script failed), 2 a usage
+error, reported on one line. `[tool.losslint]` in the nearest pyproject.toml sets the defaults; flags
+override it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import json
+import os
 import sys
+import warnings
+from pathlib import Path
+from typing import IO, Any, Sequence
+
+from .config import ConfigError, Settings, load_settings
+from .findings import RuleFileError
+from .selection import FAIL_ON, Selection, SelectionError, fails, split_codes
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="losslint", description="Explains PyTorch loss-function mismatches.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="a short tour on generated tensors")
-    sub.add_parser("rules", help="every covered loss, one line each")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from .demo import run
+class UsageError(Exception):
+    """A mistake in the command line or its inputs; printed on one line, exit status 2."""
 
-        return run()
-    from .registry import builtin_registry
 
-    for loss in sorted(builtin_registry().losses.values(), key=lambda l: l.name):
+class _Exit(Exception):
+    def __init__(self, status: int):
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the whole usage and calls sys.exit; a usage error here is one line, and
+    # main(argv) returns its status instead of exiting (tests call it in-process).
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
+
+
+def _parser() -> _Parser:
+    common = _Parser(add_help=False)
+    common.add_argument("--format", choices=("text", "json", "github"), default="text",
+                        help="text (default), json (stable keys) or github (Actions annotations)")
+    common.add_argument("--fail-on", choices=FAIL_ON, default=None,
+                        help="exit 1 on findings at or above this severity (default: warning, or [tool.losslint])")
+    common.add_argument("--select", action="append", metavar="CODES",
+                        help="only these codes or prefixes, comma-separated (LL3,LL401)")
+    common.add_argument("--ignore", action="append", metavar="CODES", help="drop these codes or prefixes")
+    common.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="auto: on a terminal unless NO_COLOR is set")
+    common.add_argument("-o", "--output", type=Path, default=None, help="write the report to this file")
+
+    parser = _Parser(prog="losslint", description="Explains PyTorch loss-function mismatches before the loss runs.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    rules = sub.add_parser("rules", help="every covered loss and its accepted formats, one line each")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+
+    explain = sub.add_parser("explain", help="the documentation of a code, or the contract of a loss")
+    explain.add_argument("name", metavar="CODE|LOSS", help="LL301, probabilities-passed-as-logits, CrossEntropyLoss, nll_loss")
+
+    check = sub.add_parser(
+        "check", parents=[common], help="check a call on tensors saved with torch.save",
+        description="Tensors are given in the loss's argument order (see `losslint explain LOSS`), one per file, "
+        "or as one file holding a dict of named arguments. They are loaded on the CPU.",
+    )
+    check.add_argument("loss", metavar="LOSS", help="CrossEntropyLoss, cross_entropy, nn.NLLLoss, ...")
+    check.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    check.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                       help="the loss's configuration: reduction=sum, ignore_index=-1, weight=w.pt")
+
+    run = sub.add_parser(
+        "run", parents=[common], help="run a script under losslint.watch() and report every loss call",
+        description="Runs SCRIPT like `python SCRIPT ARGS…` with every functional loss call checked, then "
+        "prints the findings grouped by call site. Exits 1 on findings at or above --fail-on, or when the "
+        "script fails. A `# losslint: ignore[CODE]` comment on the calling line suppresses a finding.",
+    )
+    run.add_argument("script", type=Path, metavar="SCRIPT")
+    run.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS")
+
+    demo = sub.add_parser("demo", help="a short tour on generated tensors")
+    demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except UsageError as exc:
+        print(f"losslint: error: {exc}", file=sys.stderr)
+        return 2
+    except _Exit as exc:
+        return exc.status
+    except BrokenPipeError:
+        # `losslint rules | head`: the reader left; say nothing more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        if hasattr(args, "fail_on"):
+            settings = settings.override(
+                select=split_codes(args.select) if args.select else None,
+                ignore=split_codes(args.ignore) if args.ignore else None,
+                fail_on=args.fail_on,
+            )
+        return _COMMANDS[args.command](args, settings)
+    except (ConfigError, SelectionError) as exc:
+        raise UsageError(str(exc)) from None
+    except RuleFileError as exc:
+        raise UsageError("invalid rule files: " + "; ".join(exc.problems)) from None
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+
+
+def use_color(stream: IO[str], mode: str = "auto") -> bool:
+    """Color on a terminal; never when NO_COLOR is set (no-color.org) or TERM is dumb."""
+    if mode != "auto":
+        return mode == "always"
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _emit(text: str, args: argparse.Namespace) -> None:
+    if not text:
+        return
+    output = getattr(args, "output", None)
+    if output is not None:
+        try:
+            output.write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    else:
+        print(text)
+
+
+def _selection(settings: Settings) -> Selection:
+    try:
+        return settings.selection()
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _resolve(registry: Any, name: str) -> Any:
+    from .findings import UnknownLossError
+
+    try:
+        spec, _, _ = registry.resolve(name)
+    except UnknownLossError as exc:
+        raise UsageError(_first_line(exc)) from None
+    return spec
+
+
+# ---- rules -----------------------------------------------------------------------------------------
+
+
+def _cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
+    losses = sorted(settings.registry().losses.values(), key=lambda loss: loss.name)
+    if args.format == "json":
+        print(json.dumps([
+            {
+                "name": loss.name,
+                "module": loss.rule.loss.module,
+                "functional": loss.rule.loss.functional,
+                "aliases": list(loss.aliases),
+                "formats": [f.name for f in loss.formats],
+            }
+            for loss in losses
+        ], indent=2))
+        return 0
+    for loss in losses:
         functional = f"F.{loss.functional.__name__}" if loss.functional else "-"
         formats = "; ".join(f.name for f in loss.formats)
         print(f"{loss.name:<32} {functional:<40} {formats}")
     return 0
+
+
+# ---- explain ---------------------------------------------------------------------------------------
+
+
+def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
+    import re
+
+    from .docs import code_text, code_uses, loss_text
+    from .spec import load_builtin
+
+    codes, _ = load_builtin()
+    registry = settings.registry()
+    rules = [loss.rule for loss in registry.losses.values()]
+    name = args.name.strip()
+    by_name = {doc.name: code for code, doc in codes.items()}
+    code = name.upper() if name.upper() in codes else by_name.get(name.lower())
+    if code is not None:
+        print(code_text(code, codes[code], code_uses(rules).get(code, [])))
+        return 0
+    if re.fullmatch(r"LL\d+", name, re.IGNORECASE):
+        first, last = min(codes), max(codes)
+        raise UsageError(f"unknown code {name!r}; codes run {first}…{last} (see `losslint explain LL301`)")
+    print(loss_text(_resolve(registry, name).rule))
+    return 0
+
+
+# ---- check -----------------------------------------------------------------------------------------
+
+_TENSOR_SUFFIXES = (".pt", ".pth", ".pkl", ".bin")
+
+
+def _load(path: Path) -> Any:
+    import torch
+
+    if not path.is_file():
+        raise UsageError(f"cannot read {path}: no such file")
+    try:
+        # weights_only: a tensor file from elsewhere must not run code when it is read.
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure to read is the user's input, not a crash
+        raise UsageError(f"cannot load {path} with torch.load: {_first_line(exc)}") from None
+
+
+def _parse_value(key: str, text: str, spec: Any) -> Any:
+    """A `--set` value, read by the type the rule file declares for `key`."""
+    import torch
+
+    rule = spec.config.get(key)
+    kind = rule.type if rule is not None else ("tensor" if key in spec.arguments else "any")
+    if text.endswith(_TENSOR_SUFFIXES) or (kind == "tensor" and Path(text).is_file()):
+        return _load(Path(text))
+    if text.lower() in ("none", "null") and (rule is None or rule.nullable or rule.type == "any"):
+        return None
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+        if kind == "bool":
+            lowered = text.lower()
+            if lowered not in ("true", "false", "1", "0"):
+                raise ValueError
+            return lowered in ("true", "1")
+        if kind == "str":
+            return text
+        if kind == "tensor":
+            values = ast.literal_eval(text)
+            if not isinstance(values, (list, tuple, int, float)):
+                raise ValueError
+            return torch.tensor(values)
+    except (ValueError, SyntaxError, TypeError):
+        article = "an" if kind == "int" else "a"
+        wanted = f"{article} {kind}" if kind != "tensor" else "a tensor file (.pt) or a list of numbers"
+        raise UsageError(f"--set {key}={text}: expected {wanted}") from None
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _parse_settings(items: list[str], spec: Any) -> dict[str, Any]:
+    allowed = list(dict.fromkeys([*spec.config, *spec.arguments, *spec.functional_params, *spec.keyword_only]))
+    config: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--set {item}: expected KEY=VALUE, e.g. --set reduction=sum")
+        if key not in allowed:
+            raise UsageError(f"--set {key}: {spec.name} has no `{key}`; it takes {', '.join(allowed)}")
+        config[key] = _parse_value(key, text.strip(), spec)
+    return config
+
+
+def _call(spec: Any, values: list[Any], config: dict[str, Any]) -> tuple[object, list[Any], dict[str, Any]]:
+    """What to hand to check(): the functional with keywords, or a module built from the configuration."""
+    positional, keywords = list(values), {}
+    if len(values) == 1 and isinstance(values[0], dict) and all(isinstance(k, str) for k in values[0]):
+        positional, keywords = [], dict(values[0])
+    elif len(values) == 1 and isinstance(values[0], (list, tuple)):
+        positional = list(values[0])
+    keywords.update(config)
+    if spec.functional is not None:
+        return spec.functional, positional, keywords
+    init = {k: v for k, v in keywords.items() if k in spec.config}
+    keywords = {k: v for k, v in keywords.items() if k not in init}
+    if spec.module is None:
+        return spec.name, positional, keywords
+    if not init:
+        return spec.module, positional, keywords
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's construction warnings are not findings
+            module = spec.module(**init)
+    except Exception as exc:  # noqa: BLE001 - torch validates the configuration when the module is built
+        shown = ", ".join(f"{k}={v!r}" for k, v in init.items())
+        raise UsageError(f"cannot build {spec.name}({shown}): {_first_line(exc)}") from None
+    return module, positional, keywords
+
+
+def _render_one(report: Any, args: argparse.Namespace) -> str:
+    from .render import render_github, render_json, render_text
+
+    if args.format == "json":
+        return render_json(report)
+    if args.format == "github":
+        return render_github(report)
+    return render_text(report, color=args.output is None and use_color(sys.stdout, args.color))
+
+
+def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from .engine import Checker
+
+    selection = _selection(settings)
+    registry = settings.registry()
+    spec = _resolve(registry, args.loss)
+    config = _parse_settings(args.settings, spec)
+    values = [_load(path) for path in args.files]
+    target, positional, keywords = _call(spec, values, config)
+    report = selection.apply(Checker(registry=registry).check(target, *positional, **keywords))
+    _emit(_render_one(report, args), args)
+    return 1 if fails(report, settings.fail_on) else 0
+
+
+# ---- run -------------------------------------------------------------------------------------------
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    import runpy
+    import traceback
+
+    import losslint
+
+    from .render import reports_to_dict, render_github_reports, render_reports
+    from .suppress import apply_suppressions
+
+    watch = getattr(losslint, "watch", None)
+    if watch is None:
+        raise UsageError("`losslint run` needs losslint.watch(), which this version of losslint lacks")
+    selection = _selection(settings)
+    script = args.script
+    if not script.is_file():
+        raise UsageError(f"cannot run {script}: no such file")
+    path = str(script.resolve())
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [str(script), *args.script_args]
+    sys.path.insert(0, str(script.resolve().parent))  # as `python script.py` does
+    failure = ""
+    try:
+        with watch(action="collect") as watcher:
+            try:
+                runpy.run_path(path, run_name="__main__")
+            except SystemExit as exc:
+                if exc.code not in (None, 0):
+                    failure = f"{script} exited with status {exc.code}"
+            except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - report it, then the findings
+                tb = exc.__traceback__
+                while tb is not None and tb.tb_frame.f_code.co_filename != path:
+                    tb = tb.tb_next  # start the traceback at the script, not in runpy or here
+                traceback.print_exception(type(exc), exc, tb or exc.__traceback__)
+                failure = f"{script} raised {type(exc).__name__}"
+    finally:
+        sys.argv[:], sys.path[:] = saved_argv, saved_path
+    reports = [selection.apply(apply_suppressions(r)) for r in watcher.reports]
+    if args.format == "json":
+        data = reports_to_dict(reports)
+        data["script"] = str(script)
+        data["script_failed"] = bool(failure)
+        text = json.dumps(data, indent=2)
+    elif args.format == "github":
+        text = render_github_reports(reports)
+    else:
+        text = render_reports(reports, color=args.output is None and use_color(sys.stdout, args.color))
+    sys.stdout.flush()
+    _emit(text, args)
+    if failure:
+        print(f"losslint: {failure}", file=sys.stderr)
+    return 1 if failure or any(fails(r, settings.fail_on) for r in reports) else 0
+
+
+# ---- demo ------------------------------------------------------------------------------------------
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from .demo import run
+
+    return run(color=use_color(sys.stdout, args.color))
+
+
+_COMMANDS = {"rules": _cmd_rules, "explain": _cmd_explain, "check": _cmd_check, "run": _cmd_run, "demo": _cmd_demo}
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .engine import check
+from .render import render_text
 
 
 def cases() -> list[tuple[str, object, tuple]]:
@@ -23,9 +24,9 @@ def cases() -> list[tuple[str, object, tuple]]:
     ]
 
 
-def run() -> int:
+def run(*, color: bool = False) -> int:
     for title, loss, args in cases():
         print(f"── {title}: {type(loss).__name__}{tuple(tuple(a.shape) for a in args)}")
-        print(check(loss, *args))
+        print(render_text(check(loss, *args), color=color))
         print()
     return 0

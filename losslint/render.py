@@ -1,39 +1,58 @@
-"""Text and JSON renderings of a report. Reports and findings know nothing about presentation."""
+"""Text, JSON and GitHub renderings of reports. Reports and findings know nothing about presentation."""
 
 from __future__ import annotations
 
 import json
+import os
+from typing import Iterable, Sequence
 
-from .findings import Finding, Report
+from .findings import SEVERITY_RANK, Finding, Report
+
+# ANSI styles for a terminal; `color=False` (the default) renders plain text.
+_STYLE = {
+    "error": "\x1b[1;31m",
+    "warning": "\x1b[1;33m",
+    "info": "\x1b[1;36m",
+    "bold": "\x1b[1m",
+    "dim": "\x1b[2m",
+    "help": "\x1b[1;32m",
+}
+_RESET = "\x1b[0m"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{_STYLE[style]}{text}{_RESET}" if color else text
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def render_finding(finding: Finding) -> str:
+def render_finding(finding: Finding, *, color: bool = False) -> str:
     """The full form: header, observed/expected, why, and the fix on its own `help:` line."""
     raises = " (torch raises)" if finding.torch_raises else ""
-    lines = [f"{finding.severity}[{finding.code}] {finding.loss}: {finding.message}{raises}"]
+    label = _paint(f"{finding.severity}[{finding.code}]", finding.severity, color)
+    lines = [f"{label} {_paint(finding.loss + ':', 'bold', color)} {finding.message}{raises}"]
     if finding.observed:
-        lines.append(f"  observed: {finding.observed}")
+        lines.append(f"  {_paint('observed:', 'dim', color)} {finding.observed}")
     if finding.expected:
-        lines.append(f"  expected: {finding.expected}")
-    lines.append(f"  why: {finding.explanation}")
-    lines.append(f"  help: {finding.fix}")
+        lines.append(f"  {_paint('expected:', 'dim', color)} {finding.expected}")
+    lines.append(f"  {_paint('why:', 'dim', color)} {finding.explanation}")
+    lines.append(f"  {_paint('help:', 'help', color)} {finding.fix}")
     return "\n".join(lines)
 
 
-def render_text(report: Report) -> str:
+def _counts(findings: Sequence[Finding]) -> str:
+    by = {s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")}
+    return ", ".join(_plural(n, word) for word, n in by.items() if n)
+
+
+def render_text(report: Report, *, color: bool = False) -> str:
     if not report.findings:
         return f"{report.loss}: no problems found"
-    body = "\n\n".join(render_finding(f) for f in report.findings)
-    counts = ", ".join(
-        _plural(n, word) for n, word in ((len(report.errors), "error"), (len(report.warnings), "warning"), (len(report.infos), "info"))
-        if n
-    )
+    body = "\n\n".join(render_finding(f, color=color) for f in report.findings)
     verdict = " — torch will reject this call" if report.torch_raises else ""
-    return f"{body}\n\n{report.loss}: {counts}{verdict}"
+    return f"{body}\n\n{_paint(report.loss + ':', 'bold', color)} {_counts(report.findings)}{verdict}"
 
 
 def render_concise(report: Report) -> str:
@@ -43,3 +62,99 @@ def render_concise(report: Report) -> str:
 
 def render_json(report: Report) -> str:
     return json.dumps(report.to_dict(), indent=2)
+
+
+# ---- GitHub Actions workflow commands ------------------------------------------------------------
+
+_GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _relative(path: str) -> str:
+    # Annotations attach to files by their path in the repository; the job runs from its root.
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def render_github(report: Report) -> str:
+    """One GitHub Actions annotation per finding (`::error file=…,line=…,title=…::message`).
+
+    The call site (`report.location`, when the report has one) becomes the annotation's file and line.
+    """
+    from .suppress import split_location
+
+    location = getattr(report, "location", None)
+    place = ""
+    if location:
+        parts = split_location(location)
+        if parts is not None:
+            place = f"file={_escape_property(_relative(parts[0]))},line={parts[1]},"
+    lines = []
+    for f in report.findings:
+        raises = " (torch raises)" if f.torch_raises else ""
+        title = _escape_property(f"{f.code} {f.name} ({f.loss})")
+        message = _escape_data(f"{f.message}{raises}\nhelp: {f.fix}")
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {place}title={title}::{message}")
+    return "\n".join(lines)
+
+
+# ---- several reports: `losslint run`, the pytest plugin -----------------------------------------
+
+
+def _site(report: Report) -> str:
+    return getattr(report, "location", None) or "(unknown call site)"
+
+
+def group_by_site(reports: Iterable[Report]) -> dict[str, list[Report]]:
+    """Reports with findings, grouped by call site in the order the sites were first seen."""
+    groups: dict[str, list[Report]] = {}
+    for report in reports:
+        if report.findings:
+            groups.setdefault(_site(report), []).append(report)
+    return groups
+
+
+def render_reports(reports: Sequence[Report], *, color: bool = False) -> str:
+    """Every report with findings under its call site, then one summary line."""
+    groups = group_by_site(reports)
+    if not groups:
+        return "losslint: no problems found"
+    blocks = []
+    for site, members in groups.items():
+        for report in members:
+            count = getattr(report, "count", 1) or 1
+            calls = f" ({count} identical calls)" if count > 1 else ""
+            header = _paint(f"{site}: {report.loss}{calls}", "bold", color)
+            blocks.append(f"{header}\n{render_text(report, color=color)}")
+    findings = [f for members in groups.values() for report in members for f in report.findings]
+    summary = f"losslint: {_counts(findings)} at {_plural(len(groups), 'call site')}"
+    return "\n\n".join(blocks) + "\n\n" + summary
+
+
+def reports_to_dict(reports: Sequence[Report]) -> dict:
+    """JSON-ready: each report's stable keys plus its call site and count; totals by severity."""
+    out = []
+    for report in reports:
+        if not report.findings:
+            continue
+        entry = report.to_dict()
+        entry.setdefault("location", getattr(report, "location", None))
+        entry.setdefault("count", getattr(report, "count", 1))
+        out.append(entry)
+    findings = [f for r in reports for f in r.findings]
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_RANK}
+    return {"counts": counts, "reports": out}
+
+
+def render_github_reports(reports: Sequence[Report]) -> str:
+    return "\n".join(text for text in (render_github(r) for r in reports) if text)
