@@ -344,6 +344,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     import losslint
 
+    from .engine import Checker
     from .render import reports_to_dict, render_github_reports, render_reports
     from .suppress import apply_suppressions
 
@@ -360,7 +361,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     sys.path.insert(0, str(script.resolve().parent))  # as `python script.py` does
     failure = ""
     try:
-        with watch(action="collect") as watcher:
+        with watch(action="collect", checker=Checker(registry=settings.registry())) as watcher:
             try:
                 runpy.run_path(path, run_name="__main__")
             except SystemExit as exc:
@@ -383,7 +384,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     elif args.format == "github":
         text = render_github_reports(reports)
     else:
-        text = render_reports(reports, color=args.output is None and use_color(sys.stdout, args.color))
+        color = args.output is None and use_color(sys.stdout, args.color)
+        text = render_reports(reports, color=color, calls=getattr(watcher, "calls", None))
     sys.stdout.flush()
     _emit(text, args)
     if failure:

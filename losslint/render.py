@@ -124,20 +124,24 @@ def group_by_site(reports: Iterable[Report]) -> dict[str, list[Report]]:
     return groups
 
 
-def render_reports(reports: Sequence[Report], *, color: bool = False) -> str:
-    """Every report with findings under its call site, then one summary line."""
+def render_reports(reports: Sequence[Report], *, color: bool = False, calls: int | None = None) -> str:
+    """Every report with findings under its call site, then one summary line.
+
+    `calls`: how many loss calls were seen, when known (`watch().calls`).
+    """
     groups = group_by_site(reports)
+    seen = f" in {_plural(calls, 'loss call')}" if calls is not None else ""
     if not groups:
-        return "losslint: no problems found"
+        return f"losslint: no problems found{seen}"
     blocks = []
     for site, members in groups.items():
         for report in members:
             count = getattr(report, "count", 1) or 1
-            calls = f" ({count} identical calls)" if count > 1 else ""
-            header = _paint(f"{site}: {report.loss}{calls}", "bold", color)
+            repeated = f" ({count} identical calls)" if count > 1 else ""
+            header = _paint(f"{site}: {report.loss}{repeated}", "bold", color)
             blocks.append(f"{header}\n{render_text(report, color=color)}")
     findings = [f for members in groups.values() for report in members for f in report.findings]
-    summary = f"losslint: {_counts(findings)} at {_plural(len(groups), 'call site')}"
+    summary = f"losslint: {_counts(findings)} at {_plural(len(groups), 'call site')}{seen}"
     return "\n\n".join(blocks) + "\n\n" + summary
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import linecache
+import os
 import re
 
 from .findings import Report
@@ -37,7 +38,11 @@ def suppressed(location: str | None) -> tuple[str, ...] | None:
     parts = split_location(location)
     if parts is None:
         return None
-    line = linecache.getline(*parts)
+    # An absolute path: the location may be relative to the working directory, and linecache keys
+    # its cache by the name as given, so two "test_x.py" in different folders would share an entry.
+    path = os.path.abspath(parts[0])
+    linecache.checkcache(path)  # the file may have changed since it was cached
+    line = linecache.getline(path, parts[1])
     match = _COMMENT.search(line)
     if match is None:
         return None

@@ -254,6 +254,91 @@ def test_color_rendering(tensors, capsys):
     assert re.sub(r"\x1b\[[0-9;]*m", "", out) == plain
 
 
+# ---- run ---------------------------------------------------------------------------------------------
+
+RAW_LOGITS_TO_NLL = """\
+import sys
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+logits = torch.randn(16, 5) * 3
+labels = torch.randint(0, 5, (16,))
+for step in range(3):
+    loss = F.nll_loss(logits, labels)
+print("args", sys.argv[1:])
+"""
+
+CLEAN = """\
+import torch
+import torch.nn.functional as F
+
+torch.manual_seed(0)
+logits = torch.randn(16, 5)
+print(F.nll_loss(F.log_softmax(logits, dim=1), torch.randint(0, 5, (16,))).item() > 0)
+"""
+
+
+def script(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_run_a_script_that_feeds_raw_logits_to_nll_loss(tensors, capsys):
+    script(tensors, "train.py", RAW_LOGITS_TO_NLL)
+    argv_before, path_before = sys.argv[:], sys.path[:]
+    status, out, err = run_main(capsys, "run", "--fail-on", "warning", "train.py", "--epochs", "3")
+    assert (sys.argv, sys.path) == (argv_before, path_before)
+    assert status == 1, err
+    assert out.startswith("args ['--epochs', '3']\n")
+    assert "train.py:9: NLLLoss (3 identical calls)\nwarning[LL302] NLLLoss: `input` " in out
+    assert out.rstrip().endswith("losslint: 1 warning at 1 call site in 3 loss calls")
+    assert run_main(capsys, "run", "--fail-on", "error", "train.py")[0] == 0
+
+
+def test_run_a_clean_script(tensors, capsys):
+    script(tensors, "clean.py", CLEAN)
+    assert run_main(capsys, "run", "--fail-on", "warning", "clean.py") == (0, "True\nlosslint: no problems found in 1 loss call\n", "")
+
+
+def test_run_honours_inline_suppression_and_ignore(tensors, capsys):
+    script(tensors, "train.py", RAW_LOGITS_TO_NLL.replace("F.nll_loss(logits, labels)", "F.nll_loss(logits, labels)  # losslint: ignore[LL302]"))
+    assert run_main(capsys, "run", "train.py")[0] == 0
+    script(tensors, "train.py", RAW_LOGITS_TO_NLL)
+    assert run_main(capsys, "run", "--ignore", "LL3", "train.py")[0] == 0
+
+
+def test_run_json_and_github(tensors, capsys):
+    script(tensors, "train.py", RAW_LOGITS_TO_NLL.replace('print("args", sys.argv[1:])', ""))
+    status, out, _ = run_main(capsys, "run", "--format", "json", "train.py")
+    data = json.loads(out)
+    assert status == 1 and data["script"] == "train.py" and data["script_failed"] is False
+    assert data["counts"] == {"error": 0, "warning": 1, "info": 0}
+    (report,) = data["reports"]
+    assert (report["location"], report["count"], report["findings"][0]["code"]) == ("train.py:9", 3, "LL302")
+    status, out, _ = run_main(capsys, "run", "--format", "github", "train.py")
+    assert status == 1 and out.startswith("::warning file=train.py,line=9,title=LL302 ")
+
+
+def test_run_a_script_that_fails(tensors, capsys):
+    script(tensors, "crash.py", "import torch.nn.functional as F, torch\nF.cross_entropy(torch.randn(4, 3), torch.ones(4, 3).long())\n")
+    status, out, err = run_main(capsys, "run", "crash.py")
+    assert status == 1
+    assert err.startswith('Traceback (most recent call last):\n  File "') and "crash.py\", line 2, in <module>" in err.splitlines()[1]
+    assert err.rstrip().endswith("losslint: crash.py raised RuntimeError")
+    assert out.startswith("crash.py:2: CrossEntropyLoss\nerror[LL202]")
+    script(tensors, "exits.py", "import sys\nsys.exit(3)\n")
+    assert run_main(capsys, "run", "exits.py") == (1, "losslint: no problems found in 0 loss calls\n", "losslint: exits.py exited with status 3\n")
+    script(tensors, "zero.py", "import sys\nsys.exit(0)\n")
+    assert run_main(capsys, "run", "zero.py")[0] == 0
+
+
+def test_run_usage_errors(tensors, capsys):
+    assert usage_error(capsys, "run", "missing.py") == "cannot run missing.py: no such file"
+    assert usage_error(capsys, "run").startswith("the following arguments are required: SCRIPT")
+
+
 # ---- demo --------------------------------------------------------------------------------------------
 
 
@@ -280,3 +365,12 @@ def test_subprocess_check_and_usage_error(tensors):
     assert "\x1b[" not in done.stdout  # piped: plain
     done = cli("check", "CrossEntropyLoss", "nope.pt", cwd=tensors)
     assert (done.returncode, done.stdout, done.stderr) == (2, "", "losslint: error: cannot read nope.pt: no such file\n")
+
+
+def test_subprocess_run(tensors):
+    script(tensors, "train.py", RAW_LOGITS_TO_NLL)
+    done = cli("run", "--fail-on", "warning", "train.py", cwd=tensors)
+    assert done.returncode == 1 and "warning[LL302] NLLLoss" in done.stdout, done.stderr
+    script(tensors, "clean.py", CLEAN)
+    done = cli("run", "--fail-on", "warning", "clean.py", cwd=tensors)
+    assert (done.returncode, done.stdout) == (0, "True\nlosslint: no problems found in 1 loss call\n"), done.stderr
