@@ -6,15 +6,22 @@
 
 from .engine import Checker, check
 from .findings import Finding, LossLintError, LossLintWarning, Report, RuleFileError, UnknownLossError
+from .hook import attach, pre_hook
+from .policy import Policy
+from .watch import watch
 
 __all__ = [
     "Checker",
     "Finding",
     "LossLintError",
     "LossLintWarning",
+    "Policy",
     "Report",
     "RuleFileError",
     "UnknownLossError",
+    "attach",
     "check",
+    "pre_hook",
+    "watch",
 ]
 __version__ = "0.1.0"

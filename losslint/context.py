@@ -15,6 +15,7 @@ from .facts import TensorFacts, describe_value
 from .findings import Finding
 
 if TYPE_CHECKING:
+    from .provenance import Origin
     from .registry import CompiledFormat, CompiledLoss
 
 
@@ -29,6 +30,8 @@ class CallContext:
     format: "CompiledFormat | None" = None
     binding: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # What produced an argument, where `watch()` saw it made: argument name -> provenance.Origin.
+    origins: dict[str, "Origin"] = field(default_factory=dict)
 
     # ---- reading -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ views; the report keeps summaries only.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import torch
 
@@ -17,7 +17,11 @@ from . import checks as check_library
 from .facts import TensorFacts, describe_value, dtype_name
 from .findings import Report
 from .registry import CompiledFormat, CompiledLoss, Registry, builtin_registry
+from .checks.origin import judge_origin
 from .shapes import bind, describe_binding, render, render_shape
+
+if TYPE_CHECKING:
+    from .provenance import Origin
 
 Depth = Literal["metadata", "values"]
 
@@ -50,9 +54,27 @@ class Checker:
         return self._registry or builtin_registry()
 
     def check(self, loss: object, /, *args: Any, **kwargs: Any) -> Report:
+        return self.check_call(loss, args, kwargs)
+
+    def check_call(
+        self,
+        loss: object,
+        args: tuple = (),
+        kwargs: dict[str, Any] | None = None,
+        *,
+        depth: Depth | None = None,
+        origin: Callable[[torch.Tensor], Origin | None] | None = None,
+    ) -> Report:
+        """`check()` with the call's arguments as a tuple and a dict, and the options of the hooks.
+
+        depth: for this call only, instead of the checker's own. origin: what produced a tensor, for
+        the tensors `watch()` saw made (`softmax`, `sigmoid`, ...); it is certain evidence about the
+        value kind, and the value heuristics remain the fallback where it says nothing.
+        """
         spec, form, instance = self.registry.resolve(loss)
+        read_values = (depth or self.depth) == "values"
         with torch.no_grad():
-            ctx = _run(spec, form, instance, args, kwargs, read_values=self.depth == "values")
+            ctx = _run(spec, form, instance, args, kwargs or {}, read_values=read_values, origin=origin)
         return Report(loss=spec.name, findings=tuple(ctx.findings))
 
 
@@ -71,11 +93,24 @@ def check(loss: object, /, *args: Any, **kwargs: Any) -> Report:
 # ---- the steps ------------------------------------------------------------------------------------
 
 
-def _run(spec: CompiledLoss, form: str, instance: object | None, args: tuple, kwargs: dict, read_values: bool) -> CallContext:
+def _run(
+    spec: CompiledLoss,
+    form: str,
+    instance: object | None,
+    args: tuple,
+    kwargs: dict,
+    read_values: bool,
+    origin: Callable[[torch.Tensor], Origin | None] | None = None,
+) -> CallContext:
     ctx = CallContext(loss=spec, args={}, config={}, read_values=read_values, form=form)
     try:
         if not _bind(ctx, spec, form, instance, args, kwargs):
             return ctx
+        if origin is not None:
+            for name, value in ctx.args.items():
+                found = origin(value) if isinstance(value, torch.Tensor) else None
+                if found is not None:
+                    ctx.origins[name] = found
         _read_config(ctx, spec, form, instance)
         if form == "module" and instance is not None and spec.module_adapter is not None:
             spec.module_adapter(ctx)
@@ -394,7 +429,7 @@ def _number(value: float) -> str:
 def _check_kinds(ctx: CallContext, fmt: CompiledFormat) -> None:
     """Value-kind heuristics (logits, log-probabilities, probabilities, ...) on a bounded sample."""
     for name, arg in fmt.arguments.items():
-        if arg.kind is None or ctx.values(name) is None:
+        if arg.kind is None:
             continue
         class_dim = None
         if arg.shape is not None:
@@ -402,6 +437,16 @@ def _check_kinds(ctx: CallContext, fmt: CompiledFormat) -> None:
                 class_dim = arg.shape.head.index("C")
             elif "C" in arg.shape.tail:
                 class_dim = arg.shape.tail.index("C") - len(arg.shape.tail)
+        # What made the tensor, when known, is certain and needs no data access; the value heuristics
+        # only run where it says nothing.
+        if name in ctx.origins:
+            try:
+                if judge_origin(ctx, arg.kind, name, class_dim):
+                    continue
+            except Exception as exc:  # noqa: BLE001
+                _internal_error(ctx, f"origin of `{name}`", exc)
+        if ctx.values(name) is None:
+            continue
         fn = check_library.REGISTRY[f"kind_{arg.kind}"]
         try:
             fn(ctx, argument=name, class_dim=class_dim)

@@ -1,0 +1,52 @@
+"""The user's line: the first frame outside torch and losslint.
+
+A loss reached through a hook or `watch()` is called from deep inside torch (`Module.__call__`,
+`handle_torch_function`); findings, warnings and errors name the line that called it instead, so that
+`-W error::losslint.LossLintWarning`, pytest's warning filters and a reader of the log all land on code
+the user can change. Code of other libraries counts as the user's: a HuggingFace model computes its
+cross entropy in `modeling_bert.py`, and that line is where the call came from.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import FrameType
+
+import torch
+
+# Directories whose frames are never the user's. Comparing path prefixes is the cheapest test there is
+# (no module lookups), which matters because the hooks walk the stack on every loss call.
+_SKIPPED = (
+    os.path.dirname(os.path.abspath(torch.__file__)) + os.sep,
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,
+)
+
+
+def _skipped(filename: str) -> bool:
+    return filename.startswith(_SKIPPED) or filename.startswith("<frozen")
+
+
+def user_frame(start: FrameType | None = None) -> FrameType | None:
+    """The innermost frame, from `start` (default: the caller) outward, outside torch and losslint."""
+    frame = start if start is not None else sys._getframe(1)
+    while frame is not None and _skipped(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def describe(frame: FrameType | None) -> str | None:
+    """`"path/to/file.py:57"`: relative to the working directory when below it, else absolute."""
+    if frame is None:
+        return None
+    filename = frame.f_code.co_filename
+    if os.path.isabs(filename):
+        cwd = os.getcwd() + os.sep
+        if filename.startswith(cwd):
+            filename = filename[len(cwd):]
+    return f"{filename}:{frame.f_lineno}"
+
+
+def location(start: FrameType | None = None) -> str | None:
+    """The user's line as `"path/to/file.py:57"`, or None when every frame is torch's or losslint's."""
+    return describe(user_frame(start if start is not None else sys._getframe(1)))

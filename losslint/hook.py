@@ -1,0 +1,111 @@
+"""`attach()` and `pre_hook`: losslint on a loss module, as a forward pre-hook.
+
+    criterion = nn.CrossEntropyLoss()
+    with losslint.attach(criterion) as hook:     # or hook = losslint.attach(criterion); hook.remove()
+        train(model, criterion)
+    hook.reports
+
+    criterion.register_forward_pre_hook(losslint.pre_hook)   # the plain form, no handle
+    criterion.register_forward_pre_hook(losslint.pre_hook, with_kwargs=True)
+
+The hook judges each call before the loss runs, with the module's configuration (`weight`,
+`ignore_index`, `reduction`, ...) read from the module, and returns nothing: the arguments reach the
+loss untouched. Under `torch.compile` it does nothing, so Dynamo traces it away without a graph break.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+
+from .engine import Checker
+from .monitor import Action, Monitor, claim, release, state
+from .policy import Policy
+
+
+def _origin():
+    """What the innermost active watch() knows about how tensors were made, if one is active."""
+    return state.watches[-1].provenance.get if state.watches else None
+
+
+class Hook(Monitor):
+    """The handle `attach()` returns: `.reports`, `.calls`, `.remove()`, and a context manager."""
+
+    def __init__(self, module: torch.nn.Module, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None):
+        super().__init__(action=action, policy=policy, checker=checker)
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"attach() takes a loss module, got {type(module).__name__}")
+        # An unknown module raises UnknownLossError here, at attach time, not at the first call.
+        self._loss_name = self.checker.registry.resolve(module)[0].name
+        self.module = module
+        self._handles = [
+            module.register_forward_pre_hook(self._before, with_kwargs=True),
+            module.register_forward_hook(self._after, with_kwargs=True, always_call=True),
+        ]
+
+    def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        if torch.compiler.is_compiling():
+            return None
+        __tracebackhide__ = True
+        self.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+        # The module's forward calls its functional next; the active watches must not judge it again.
+        claim(self._loss_name, args, kwargs, len(state.watches))
+        return None
+
+    def _after(self, module: torch.nn.Module, args: tuple, kwargs: dict, output: object) -> None:
+        if torch.compiler.is_compiling():
+            return None
+        release(self._loss_name, args, kwargs)
+        return None
+
+    def remove(self) -> None:
+        """Detach from the module; the reports stay readable."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def __enter__(self) -> "Hook":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        state_ = "attached" if self._handles else "removed"
+        return f"<losslint hook on {type(self.module).__name__}, action={self.action!r}, {state_}, {len(self.reports)} reports>"
+
+
+def attach(
+    loss_module: torch.nn.Module,
+    *,
+    action: Action = "auto",
+    policy: Policy | None = None,
+    checker: Checker | None = None,
+) -> Hook:
+    """Judge every call of `loss_module` before it runs.
+
+    action: "auto" raises `LossLintError` where torch would raise and warns `LossLintWarning` for
+    other errors and warnings; "raise" raises on any error; "warn" only warns; "collect" only records.
+    policy: how often values are read (`Policy`; default: the first 10 calls of each call site, then
+    every 100th; metadata on every call). checker: a `Checker` with losslint's own options.
+    """
+    return Hook(loss_module, action=action, policy=policy, checker=checker)
+
+
+# The plain pre_hook's record: it has no handle, but repeats from one call site must still be warned
+# about once, so their counts live here (`losslint.hook.PRE_HOOK.reports`).
+PRE_HOOK = Monitor()
+
+
+def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict | None = None) -> None:
+    """A forward pre-hook with action "auto" and the default policy, with or without
+    `with_kwargs=True`. For a handle with `.reports` and other actions, use `attach()`."""
+    if torch.compiler.is_compiling():
+        return None
+    __tracebackhide__ = True
+    kwargs = kwargs or {}
+    PRE_HOOK.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+    # No forward hook releases this claim: it expires when the watches consume it, or with its tensor.
+    claim(PRE_HOOK.checker.registry.resolve(module)[0].name, args, kwargs, len(state.watches))
+    return None

@@ -1,0 +1,233 @@
+"""What `attach()`, `pre_hook` and `watch()` share: judging one loss call, recording it, acting on it.
+
+One judged call goes through the same steps whoever saw it:
+1. its call site, the user's line (`callsite`), and how many calls came from there before;
+2. the sampling `Policy`: values, metadata only, or nothing this time; meta and fake tensors get
+   metadata only, since they have no values;
+3. `Checker.check_call`, with torch-function handling off (no mode of the user's sees losslint's own
+   ops, and no autograd: the engine runs under `no_grad` on detached views);
+4. recording: identical findings from one call site become one report with a count, in this monitor
+   and in every `watch()` active in this thread, so an outer watch (the CLI, the pytest plugin) sees
+   what a hook or an inner watch judged;
+5. the action, taken once, by the monitor that judged the call.
+
+A call is judged once even when several monitors see it: a hook, or an inner `watch()`, leaves a
+*claim* on the call for the watches further out, which then let it pass (see `claim`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import warnings
+import weakref
+from types import FrameType
+from typing import Any, Callable, Literal
+
+import torch
+from torch._subclasses.fake_tensor import FakeTensor
+
+from . import callsite
+from .engine import Checker
+from .findings import LossLintError, LossLintWarning, Report
+from .policy import Policy
+
+Action = Literal["auto", "raise", "warn", "collect"]
+ACTIONS = ("auto", "raise", "warn", "collect")
+
+
+class _ThreadState(threading.local):
+    """Per thread, like torch's own mode stack: a watch sees the calls of the thread that entered it."""
+
+    def __init__(self) -> None:
+        self.busy = False  # a check runs in this thread: calls it triggers are not judged again
+        self.watches: list = []  # the watch() contexts entered in this thread, innermost last
+        self.claims: list[list] = []  # [loss name, weakref to the first tensor, watches still to pass]
+
+
+state = _ThreadState()
+
+
+def _first_tensor(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    for value in args:
+        if isinstance(value, torch.Tensor):
+            return value
+    for value in kwargs.values():
+        if isinstance(value, torch.Tensor):
+            return value
+    return None
+
+
+def claim(loss: str, args: tuple, kwargs: dict, watches: int) -> None:
+    """Mark a call as judged for the next `watches` watch() handlers that see it.
+
+    A loss module's forward calls its functional with the same first tensor, and an inner watch
+    forwards the very same call outward, so (loss name, that tensor's identity) recognizes it. The
+    tensor is held weakly: a claim never keeps a batch alive.
+    """
+    if watches <= 0:
+        return
+    first = _first_tensor(args, kwargs)
+    if first is None:
+        return
+    entry = [loss, weakref.ref(first), watches]
+    # Keep the list short: a claim that no watch consumed (a forward that never called its
+    # functional) must not pile up.
+    del state.claims[:-7]
+    state.claims.append(entry)
+
+
+def _find(loss: str, args: tuple, kwargs: dict) -> list | None:
+    first = _first_tensor(args, kwargs)
+    if first is None:
+        return None
+    for entry in reversed(state.claims):
+        if entry[0] == loss and entry[1]() is first:
+            return entry
+    return None
+
+
+def release(loss: str, args: tuple, kwargs: dict) -> None:
+    """Drop this thread's claim on the call, once the loss ran (or raised)."""
+    if state.claims:
+        entry = _find(loss, args, kwargs)
+        if entry is not None:
+            state.claims.remove(entry)
+
+
+def claimed(loss: str, args: tuple, kwargs: dict) -> bool:
+    """Whether a hook or an inner watch already judged this call; consumes one pass of its claim."""
+    if not state.claims:
+        return False
+    entry = _find(loss, args, kwargs)
+    if entry is None:
+        return False
+    entry[2] -= 1
+    if entry[2] <= 0:
+        state.claims.remove(entry)
+    return True
+
+
+def _values_readable(args: tuple, kwargs: dict) -> bool:
+    """False when a tensor has no data to read: meta tensors, fake tensors (FakeTensorMode, export)."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, torch.Tensor) and (value.is_meta or isinstance(value, FakeTensor)):
+            return False
+    return True
+
+
+def _warn(report: Report, frame: FrameType | None) -> None:
+    """A LossLintWarning attributed to the user's line, so that filters by module and line apply."""
+    message = str(report)
+    if frame is None:
+        warnings.warn(message, LossLintWarning, stacklevel=3)
+        return
+    globals_ = frame.f_globals
+    warnings.warn_explicit(
+        message,
+        LossLintWarning,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=globals_.get("__name__", "<unknown>"),
+        registry=globals_.setdefault("__warningregistry__", {}),
+        module_globals=globals_,
+    )
+
+
+class Monitor:
+    """Reports and actions of one hook or watch; safe to share between threads."""
+
+    def __init__(self, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None):
+        if action not in ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(map(repr, ACTIONS))}, got {action!r}")
+        if policy is not None and not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a losslint.Policy, got {type(policy).__name__}")
+        self.action: Action = action
+        self.policy = policy or Policy()
+        self.checker = checker or Checker()
+        self._lock = threading.Lock()
+        self._reports: list[Report] = []
+        self._index: dict[tuple, int] = {}
+        self._site_calls: dict[str | None, int] = {}
+        self._calls = 0
+
+    @property
+    def reports(self) -> list[Report]:
+        """Reports with findings, one per call site and set of findings, each with its `count`."""
+        with self._lock:
+            return list(self._reports)
+
+    @property
+    def calls(self) -> int:
+        """Loss calls seen, checked or not (the policy skips some), including those that inner
+        monitors judged."""
+        return self._calls
+
+    # ---- judging ---------------------------------------------------------------------------------
+
+    def judge(
+        self,
+        loss: object,
+        args: tuple,
+        kwargs: dict,
+        start: FrameType,
+        origin: Callable[[torch.Tensor], Any] | None = None,
+    ) -> None:
+        """Check one loss call, record it here and in the active watches, and act on it."""
+        __tracebackhide__ = True
+        if state.busy:
+            return
+        frame = callsite.user_frame(start)
+        location = callsite.describe(frame)
+        with self._lock:
+            index = self._site_calls.get(location, 0)
+            self._site_calls[location] = index + 1
+        depth = self.policy.depth(index)
+        report = None
+        state.busy = True
+        try:
+            if depth is not None:
+                if depth == "values" and not _values_readable(args, kwargs):
+                    depth = "metadata"
+                # No TorchFunctionMode of the user's (a FLOP counter, another watch) should see
+                # losslint's own ops, and tensor subclasses are read as the tensors they are.
+                with torch._C.DisableTorchFunction():
+                    report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
+                report = dataclasses.replace(report, location=location)
+            mine, new = self._record(report)
+            for other in dict.fromkeys(state.watches):
+                if other is not self:
+                    other._record(report)
+            if mine is not None:
+                self._act(mine, new, frame)
+        finally:
+            state.busy = False
+
+    def _record(self, report: Report | None) -> tuple[Report | None, bool]:
+        """(the stored report with its count, whether it is new) for a report with findings."""
+        with self._lock:
+            self._calls += 1
+            if report is None or not report.findings:
+                return None, False
+            key = (report.location, frozenset((f.code, f.argument) for f in report.findings))
+            at = self._index.get(key)
+            if at is None:
+                self._index[key] = len(self._reports)
+                self._reports.append(report)
+                return report, True
+            stored = dataclasses.replace(self._reports[at], count=self._reports[at].count + 1)
+            self._reports[at] = stored
+            return stored, False
+
+    def _act(self, report: Report, new: bool, frame: FrameType | None) -> None:
+        __tracebackhide__ = True
+        if self.action == "collect":
+            return
+        if (self.action == "auto" and report.torch_raises) or (self.action == "raise" and report.errors):
+            # Every time: the call is stopped before torch (or a CUDA kernel) sees it.
+            error = LossLintError(report)
+            error.add_note(f"losslint stopped this {report.loss} call before it ran (action={self.action!r}).")
+            raise error
+        if new and (report.errors or report.warnings):
+            _warn(report, frame)
+

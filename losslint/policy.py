@@ -1,0 +1,51 @@
+"""How often a hook or `watch()` reads values, so that leaving it on in training costs little.
+
+Metadata checks (argument binding, configuration, dtypes, shapes, devices) touch no data: no GPU sync,
+a few tens of microseconds of Python. Value checks (class-index range, probabilities vs logits, one-hot
+rows) read the tensors, and on a GPU every one of them waits for the device. A training loop calls
+its loss with batches of the same kind thousands of times, so the value checks run on every call of a
+call site at first, then on a sample:
+
+    Policy()                       # default: values on the first 10 calls of each call site, then
+                                   # on every 100th; metadata on every call
+    Policy(first=0, every=1)       # values on every call (what `Policy.always()` returns)
+    Policy(every=0)                # values on the first 10 calls only
+    Policy(first=0, every=0)       # metadata only, never a data access
+    Policy(metadata=False)         # calls between the samples are not checked at all
+
+Counting is per call site (the user's line that calls the loss), so a rarely used loss (a validation
+loss, an auxiliary head) gets its own first calls checked in full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Depth = Literal["metadata", "values"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    first: int = 10
+    every: int = 100
+    metadata: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("first", "every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"Policy.{name} must be an int >= 0, got {value!r}")
+
+    @classmethod
+    def always(cls) -> "Policy":
+        """Values on every call: for tests and CI, where every batch is worth reading."""
+        return cls(first=0, every=1)
+
+    def depth(self, index: int) -> Depth | None:
+        """How deep to check the call with this 0-based index at its call site; None: skip it."""
+        if index < self.first:
+            return "values"
+        if self.every and (index - self.first) % self.every == 0:
+            return "values"
+        return "metadata" if self.metadata else None

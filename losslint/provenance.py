@@ -1,0 +1,148 @@
+"""Provenance: which op produced a tensor, recorded inside `watch()` without keeping the tensor alive.
+
+`watch()` sees every softmax, log_softmax and sigmoid (functional, `torch.*`, method and module forms:
+`nn.Softmax` calls `F.softmax`, `nn.Sigmoid` calls `torch.sigmoid`) and remembers the result's origin
+in a weak, identity-keyed table. A loss call's argument found there is known for certain to be, say,
+softmax output over dim 1; value heuristics only ever guess that, and need enough rows to.
+
+An origin follows its tensor through ops that move values without changing them (`view`, `reshape`,
+`flatten`, indexing, `float()`, `to()`, `contiguous()`, ...), as long as the normalized dimension and
+every dimension after it keep their sizes: `logits.softmax(-1).view(-1, C)` is still a softmax over
+its last dimension, while after a reshape that merges the normalized dimension nothing is certain.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from types import FrameType
+
+import torch
+import torch.nn.functional as F
+from torch.utils.weak import WeakIdKeyDictionary
+
+from . import callsite
+
+
+@dataclass(frozen=True)
+class Origin:
+    """How a tensor was made: `kind` is "softmax", "log_softmax" or "sigmoid"."""
+
+    kind: str
+    op: str  # as the user wrote it: "F.softmax", "nn.Softmax", "Tensor.sigmoid", "torch.log_softmax"
+    dim: int | None  # the normalized dimension, counted from the end (-1 = last); None: element-wise
+    location: str | None  # the user's line that called it
+
+    def dim_for(self, ndim: int) -> int | None:
+        """The normalized dimension as a non-negative index of an `ndim`-dimensional tensor."""
+        return None if self.dim is None else self.dim + ndim
+
+    def describe(self, ndim: int) -> str:
+        """"`F.softmax` over dim 1 at model.py:57"."""
+        over = f" over dim {self.dim_for(ndim)}" if self.dim is not None else ""
+        at = f" at {self.location}" if self.location else ""
+        return f"`{self.op}`{over}{at}"
+
+
+_T = torch.Tensor
+_SOFTMAX = "softmax"
+_LOG_SOFTMAX = "log_softmax"
+_SIGMOID = "sigmoid"
+
+# The ops whose output kind is certain, with the name they go by when no Python frame says better.
+# `F.sigmoid` has no handler of its own: it calls `input.sigmoid()`, which arrives as Tensor.sigmoid.
+ORIGIN_OPS: dict[object, tuple[str, str]] = {
+    F.softmax: (_SOFTMAX, "F.softmax"),
+    torch.softmax: (_SOFTMAX, "torch.softmax"),
+    _T.softmax: (_SOFTMAX, "Tensor.softmax"),
+    torch.special.softmax: (_SOFTMAX, "torch.special.softmax"),
+    F.log_softmax: (_LOG_SOFTMAX, "F.log_softmax"),
+    torch.log_softmax: (_LOG_SOFTMAX, "torch.log_softmax"),
+    _T.log_softmax: (_LOG_SOFTMAX, "Tensor.log_softmax"),
+    torch.special.log_softmax: (_LOG_SOFTMAX, "torch.special.log_softmax"),
+    torch.sigmoid: (_SIGMOID, "torch.sigmoid"),
+    _T.sigmoid: (_SIGMOID, "Tensor.sigmoid"),
+    torch.special.expit: (_SIGMOID, "torch.special.expit"),
+}
+
+# Ops that keep values as they are (shape, dtype, device or layout changes): an origin passes through.
+PASS_THROUGH_OPS: frozenset[object] = frozenset(
+    {
+        _T.view, _T.view_as, _T.reshape, _T.reshape_as, torch.reshape, _T.flatten, torch.flatten,
+        _T.squeeze, torch.squeeze, _T.unsqueeze, torch.unsqueeze, _T.__getitem__, _T.contiguous,
+        _T.clone, torch.clone, _T.detach, torch.detach, _T.float, _T.double, _T.half, _T.bfloat16,
+        _T.to, _T.type_as, _T.cpu, _T.cuda,
+    }
+)
+
+_NN_MODULES = os.path.join("torch", "nn", "modules") + os.sep
+_NN_FUNCTIONAL = os.path.join("torch", "nn", "functional.py")
+
+
+def _entry_point(frame: FrameType | None, default: str) -> tuple[str, str | None]:
+    """(the name the user called, their line): the outermost `nn.<Module>.forward` or `F.<fn>` frame
+    below the user's frame names the op in the form the user wrote it."""
+    name = default
+    while frame is not None and callsite._skipped(frame.f_code.co_filename):
+        filename = frame.f_code.co_filename
+        if frame.f_code.co_name == "forward" and _NN_MODULES in filename:
+            owner = frame.f_locals.get("self")
+            if owner is not None:
+                name = f"nn.{type(owner).__name__}"
+        elif filename.endswith(_NN_FUNCTIONAL):
+            name = f"F.{frame.f_code.co_name}"
+        frame = frame.f_back
+    return name, callsite.describe(frame)
+
+
+def _softmax_dim(func: object, args: tuple, kwargs: dict, ndim: int) -> int | None:
+    dim = args[1] if len(args) > 1 else kwargs.get("dim")
+    if dim is None:
+        # F.softmax(x) without dim: torch 2.13 picks dim 0 for 0-, 1- and 3-d input, else 1 (and warns).
+        dim = 0 if ndim in (0, 1, 3) else 1
+    if not isinstance(dim, int):  # a dimension name (named tensors): nothing certain to say
+        return None
+    return dim - ndim if dim >= 0 else dim
+
+
+class Provenance:
+    """Origins of the tensors one `watch()` saw made, keyed weakly by identity."""
+
+    def __init__(self) -> None:
+        self._origins: WeakIdKeyDictionary = WeakIdKeyDictionary()
+
+    def __len__(self) -> int:
+        return len(self._origins)
+
+    def get(self, tensor: torch.Tensor) -> Origin | None:
+        return self._origins.get(tensor)
+
+    def record(self, func: object, args: tuple, kwargs: dict, out: object) -> None:
+        """After an op of ORIGIN_OPS ran: remember what `out` is."""
+        source = args[0] if args else kwargs.get("input")
+        if not isinstance(out, torch.Tensor) or not isinstance(source, torch.Tensor):
+            return
+        kind, default = ORIGIN_OPS[func]
+        dim = None if kind == _SIGMOID else _softmax_dim(func, args, kwargs, source.ndim)
+        if kind != _SIGMOID and dim is None:
+            return
+        op, location = _entry_point(sys._getframe(1), default)
+        self._origins[out] = Origin(kind=kind, op=op, dim=dim, location=location)
+
+    def propagate(self, args: tuple, kwargs: dict, out: object) -> None:
+        """After a PASS_THROUGH_OPS op ran: `out` inherits its input's origin if the normalized
+        dimension and those after it are unchanged."""
+        source = args[0] if args else kwargs.get("input")
+        if not isinstance(source, torch.Tensor) or not isinstance(out, torch.Tensor) or out is source:
+            return
+        if not out.dtype.is_floating_point:  # .to(torch.long) truncates probabilities to 0
+            return
+        origin = self._origins.get(source)
+        if origin is None:
+            return
+        if origin.dim is not None:
+            tail = -origin.dim
+            if out.ndim < tail or tuple(out.shape[-tail:]) != tuple(source.shape[-tail:]):
+                return
+        self._origins[out] = origin

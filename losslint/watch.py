@@ -1,0 +1,122 @@
+"""`watch()`: judge every functional loss call in a block, also inside code you do not own.
+
+    with losslint.watch() as w:          # action="auto": raise where torch would, warn otherwise
+        out = model(**batch, labels=labels)   # HuggingFace computes F.cross_entropy inside
+    w.reports
+
+It is a `torch.overrides.TorchFunctionMode`: torch hands it every call of a `__torch_function__`
+overridable function made in this thread while it is active. Loss modules reach it through the
+functional their forward calls. Besides the losses it sees the ops that make predictions a loss can
+misread (softmax, log_softmax, sigmoid) and remembers, weakly, which tensor came from which
+(`provenance`), so that "this input is softmax output" is known instead of guessed.
+
+Like torch's mode stack, a watch is per thread: calls in other threads (a DataLoader's pin-memory
+thread, your own worker threads) are not seen. Under `torch.compile` it steps aside: Dynamo traces
+the handler as a plain call of the op, with no graph break, and compiled code runs without it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from .engine import Checker
+from .monitor import Action, Monitor, claim, claimed, release, state
+from .policy import Policy
+from .provenance import ORIGIN_OPS, PASS_THROUGH_OPS, Provenance
+from .registry import Registry
+
+_LOSS, _ORIGIN, _PASS = "loss", "origin", "pass"
+
+
+def _roles(registry: Registry) -> dict[object, str]:
+    roles: dict[object, str] = {op: _ORIGIN for op in ORIGIN_OPS}
+    roles.update({op: _PASS for op in PASS_THROUGH_OPS})
+    for spec in registry.losses.values():
+        if spec.functional is not None:
+            roles[spec.functional] = _LOSS
+    return roles
+
+
+class Watch(Monitor, TorchFunctionMode):
+    """The context manager `watch()` returns: `.reports`, `.calls`, `.provenance`."""
+
+    def __init__(self, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None):
+        Monitor.__init__(self, action=action, policy=policy, checker=checker)
+        TorchFunctionMode.__init__(self)
+        registry = self.checker.registry
+        self._roles = _roles(registry)
+        self._names = {spec.functional: spec.name for spec in registry.losses.values() if spec.functional is not None}
+        self.provenance = Provenance()
+
+    def __enter__(self) -> "Watch":
+        state.watches.append(self)
+        try:
+            return super().__enter__()
+        except BaseException:
+            state.watches.pop()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            super().__exit__(*exc)
+        finally:
+            # The innermost entry of this watch: a watch may be entered again inside itself.
+            for i in range(len(state.watches) - 1, -1, -1):
+                if state.watches[i] is self:
+                    del state.watches[i]
+                    break
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if kwargs is None:
+            kwargs = {}
+        # Checked first: under Dynamo this is the only line traced, and it is a constant.
+        if torch.compiler.is_compiling():
+            return func(*args, **kwargs)
+        role = self._roles.get(func)
+        if role is None or state.busy:
+            return func(*args, **kwargs)
+        if role is _LOSS:
+            return self._loss_call(func, args, kwargs)
+        out = func(*args, **kwargs)
+        try:
+            if role is _ORIGIN:
+                self.provenance.record(func, args, kwargs, out)
+            elif len(self.provenance):
+                self.provenance.propagate(args, kwargs, out)
+        except Exception:  # noqa: BLE001 - bookkeeping must never break the user's forward pass
+            pass
+        return out
+
+    def _loss_call(self, func, args: tuple, kwargs: dict):
+        __tracebackhide__ = True
+        name = self._names[func]
+        if claimed(name, args, kwargs):
+            return func(*args, **kwargs)
+        self.judge(func, args, kwargs, sys._getframe(1), origin=self.provenance.get)
+        # Watches further out see this same call next (torch forwards it down the mode stack).
+        outer = len(state.watches) - 1
+        claim(name, args, kwargs, outer)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if outer > 0:
+                release(name, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<losslint watch, action={self.action!r}, {self.calls} calls, {len(self.reports)} reports>"
+
+
+def watch(*, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None) -> Watch:
+    """A context manager that judges every functional loss call made inside it, in this thread.
+
+    action: "auto" raises `LossLintError` where torch would raise and warns `LossLintWarning` for
+    other errors and warnings; "raise" raises on any error; "warn" only warns; "collect" only records.
+    policy: how often values are read (`Policy`; default: the first 10 calls of each call site, then
+    every 100th; metadata on every call). checker: a `Checker` with losslint's own options.
+    `.reports` lists what it saw, one report per call site and set of findings, with a count.
+    """
+    return Watch(action=action, policy=policy, checker=checker)
