@@ -8,6 +8,7 @@ views; the report keeps summaries only.
 
 from __future__ import annotations
 
+import numbers
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import torch
@@ -25,9 +26,11 @@ if TYPE_CHECKING:
 
 Depth = Literal["metadata", "values"]
 
+# What torch's argument parser takes (torch 2.13): an int argument takes NumPy integers but not bool;
+# a float argument takes bool and any real number.
 _TYPE_CHECKS = {
-    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "float": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "int": lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, numbers.Real),
     "bool": lambda v: isinstance(v, (bool, int)),
     "str": lambda v: isinstance(v, str),
     "tensor": lambda v: isinstance(v, torch.Tensor),
@@ -73,8 +76,11 @@ class Checker:
         """
         spec, form, instance = self.registry.resolve(loss)
         read_values = (depth or self.depth) == "values"
+        # Whether the loss would build a graph matters to torch (SoftMarginLoss rejects a target that
+        # requires grad); the checks themselves never do.
+        grad_enabled = torch.is_grad_enabled()
         with torch.no_grad():
-            ctx = _run(spec, form, instance, args, kwargs or {}, read_values=read_values, origin=origin)
+            ctx = _run(spec, form, instance, args, kwargs or {}, read_values=read_values, origin=origin, grad_enabled=grad_enabled)
         return Report(loss=spec.name, findings=tuple(ctx.findings))
 
 
@@ -101,8 +107,9 @@ def _run(
     kwargs: dict,
     read_values: bool,
     origin: Callable[[torch.Tensor], Origin | None] | None = None,
+    grad_enabled: bool = True,
 ) -> CallContext:
-    ctx = CallContext(loss=spec, args={}, config={}, read_values=read_values, form=form)
+    ctx = CallContext(loss=spec, args={}, config={}, read_values=read_values, form=form, grad_enabled=grad_enabled)
     try:
         if not _bind(ctx, spec, form, instance, args, kwargs):
             return ctx
@@ -237,14 +244,15 @@ def _check_config(ctx: CallContext, spec: CompiledLoss) -> None:
         value = ctx.config.get(name)
         if value is None and (rule.nullable or rule.default is None):
             continue
-        if isinstance(value, torch.Tensor) and rule.type != "tensor" and value.numel() == 1:
+        # torch's argument parser reads a 0-d tensor as a number, but not a (1,) tensor.
+        if isinstance(value, torch.Tensor) and rule.type not in ("tensor", "any") and value.ndim == 0 and value.device.type != "meta":
             value = value.item()
         problem = None
         if not _TYPE_CHECKS[rule.type](value):
             problem = f"expected {rule.type}, got {describe_value(value)}"
         elif rule.choices is not None and value not in rule.choices:
             problem = f"expected one of {', '.join(map(repr, rule.choices))}"
-        elif rule.range is not None and isinstance(value, (int, float)):
+        elif rule.range is not None and isinstance(value, numbers.Real):
             from .domains import parse_domain
 
             domain = parse_domain(rule.range)
@@ -274,8 +282,12 @@ def _observe(ctx: CallContext, spec: CompiledLoss) -> None:
     # What any format allows for each argument (None, a number).
     optional = {n for f in spec.formats for n, a in f.arguments.items() if a.optional} | set(spec.optional)
     number_ok = {n for f in spec.formats for n, a in f.arguments.items() if a.number_ok}
+    array_ok = {n for f in spec.formats for n, a in f.arguments.items() if a.array_ok}
     for name in spec.arguments:
         value = ctx.args.get(name)
+        if isinstance(value, torch.Tensor) and (value.is_nested or (value.layout != torch.strided and name not in spec.sparse_ok)):
+            _unsupported_layout(ctx, spec, name, value)
+            continue
         if isinstance(value, torch.Tensor):
             facts = TensorFacts(value, read_values=ctx.read_values)
             ctx.facts[name] = facts
@@ -287,9 +299,11 @@ def _observe(ctx: CallContext, spec: CompiledLoss) -> None:
                     observed=facts.summary,
                 )
             continue
-        if value is None and name in optional:
-            continue
+        if value is None and (name in optional or (ctx.form == "module" and name in spec.from_module)):
+            continue  # a loss class or name has no module to take `from_module` arguments from
         if name in number_ok and isinstance(value, (int, float)) and not isinstance(value, bool):
+            continue
+        if name in array_ok and type(value).__module__ == "numpy" and hasattr(value, "__array__"):
             continue
         ctx.emit(
             "LL002",
@@ -301,6 +315,21 @@ def _observe(ctx: CallContext, spec: CompiledLoss) -> None:
             expected="a tensor" + (" or a float" if name in number_ok else ""),
             torch_raises=True,
         )
+
+
+def _unsupported_layout(ctx: CallContext, spec: CompiledLoss, name: str, value: torch.Tensor) -> None:
+    """Nested tensors never reach a torch 2.13 loss kernel; sparse ones only where spec.sparse_ok says."""
+    layout = "nested" if value.is_nested else str(value.layout).removeprefix("torch.")
+    ctx.emit(
+        "LL006",
+        name,
+        f"`{name}` is a {layout} tensor; {spec.name} takes dense (strided) tensors",
+        explanation=f"torch 2.13 has no {layout} kernel for {spec.name} and raises (NotImplementedError or a size error).",
+        fix=f"{name}.to_dense()" if not value.is_nested else f"{name}.to_padded_tensor(0.0), with a mask for the padding",
+        observed=f"{layout} {str(value.dtype).removeprefix('torch.')}",
+        expected="a dense tensor",
+        torch_raises=True,
+    )
 
 
 def _check_devices(ctx: CallContext) -> None:

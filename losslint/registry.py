@@ -39,6 +39,7 @@ class CompiledArgument:
     kind: str | None
     optional: bool
     number_ok: bool
+    array_ok: bool
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class CompiledLoss:
     functional_params: tuple[str, ...]
     keyword_only: tuple[str, ...]
     optional: frozenset[str]
+    sparse_ok: frozenset[str]
     config: dict[str, ConfigRule]
     formats: tuple[CompiledFormat, ...]
     checks: tuple[tuple[CheckFn, dict[str, Any]], ...]
@@ -132,6 +134,7 @@ def compile_rule(rule: LossRule, codes: dict[str, CodeDoc], source: str, problem
                 kind=arg.kind,
                 optional=arg.optional,
                 number_ok=arg.number_ok,
+                array_ok=arg.array_ok,
             )
         checks = _compile_checks(fmt.checks, f"{source} → formats[{fi}]", problems)
         formats.append(CompiledFormat(fmt.name, fmt.description, arguments, checks))
@@ -161,6 +164,7 @@ def compile_rule(rule: LossRule, codes: dict[str, CodeDoc], source: str, problem
         functional_params=tuple(sig.functional),
         keyword_only=tuple(sig.keyword_only),
         optional=frozenset(sig.optional),
+        sparse_ok=frozenset(sig.sparse_ok),
         config=dict(rule.config),
         formats=tuple(formats),
         checks=_compile_checks(rule.checks, source, problems),

@@ -82,6 +82,9 @@ class ArgumentRule(_Model):
     # May be None (an optional weight) or a Python number instead of a tensor (GaussianNLL's var).
     optional: bool = False
     number_ok: bool = False
+    # May be a NumPy array: a loss written in Python arithmetic (GaussianNLLLoss's `input - target`)
+    # converts it, as torch 2.13 does.
+    array_ok: bool = False
 
     _domain = field_validator("domain")(classmethod(lambda cls, v: _check_domain(v)))
 
@@ -164,6 +167,9 @@ class Signature(_Model):
     # Every positional-or-keyword parameter of the functional, in order; then its keyword-only ones.
     functional: list[str] = Field(default_factory=list)
     keyword_only: list[str] = Field(default_factory=list)
+    # Arguments that torch 2.13 happens to accept as sparse COO tensors (its dense-sparse arithmetic
+    # covers them); every other argument must be dense.
+    sparse_ok: list[str] = Field(default_factory=list)
     # Arguments that may be omitted (defaults to None), e.g. AdaptiveLogSoftmax has none.
     optional: list[str] = Field(default_factory=list)
 

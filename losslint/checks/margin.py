@@ -792,3 +792,25 @@ def _multi_hot_rows(ctx: CallContext, facts: TensorFacts, rows: torch.Tensor, be
         expected="rows of distinct class indices followed by -1 padding",
         confidence="strong",
     )
+
+
+@check("target_not_differentiable")
+def target_not_differentiable(ctx: CallContext, argument: str = "target") -> None:
+    """SoftMarginLoss has no derivative for its target: torch 2.13 raises when it requires grad."""
+    value = ctx.tensor(argument)
+    if value is None or not value.requires_grad or not ctx.grad_enabled:
+        return
+    ctx.emit(
+        "LL007",
+        argument,
+        f"`{argument}` requires grad; {ctx.loss.name} is not differentiable with respect to its target",
+        explanation=(
+            f"torch raises 'the function {ctx.loss.functional.__name__ if ctx.loss.functional else ctx.loss.name} is not "
+            f"differentiable with respect to argument {argument}' when autograd is on. A target usually comes "
+            "from data; one that requires grad came out of another model or a computation that kept its graph."
+        ),
+        fix=f"{argument}.detach()",
+        observed=f"{ctx.fact(argument).summary if ctx.fact(argument) else 'tensor'}, requires_grad=True",
+        expected="a target without grad",
+        torch_raises=True,
+    )
