@@ -8,7 +8,9 @@ call could show too (a handful of values that all lie in (0, 1)).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 
@@ -28,16 +30,29 @@ def tolerance(dtype: torch.dtype) -> float:
     return _TOLERANCE.get(dtype, 1e-3)
 
 
-@dataclass(frozen=True)
 class Normalization:
-    """How a sample behaves as distributions along one dimension."""
+    """How a sample behaves as distributions along one dimension.
 
-    rows: int  # distributions examined
-    classes: int
-    nonnegative: bool
-    nonpositive: bool
-    max_sum_error: float  # max |sum(row) - 1|
-    max_logsumexp_error: float  # max |logsumexp(row)|
+    Computed lazily and cheaply: one aminmax decides the sign; row sums are needed only for
+    non-negative samples, logsumexp only for non-positive ones (or when a message asks for it), so
+    that ordinary logits cost a single reduction.
+    """
+
+    def __init__(self, rows: torch.Tensor, low: float, high: float):
+        self._rows = rows  # (distributions, classes); dropped with the check
+        self.rows, self.classes = rows.shape
+        self.nonnegative = low >= 0
+        self.nonpositive = high <= 0
+
+    @cached_property
+    def max_sum_error(self) -> float:
+        """max |sum(row) - 1|."""
+        return float((self._rows.sum(dim=1) - 1).abs().max())
+
+    @cached_property
+    def max_logsumexp_error(self) -> float:
+        """max |logsumexp(row)|."""
+        return float(torch.logsumexp(self._rows, dim=1).abs().max())
 
     def is_probabilities(self, tol: float) -> bool:
         return self.classes >= 2 and self.nonnegative and self.max_sum_error <= tol
@@ -48,20 +63,13 @@ class Normalization:
 
 def normalization(sample: torch.Tensor, dim: int) -> Normalization | None:
     """Row statistics of `sample` along `dim`; None for non-finite or degenerate samples."""
-    if sample.ndim == 0 or sample.numel() == 0 or not bool(torch.isfinite(sample).all()):
+    if sample.ndim == 0 or sample.numel() == 0:
         return None
+    low, high = (float(v) for v in torch.aminmax(sample))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None  # NaN or inf: no distribution to speak of
     rows = sample.movedim(dim, -1).reshape(-1, sample.shape[dim])
-    classes = rows.shape[1]
-    sums = rows.sum(dim=1)
-    lse = torch.logsumexp(rows, dim=1)
-    return Normalization(
-        rows=rows.shape[0],
-        classes=classes,
-        nonnegative=bool((rows >= 0).all()),
-        nonpositive=bool((rows <= 0).all()),
-        max_sum_error=float((sums - 1).abs().max()),
-        max_logsumexp_error=float(lse.abs().max()),
-    )
+    return Normalization(rows, low, high)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,18 @@ def _rows_text(norm: kinds.Normalization, total: int) -> str:
     return f"{norm.rows} of {total} rows examined"
 
 
+def _normalization_along(ctx: CallContext, argument: str, sample: torch.Tensor, dim: int) -> kinds.Normalization | None:
+    """kinds.normalization, once per argument and dim: several kind checks ask the same question."""
+    facts = ctx.fact(argument)
+    key = f"_normalization_{dim}"
+    if facts is not None and key in facts.__dict__:
+        return facts.__dict__[key]
+    norm = kinds.normalization(sample, dim)
+    if facts is not None:
+        facts.__dict__[key] = norm
+    return norm
+
+
 def _wrong_dim(ctx: CallContext, argument: str, class_dim: int, log: bool) -> kinds.Normalization | None:
     """Normalization over the batch dimension (dim 0) instead of the class dimension.
 
@@ -42,7 +54,7 @@ def _wrong_dim(ctx: CallContext, argument: str, class_dim: int, log: bool) -> ki
     if sample.shape[0] != facts.shape[0] or facts.shape[0] < 2:
         return None
     tol = kinds.tolerance(facts.dtype)
-    norm = kinds.normalization(sample, 0)
+    norm = _normalization_along(ctx, argument, sample, 0)
     if norm is None:
         return None
     if (log and norm.is_log_probabilities(tol)) or (not log and norm.is_probabilities(tol)):
@@ -55,7 +67,7 @@ def _normalization(ctx: CallContext, argument: str, class_dim: int) -> tuple[kin
     sample = _sample(ctx, argument, class_dim)
     if facts is None or sample is None or facts.ndim == 0:
         return None
-    norm = kinds.normalization(sample, class_dim if class_dim >= 0 else sample.ndim + class_dim)
+    norm = _normalization_along(ctx, argument, sample, class_dim if class_dim >= 0 else sample.ndim + class_dim)
     if norm is None:
         return None
     total = facts.numel // max(facts.shape[class_dim], 1)
