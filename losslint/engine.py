@@ -427,6 +427,9 @@ def _check_domains(ctx: CallContext, fmt: CompiledFormat) -> None:
         facts = ctx.values(name)
         if arg.domain is None or facts is None or (arg.dtypes is not None and facts.dtype not in arg.dtypes):
             continue
+        known = facts.value_range
+        if known is not None and not (known.has_nan or known.has_inf) and arg.domain.covers_range(known.min, known.max, names):
+            continue
         data = ctx.args[name].detach()
         outside = arg.domain.outside_mask(data, names)
         count = int(outside.sum())
