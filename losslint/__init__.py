@@ -4,11 +4,30 @@
     print(report)
 """
 
-from .engine import Checker, check
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# The exception family imports nothing heavy, and stays importable without torch: Python resolves
+# `-W error::losslint.LossLintWarning` (and PYTHONWARNINGS) at startup, before `site` has put torch
+# on sys.path. Everything else is imported on first use.
 from .findings import Finding, LossLintError, LossLintWarning, Report, RuleFileError, UnknownLossError
-from .hook import attach, pre_hook
-from .policy import Policy
-from .watch import watch
+
+if TYPE_CHECKING:
+    from .engine import Checker, check
+    from .hook import attach, pre_hook
+    from .policy import Policy
+    from .watch import watch
+
+_LAZY = {
+    "Checker": "engine",
+    "check": "engine",
+    "attach": "hook",
+    "pre_hook": "hook",
+    "Policy": "policy",
+    "watch": "watch",
+}
 
 __all__ = [
     "Checker",
@@ -25,3 +44,16 @@ __all__ = [
     "watch",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'losslint' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
