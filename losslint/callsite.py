@@ -17,10 +17,9 @@ import torch
 
 # Directories whose frames are never the user's. Comparing path prefixes is the cheapest test there is
 # (no module lookups), which matters because the hooks walk the stack on every loss call.
-_SKIPPED = (
-    os.path.dirname(os.path.abspath(torch.__file__)) + os.sep,
-    os.path.dirname(os.path.abspath(__file__)) + os.sep,
-)
+TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
+LOSSLINT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_SKIPPED = (TORCH_DIR, LOSSLINT_DIR)
 
 
 def _skipped(filename: str) -> bool:

@@ -114,7 +114,9 @@ class LossLintError(Exception):
 
     def __init__(self, report: Report):
         self.report = report
-        super().__init__(str(report))
+        # Raised from a hook, the traceback runs through torch's module and dispatch code; the user's
+        # line is named in the message itself.
+        super().__init__(str(report) + (f"\n  at {report.location}" if report.location else ""))
 
 
 class LossLintWarning(UserWarning):

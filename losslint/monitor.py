@@ -187,11 +187,11 @@ class Monitor:
         state.busy = True
         try:
             if depth is not None:
-                if depth == "values" and not _values_readable(args, kwargs):
-                    depth = "metadata"
                 # No TorchFunctionMode of the user's (a FLOP counter, another watch) should see
                 # losslint's own ops, and tensor subclasses are read as the tensors they are.
                 with torch._C.DisableTorchFunction():
+                    if depth == "values" and not _values_readable(args, kwargs):
+                        depth = "metadata"
                     report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
                 report = dataclasses.replace(report, location=location)
             mine, new = self._record(report)

@@ -7,7 +7,7 @@ its loss with batches of the same kind thousands of times, so the value checks r
 call site at first, then on a sample:
 
     Policy()                       # default: values on the first 10 calls of each call site, then
-                                   # on every 100th; metadata on every call
+                                   # on one call in 100 (calls 110, 210, ...); metadata on every call
     Policy(first=0, every=1)       # values on every call (what `Policy.always()` returns)
     Policy(every=0)                # values on the first 10 calls only
     Policy(first=0, every=0)       # metadata only, never a data access
@@ -46,6 +46,6 @@ class Policy:
         """How deep to check the call with this 0-based index at its call site; None: skip it."""
         if index < self.first:
             return "values"
-        if self.every and (index - self.first) % self.every == 0:
+        if self.every and (index - self.first + 1) % self.every == 0:
             return "values"
         return "metadata" if self.metadata else None

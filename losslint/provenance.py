@@ -78,22 +78,27 @@ PASS_THROUGH_OPS: frozenset[object] = frozenset(
 
 _NN_MODULES = os.path.join("torch", "nn", "modules") + os.sep
 _NN_FUNCTIONAL = os.path.join("torch", "nn", "functional.py")
+_OVERRIDES = os.path.join("torch", "overrides.py")
 
 
 def _entry_point(frame: FrameType | None, default: str) -> tuple[str, str | None]:
-    """(the name the user called, their line): the outermost `nn.<Module>.forward` or `F.<fn>` frame
-    below the user's frame names the op in the form the user wrote it."""
-    name = default
-    while frame is not None and callsite._skipped(frame.f_code.co_filename):
-        filename = frame.f_code.co_filename
-        if frame.f_code.co_name == "forward" and _NN_MODULES in filename:
-            owner = frame.f_locals.get("self")
-            if owner is not None:
-                name = f"nn.{type(owner).__name__}"
-        elif filename.endswith(_NN_FUNCTIONAL):
-            name = f"F.{frame.f_code.co_name}"
+    """(the op as the user called it, the user's line), from the frames above the watch's handler.
+
+    The first torch frame above `handle_torch_function` names the entry point: `F.softmax` (a frame in
+    torch/nn/functional.py), `nn.Softmax` (a module's forward calling it, directly or through `F`), or
+    none for `torch.softmax` and `x.softmax()`, which are C functions and keep `default`.
+    """
+    while frame is not None and (frame.f_code.co_filename.startswith(callsite.LOSSLINT_DIR) or frame.f_code.co_filename.endswith(_OVERRIDES)):
         frame = frame.f_back
-    return name, callsite.describe(frame)
+    name = default
+    if frame is not None and frame.f_code.co_filename.endswith(_NN_FUNCTIONAL):
+        name = f"F.{frame.f_code.co_name}"
+        frame = frame.f_back
+    if frame is not None and frame.f_code.co_name == "forward" and _NN_MODULES in frame.f_code.co_filename:
+        owner = frame.f_locals.get("self")
+        if owner is not None:
+            name = f"nn.{type(owner).__name__}"
+    return name, callsite.location(frame) if frame is not None else None
 
 
 def _softmax_dim(func: object, args: tuple, kwargs: dict, ndim: int) -> int | None:

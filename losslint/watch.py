@@ -17,6 +17,7 @@ the handler as a plain call of the op, with no graph break, and compiled code ru
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import Any
 
@@ -39,6 +40,35 @@ def _roles(registry: Registry) -> dict[object, str]:
         if spec.functional is not None:
             roles[spec.functional] = _LOSS
     return roles
+
+
+_PARAMETERS: dict[object, tuple[tuple[str, object], ...]] = {}
+
+
+def _complete(func, args: tuple, kwargs: dict) -> dict:
+    """The keyword arguments of a functional loss call, with those torch left out restored.
+
+    torch 2.13's `F.l1_loss` hands a TorchFunctionMode its arguments without `weight`, so under any
+    mode a weighted L1 loss would silently run unweighted. The functional's own frame, two levels up
+    (below `handle_torch_function`), still holds every argument it was called with.
+    """
+    params = _PARAMETERS.get(func)
+    if params is None:
+        params = tuple((p.name, p.default) for p in inspect.signature(func).parameters.values())
+        _PARAMETERS[func] = params
+    if len(args) + len(kwargs) >= len(params):
+        return kwargs
+    missing = [(name, default) for name, default in params[len(args):] if name not in kwargs]
+    frame = sys._getframe(2)
+    for _ in range(4):
+        if frame is None or frame.f_code is getattr(func, "__code__", None):
+            break
+        frame = frame.f_back
+    if frame is None or frame.f_code is not getattr(func, "__code__", None):
+        return kwargs
+    local = frame.f_locals
+    extra = {name: local[name] for name, default in missing if name in local and local[name] is not default}
+    return {**kwargs, **extra} if extra else kwargs
 
 
 class Watch(Monitor, TorchFunctionMode):
@@ -82,18 +112,22 @@ class Watch(Monitor, TorchFunctionMode):
         if role is _LOSS:
             return self._loss_call(func, args, kwargs)
         out = func(*args, **kwargs)
-        try:
-            if role is _ORIGIN:
-                self.provenance.record(func, args, kwargs, out)
-            elif len(self.provenance):
-                self.provenance.propagate(args, kwargs, out)
-        except Exception:  # noqa: BLE001 - bookkeeping must never break the user's forward pass
-            pass
+        if role is _ORIGIN or len(self.provenance):
+            try:
+                # Reading shapes goes through __torch_function__ too: other modes must not see it.
+                with torch._C.DisableTorchFunction():
+                    if role is _ORIGIN:
+                        self.provenance.record(func, args, kwargs, out)
+                    else:
+                        self.provenance.propagate(args, kwargs, out)
+            except Exception:  # noqa: BLE001 - bookkeeping must never break the user's forward pass
+                pass
         return out
 
     def _loss_call(self, func, args: tuple, kwargs: dict):
         __tracebackhide__ = True
         name = self._names[func]
+        kwargs = _complete(func, args, kwargs)
         if claimed(name, args, kwargs):
             return func(*args, **kwargs)
         self.judge(func, args, kwargs, sys._getframe(1), origin=self.provenance.get)
