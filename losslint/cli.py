@@ -342,15 +342,11 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     import runpy
     import traceback
 
-    import losslint
-
     from .engine import Checker
     from .render import reports_to_dict, render_github_reports, render_reports
     from .suppress import apply_suppressions
+    from .watch import watch
 
-    watch = getattr(losslint, "watch", None)
-    if watch is None:
-        raise UsageError("`losslint run` needs losslint.watch(), which this version of losslint lacks")
     selection = _selection(settings)
     script = args.script
     if not script.is_file():

@@ -100,15 +100,14 @@ class _Watcher:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):
-        import losslint
-
         from .render import render_reports
         from .selection import fails
         from .suppress import apply_suppressions
+        from .watch import watch  # not `losslint.watch`: importing the submodule can shadow that name
 
         selection, fail_on = self._adjusted(item)
         raised: BaseException | None = None
-        with losslint.watch(action="collect") as watcher:
+        with watch(action="collect") as watcher:
             try:
                 result = yield
             except BaseException as exc:  # the test's own failure (or skip) goes on as it was
