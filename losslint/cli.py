@@ -56,6 +56,7 @@ def _parser() -> _Parser:
     common.add_argument("-o", "--output", type=Path, default=None, help="write the report to this file")
 
     parser = _Parser(prog="losslint", description="Explains PyTorch loss-function mismatches before the loss runs.")
+    parser.add_argument("--version", action="version", version=f"losslint {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     rules = sub.add_parser("rules", help="every covered loss and its accepted formats, one line each")
@@ -86,6 +87,12 @@ def _parser() -> _Parser:
     demo = sub.add_parser("demo", help="a short tour on generated tensors")
     demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return parser
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
 
 
 def main(argv: Sequence[str] | None = None) -> int:

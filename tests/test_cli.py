@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -62,10 +61,8 @@ def usage_error(capsys, *argv: str) -> str:
 
 def torch_losses() -> tuple[list[str], list[str]]:
     classes = sorted(n for n in dir(nn) if n.endswith("Loss") and isinstance(getattr(nn, n), type))
-    functionals = sorted(
-        n for n in dir(F)
-        if callable(getattr(F, n)) and (n.endswith("_loss") or n in ("cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "linear_cross_entropy"))
-    )
+    others = ("cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "linear_cross_entropy")
+    functionals = sorted(n for n in dir(F) if callable(getattr(F, n)) and (n.endswith("_loss") or n in others))
     return classes, functionals
 
 
@@ -178,8 +175,11 @@ def test_a_module_only_loss_is_built_from_its_configuration(tensors, capsys):
     assert run_main(capsys, "check", "AdaptiveLogSoftmaxWithLoss", "x.pt", "y.pt", "--set", "in_features=16", *config)[0] == 0
     status, out, _ = run_main(capsys, "check", "AdaptiveLogSoftmaxWithLoss", "x.pt", "y.pt", "--set", "in_features=12", *config)
     assert status == 1 and "expected in_features = 12" in out
-    reason = usage_error(capsys, "check", "AdaptiveLogSoftmaxWithLoss", "x.pt", "y.pt", "--set", "in_features=16", "--set", "n_classes=10", "--set", "cutoffs=[40, 8]")
-    assert reason.startswith("cannot build AdaptiveLogSoftmaxWithLoss(in_features=16, n_classes=10, cutoffs=[40, 8]): cutoffs should be")
+    bad = ("--set", "in_features=16", "--set", "n_classes=10", "--set", "cutoffs=[40, 8]")
+    reason = usage_error(capsys, "check", "AdaptiveLogSoftmaxWithLoss", "x.pt", "y.pt", *bad)
+    assert reason.startswith(
+        "cannot build AdaptiveLogSoftmaxWithLoss(in_features=16, n_classes=10, cutoffs=[40, 8]): cutoffs should be"
+    )
 
 
 def test_a_file_that_is_not_a_tensor_is_a_finding(tensors, capsys):
@@ -194,18 +194,20 @@ def test_usage_errors_are_one_line(tensors, capsys):
     assert usage_error(capsys, "check", "CrossEntropyLoss", "logits.pt", "labels.pt", "--set", "foo=1").startswith(
         "--set foo: CrossEntropyLoss has no `foo`; it takes weight,"
     )
-    assert usage_error(capsys, "check", "CrossEntropyLoss", "logits.pt", "labels.pt", "--set", "ignore_index=x") == "--set ignore_index=x: expected an int"
-    assert usage_error(capsys, "check", "CrossEntropyLoss", "logits.pt", "labels.pt", "--set", "reduction") == "--set reduction: expected KEY=VALUE, e.g. --set reduction=sum"
+    call = ("check", "CrossEntropyLoss", "logits.pt", "labels.pt")
+    assert usage_error(capsys, *call, "--set", "ignore_index=x") == "--set ignore_index=x: expected an int"
+    assert usage_error(capsys, *call, "--set", "reduction") == "--set reduction: expected KEY=VALUE, e.g. --set reduction=sum"
     assert usage_error(capsys, "check", "Cross", "logits.pt").startswith("losslint does not know the loss 'Cross'")
     Path("garbage.pt").write_bytes(b"not a torch file")
     assert usage_error(capsys, "check", "CrossEntropyLoss", "garbage.pt").startswith("cannot load garbage.pt with torch.load: ")
     assert usage_error(capsys, "frobnicate").startswith("argument COMMAND: invalid choice: 'frobnicate'")
-    assert usage_error(capsys) .startswith("the following arguments are required: COMMAND")
+    assert usage_error(capsys).startswith("the following arguments are required: COMMAND")
 
 
-def test_help_exits_0(capsys):
+def test_help_and_version_exit_0(capsys):
     status, out, _ = run_main(capsys, "check", "--help")
     assert status == 0 and "--set KEY=VALUE" in out
+    assert run_main(capsys, "--version") == (0, f"losslint {losslint.__version__}\n", "")
 
 
 def test_output_file(tensors, capsys):
@@ -226,6 +228,29 @@ def test_pyproject_settings_and_flags_override_them(tensors, capsys):
     assert run_main(capsys, *args)[1].startswith("error[LL301]")
     Path("pyproject.toml").write_text('[tool.losslint]\nfail-on = "fatal"\n')
     assert "fail-on: expected 'error' or 'warning', got 'fatal'" in usage_error(capsys, *args)
+
+
+def test_a_users_own_loss_through_rule_paths(tensors, capsys, monkeypatch):
+    (tensors / "mylosses.py").write_text(
+        "import torch.nn as nn, torch.nn.functional as F\n\n\n"
+        "class PairLoss(nn.Module):\n    def forward(self, input, target):\n        return F.mse_loss(input, target)\n"
+    )
+    monkeypatch.syspath_prepend(str(tensors))
+    (tensors / "lint").mkdir()
+    (tensors / "lint" / "pair.toml").write_text(
+        '[loss]\nname = "PairLoss"\nmodule = "mylosses.PairLoss"\nsummary = "a user\'s loss"\n'
+        '[signature]\narguments = ["input", "target"]\n'
+        '[[formats]]\nname = "pairs"\ndescription = "two tensors of one shape"\n'
+        '[formats.arguments.input]\nshape = "N D"\n[formats.arguments.target]\nshape = "N D"\n'
+    )
+    Path("pyproject.toml").write_text('[tool.losslint]\nrule-paths = ["lint"]\n')
+    assert "PairLoss" in run_main(capsys, "rules")[1]
+    assert run_main(capsys, "explain", "PairLoss")[1].startswith("PairLoss: a user's loss\n")
+    torch.save(torch.randn(8, 3), "a.pt")
+    torch.save(torch.randn(8, 3), "b.pt")
+    assert run_main(capsys, "check", "PairLoss", "a.pt", "b.pt") == (0, "PairLoss: no problems found\n", "")
+    status, out, _ = run_main(capsys, "check", "PairLoss", "a.pt", "logits.pt")
+    assert status == 1 and out.startswith("error[LL201] PairLoss:")
 
 
 # ---- color -------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ test whose loss calls have findings fails with the rendered report."""
 
 from __future__ import annotations
 
-import textwrap
 
 import pytest
 
