@@ -57,13 +57,19 @@ class _Watcher:
 
     def __init__(self, config: pytest.Config):
         from .config import ConfigError, load_settings
+        from .engine import Checker
+        from .findings import RuleFileError
 
         try:
             settings = load_settings(Path(config.invocation_params.dir))
             self.settings = settings.override(fail_on=config.getoption("losslint_fail_on"))
             self.settings.selection()
+            # One Checker for the session, with the losses of `rule-paths` too.
+            self.checker = Checker(registry=self.settings.registry())
         except ConfigError as exc:
             raise pytest.UsageError(f"losslint: {exc}") from None
+        except RuleFileError as exc:
+            raise pytest.UsageError("losslint: invalid rule files: " + "; ".join(exc.problems)) from None
 
     def pytest_report_header(self, config: pytest.Config) -> str:
         source = f", settings from {self.settings.source}" if self.settings.source else ""
@@ -107,7 +113,7 @@ class _Watcher:
 
         selection, fail_on = self._adjusted(item)
         raised: BaseException | None = None
-        with watch(action="collect") as watcher:
+        with watch(action="collect", checker=self.checker) as watcher:
             try:
                 result = yield
             except BaseException as exc:  # the test's own failure (or skip) goes on as it was

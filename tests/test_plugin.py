@@ -118,6 +118,14 @@ def test_a_bad_pyproject_is_a_usage_error(suite):
     result.stderr.fnmatch_lines(["*losslint: *ignore: 'LL9' is neither a losslint code nor a prefix*"])
 
 
+def test_an_invalid_rule_file_is_a_usage_error(suite):
+    suite.makepyprojecttoml('[tool.losslint]\nrule-paths = ["bad.toml"]\n')
+    (suite.path / "bad.toml").write_text("[loss]\nname = 'X'\n")
+    result = run(suite, "--losslint")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*losslint: invalid rule files: *bad.toml*"])
+
+
 def test_a_test_that_fails_anyway_gets_the_findings_as_a_section(suite):
     suite.makepyfile(test_crash="""
         import torch
