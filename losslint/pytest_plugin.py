@@ -109,7 +109,9 @@ class _Watcher:
         from .render import render_reports
         from .selection import fails
         from .suppress import apply_suppressions
-        from .watch import watch  # not `losslint.watch`: importing the submodule can shadow that name
+        from .cli import _public_watch
+
+        watch = _public_watch()
 
         selection, fail_on = self._adjusted(item)
         raised: BaseException | None = None
