@@ -9,16 +9,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-# The exception family imports nothing heavy, and stays importable without torch: Python resolves
+# The exception family imports nothing heavy and stays importable without torch: Python resolves
 # `-W error::losslint.LossLintWarning` (and PYTHONWARNINGS) at startup, before `site` has put torch
-# on sys.path. Everything else is imported on first use.
+# on sys.path, and would otherwise drop the filter as an "invalid module name". The rest is imported
+# on first use, which also keeps the pytest plugin's loading free of torch.
 from .findings import Finding, LossLintError, LossLintWarning, Report, RuleFileError, UnknownLossError
 
 if TYPE_CHECKING:
     from .engine import Checker, check
     from .hook import attach, pre_hook
     from .policy import Policy
-    from .watch import watch
+    from .watcher import watch
 
 _LAZY = {
     "Checker": "engine",
@@ -26,7 +27,8 @@ _LAZY = {
     "attach": "hook",
     "pre_hook": "hook",
     "Policy": "policy",
-    "watch": "watch",
+    # Not a module named `watch`: importing it would rebind the package attribute to the module.
+    "watch": "watcher",
 }
 
 __all__ = [
