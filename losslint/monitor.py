@@ -130,7 +130,8 @@ def _warn(report: Report, frame: FrameType | None) -> None:
         frame.f_lineno,
         module=globals_.get("__name__", "<unknown>"),
         registry=globals_.setdefault("__warningregistry__", {}),
-        module_globals=globals_,
+        # No module_globals: for code run by `python -c` its __loader__ is BuiltinImporter, whose
+        # get_source raises ImportError from inside warn_explicit (Python 3.11).
     )
 
 
