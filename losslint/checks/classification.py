@@ -35,6 +35,15 @@ def explain_out_of_range(ctx: CallContext, argument: str, bad: torch.Tensor):
                 f"; the largest label equals C={classes} and no label is 0, so the labels look 1-based",
                 f"{argument} - 1 (labels must run from 0 to C-1 = {classes - 1})",
             )
+    ignore = ctx.config.get("ignore_index")
+    if values == {-1} and ignore is not None and ignore != -1:
+        # -1 marks padding in many pipelines (a collate function's pad value); torch skips only
+        # ignore_index, -100 by default, and rejects -1 as a class index.
+        return (
+            "LL401",
+            f"; -1 looks like padding, but only ignore_index ({ignore}) is skipped",
+            f"{argument}.masked_fill({argument} == -1, {ignore}), or ignore_index=-1",
+        )
     if classes is not None:
         return ("LL401", f"; valid class indices run from 0 to C-1 = {classes - 1}", None)
     return None
