@@ -342,21 +342,6 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if fails(report, settings.fail_on) else 0
 
 
-def _public_watch():
-    """`losslint.watch`, the function, reached through the package as users reach it.
-
-    Importing the submodule directly (`from .watch import watch`) would rebind the package's `watch`
-    attribute to the module `losslint.watch` for everyone after us; and where someone else did so first,
-    the attribute is that module, whose `watch` is the function.
-    """
-    import types
-
-    import losslint
-
-    found = losslint.watch
-    return found.watch if isinstance(found, types.ModuleType) else found
-
-
 # ---- run -------------------------------------------------------------------------------------------
 
 
@@ -367,7 +352,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from .engine import Checker
     from .render import reports_to_dict, render_github_reports, render_reports
     from .suppress import apply_suppressions
-    watch = _public_watch()
+    from .watcher import watch
 
     selection = _selection(settings)
     script = args.script

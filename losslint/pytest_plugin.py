@@ -109,9 +109,7 @@ class _Watcher:
         from .render import render_reports
         from .selection import fails
         from .suppress import apply_suppressions
-        from .cli import _public_watch
-
-        watch = _public_watch()
+        from .watcher import watch
 
         selection, fail_on = self._adjusted(item)
         raised: BaseException | None = None
