@@ -118,9 +118,18 @@ class LossLintError(Exception):
         # line is named in the message itself.
         super().__init__(str(report) + (f"\n  at {report.location}" if report.location else ""))
 
+    def __reduce__(self):
+        # Rebuilt from the report, not the message (args), so it crosses processes whole: a
+        # DataLoader worker or a spawned rank that raises it hands the parent the report.
+        return (type(self), (self.report,), self.__dict__)
+
 
 class LossLintWarning(UserWarning):
     """Category of every warning losslint emits, so `-W error::losslint.LossLintWarning` works."""
+
+
+# Tracebacks and warning filters show the public name (`losslint.LossLintError`), not this module's.
+LossLintError.__module__ = LossLintWarning.__module__ = "losslint"
 
 
 class UnknownLossError(LookupError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -114,6 +115,8 @@ def test_attach_auto_raises_before_the_loss_runs_and_points_at_the_users_line():
     assert "1-based" in str(info.value) and str(info.value).endswith(f"torch will reject this call\n  at {at(site)}")
     assert any("stopped this CrossEntropyLoss call before it ran" in note for note in info.value.__notes__)
     assert info.traceback[-1].frame.code.path != HERE  # raised from losslint, reached through torch
+    # It crosses processes whole (a DataLoader worker, a spawned rank): rebuilt from its report.
+    assert pickle.loads(pickle.dumps(info.value)).report == report
     hook.remove()
     with pytest.raises(IndexError, match="out of bounds"):  # removed: torch's own error again
         criterion(model(x), labels)
@@ -250,7 +253,7 @@ def test_python_W_error_turns_the_warning_into_an_exception_at_the_users_line(tm
         [sys.executable, "-W", "error::losslint.LossLintWarning", str(script)], capture_output=True, text=True, env=env, cwd=tmp_path
     )
     assert done.returncode == 1
-    assert "losslint.findings.LossLintWarning: warning[LL301]" in done.stderr
+    assert "losslint.LossLintWarning: warning[LL301]" in done.stderr
     assert 'train.py", line 6' in done.stderr
 
 
