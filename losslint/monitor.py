@@ -184,6 +184,8 @@ class Monitor:
             index = self._site_calls.get(location, 0)
             self._site_calls[location] = index + 1
         depth = self.policy.depth(index)
+        if depth is not None and self.checker.depth == "metadata":
+            depth = "metadata"  # a metadata-only Checker is a ceiling the policy does not lift
         report = None
         state.busy = True
         try:

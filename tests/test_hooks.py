@@ -794,14 +794,27 @@ def test_meta_tensors_get_metadata_checks_only():
     checker = Counting()
     with torch.device("meta"):
         model = classifier()
-        x, y = torch.randn(32, 6), torch.randint(0, 5, (32,))
+        data = [(torch.randn(32, 6), torch.randint(0, 5, (32,))) for _ in range(3)]
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with losslint.watch(checker=checker, policy=losslint.Policy.always()) as w:
-        loss = F.cross_entropy(model(x), y)
+        for x, y in data:  # a shape-only dry run of the training loop
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
         assert loss.is_meta
         with pytest.raises(losslint.LossLintError, match="torch will reject this call"):
             F.cross_entropy(model(x), y[:16])  # a shape error is metadata: still caught
-    assert checker.depths == ["metadata", "metadata"]
+    assert checker.depths == ["metadata"] * 4
     assert all(f.code != "LL003" for r in w.reports for f in r.findings)
+
+
+def test_a_metadata_only_checker_is_never_asked_for_values():
+    checker = Counting(depth="metadata")
+    with losslint.watch(action="collect", checker=checker, policy=losslint.Policy.always()) as w:
+        for _ in range(3):
+            F.cross_entropy(torch.randn(8, 5), torch.randint(0, 5, (8,)))
+    assert checker.depths == ["metadata"] * 3 and w.calls == 3
 
 
 def test_fake_tensors_get_metadata_checks_only():
