@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from contextlib import nullcontext
 import warnings
 import weakref
 
@@ -692,8 +693,6 @@ class _Both:
 
 @pytest.mark.parametrize("softmax", [False, True])
 def test_training_is_bit_identical_with_and_without_losslint(softmax):
-    from contextlib import nullcontext
-
     plain = _train(5, lambda c: nullcontext(), softmax=softmax)
     assert _same(plain, _train(5, lambda c: losslint.attach(c, action="collect"), softmax=softmax))
     assert _same(plain, _train(5, lambda c: losslint.watch(action="collect"), softmax=softmax))
@@ -765,7 +764,7 @@ def test_torch_compile_sees_no_graph_break_and_matches_eager(how):
         elif hooked and how == "pre_hook":
             criterion.register_forward_pre_hook(losslint.pre_hook)
         losses = []
-        with losslint.watch() if hooked and how == "watch" else _null():
+        with losslint.watch() if hooked and how == "watch" else nullcontext():
             explanation = torch._dynamo.explain(step)(*batches(1)[0]) if hooked else None
             for x, y in batches(3):
                 opt.zero_grad()
@@ -782,12 +781,6 @@ def test_torch_compile_sees_no_graph_break_and_matches_eager(how):
     assert _same(hooked_losses, compiled_losses) and _same(hooked_params, compiled_params)
     torch.testing.assert_close(hooked_losses, eager_losses)
     torch.testing.assert_close(hooked_params, eager_params)
-
-
-def _null():
-    from contextlib import nullcontext
-
-    return nullcontext()
 
 
 def test_meta_tensors_get_metadata_checks_only():
