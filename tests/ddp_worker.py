@@ -94,7 +94,7 @@ def main() -> None:
     except losslint.LossLintError as error:
         result["error"] = {"codes": error.report.codes, "location": error.report.location}
     except Exception as error:  # noqa: BLE001 - the peer of a rank that stopped sees a collective fail
-        result["peer_error"] = type(error).__name__
+        result["peer_error"] = f"{type(error).__name__}: {error}"[:500]
     with open(out, "w") as f:
         json.dump(result, f)
     # A rank that stopped must not wait for the others' collectives: leave without the teardown barrier.
