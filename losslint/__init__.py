@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING
 # `-W error::losslint.LossLintWarning` (and PYTHONWARNINGS) at startup, before `site` has put torch
 # on sys.path, and would otherwise drop the filter as an "invalid module name". The rest is imported
 # on first use, which also keeps the pytest plugin's loading free of torch.
-from .findings import Finding, LossLintError, LossLintWarning, Report, RuleFileError, UnknownLossError
+from .findings import Finding, LossLintError, LossLintWarning, Report, RuleFileError, RuleShadowWarning, UnknownLossError
 
 if TYPE_CHECKING:
     from .engine import Checker, check
     from .hook import attach, pre_hook
     from .policy import Policy
+    from .sources import register_rules
     from .watcher import watch
 
 _LAZY = {
@@ -27,6 +28,7 @@ _LAZY = {
     "attach": "hook",
     "pre_hook": "hook",
     "Policy": "policy",
+    "register_rules": "sources",
     # Not a module named `watch`: importing it would rebind the package attribute to the module.
     "watch": "watcher",
 }
@@ -39,10 +41,12 @@ __all__ = [
     "Policy",
     "Report",
     "RuleFileError",
+    "RuleShadowWarning",
     "UnknownLossError",
     "attach",
     "check",
     "pre_hook",
+    "register_rules",
     "watch",
 ]
 __version__ = "0.1.0"

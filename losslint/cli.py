@@ -178,8 +178,52 @@ def _resolve(registry: Any, name: str) -> Any:
 # ---- rules -----------------------------------------------------------------------------------------
 
 
+# The distribution to install for a library's import name, where they differ.
+_DISTRIBUTIONS = {"pytorch_metric_learning": "pytorch-metric-learning"}
+
+
+def _library_text(loss: Any) -> str:
+    """kornia 0.9.0, or pytorch-metric-learning (not installed); found without importing the library."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    library = loss.library or "-"
+    dist = _DISTRIBUTIONS.get(library, library)
+    if not loss.installed:
+        return f"{dist} (not installed)"
+    try:
+        return f"{dist} {version(dist)}"
+    except (PackageNotFoundError, ValueError):
+        return dist
+
+
+def _where(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def origin_text(loss: Any) -> str:
+    """Where a loss's rule came from: its library for a built-in rule, else the file and how it was registered."""
+    if loss.layer == 0:
+        return _library_text(loss)
+    return f"{_where(loss.source)} ({loss.origin})"
+
+
+def _callee(loss: Any) -> str:
+    ref = loss.functional_ref or loss.module_ref
+    if ref is None:
+        return "-"
+    if ref.name.startswith("torch.nn.functional."):
+        return "F." + ref.attr
+    if loss.library == "torch":
+        return "-"  # a torch module without a functional (AdaptiveLogSoftmaxWithLoss)
+    return ref.name
+
+
 def _cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
-    losses = sorted(settings.registry().losses.values(), key=lambda loss: loss.name)
+    registry = settings.registry()
+    losses = sorted(registry.losses.values(), key=lambda loss: (loss.layer > 0, loss.library != "torch", loss.library or "", loss.name))
     if args.format == "json":
         print(json.dumps([
             {
@@ -188,14 +232,21 @@ def _cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
                 "functional": loss.rule.loss.functional,
                 "aliases": list(loss.aliases),
                 "formats": [f.name for f in loss.formats],
+                "library": loss.library,
+                "installed": loss.installed,
+                "origin": loss.origin,
+                "source": loss.source,
+                "extends": loss.rule.extends,
+                "shadows": [f"{s.shadowed.name} ({s.shadowed.source})" for s in registry.shadows if s.rule is loss],
             }
             for loss in losses
         ], indent=2))
         return 0
     for loss in losses:
-        functional = f"F.{loss.functional.__name__}" if loss.functional else "-"
         formats = "; ".join(f.name for f in loss.formats)
-        print(f"{loss.name:<32} {functional:<40} {formats}")
+        print(f"{loss.name:<32} {_callee(loss):<40} {origin_text(loss):<28} {formats}")
+    for shadow in registry.shadows:
+        print(f"losslint: note: {shadow}", file=sys.stderr)
     return 0
 
 
@@ -220,7 +271,8 @@ def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     if re.fullmatch(r"LL\d+", name, re.IGNORECASE):
         first, last = min(codes), max(codes)
         raise UsageError(f"unknown code {name!r}; codes run {first}…{last} (see `losslint explain LL301`)")
-    print(loss_text(_resolve(registry, name).rule))
+    spec = _resolve(registry, name)
+    print(loss_text(spec.rule, origin=f"{_where(spec.source)} ({origin_text(spec) if spec.layer == 0 else spec.origin})"))
     return 0
 
 
@@ -333,7 +385,7 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
     selection = _selection(settings)
     registry = settings.registry()
-    spec = _resolve(registry, args.loss)
+    spec = _resolve(registry, args.loss).load()  # asked for by name: import its library, if installed
     config = _parse_settings(args.settings, spec)
     values = [_load(path) for path in args.files]
     target, positional, keywords = _call(spec, values, config)

@@ -4,11 +4,14 @@
     select = ["ALL"]            # codes or prefixes (LL3 = every prediction-kind code)
     ignore = ["LL5"]
     fail-on = "warning"         # or "error"
-    rule-paths = ["lint/losses"]  # extra rule files or folders of them, relative to this file
+    rules = ["lint/losses"]     # your own losses' rule files or folders of them, relative to this file
 
     [tool.losslint.severity]    # per code or prefix; a call torch rejects stays an error
     LL305 = "error"
     LL2 = "warning"
+
+`rules` is also read by `losslint.check()` and the hooks (see `losslint.sources`); `rule-paths`,
+its former name, is still accepted.
 
 As with ruff, the nearest pyproject.toml that has a `[tool.losslint]` table is used; one without it
 is passed over. Every problem of the table is reported together, on one line, with the file and key.
@@ -23,7 +26,9 @@ from typing import Any
 
 from .selection import FAIL_ON, Selection, SelectionError
 
-KEYS = ("select", "ignore", "fail-on", "severity", "rule-paths")
+KEYS = ("select", "ignore", "fail-on", "severity", "rules")
+# Accepted, not advertised: `rules` was called `rule-paths` before losslint read it outside the CLI.
+DEPRECATED_KEYS = {"rule-paths": "rules"}
 
 
 class ConfigError(ValueError):
@@ -67,10 +72,10 @@ class Settings:
             raise ConfigError(str(exc)) from None
 
     def registry(self):
-        """The built-in losses plus those of `rule-paths`."""
-        from .registry import registry_with
+        """The built-in losses, those that installed packages ship, and those of `rules`."""
+        from .sources import registry_for
 
-        return registry_with(list(self.rule_paths))
+        return registry_for(self.rule_paths, self.source)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -111,7 +116,7 @@ def parse_table(table: Any, source: Path) -> Settings:
         raise ConfigError(f"{base}: expected a table, got {table!r}")
     problems: list[str] = []
     for key in table:
-        if key not in KEYS:
+        if key not in KEYS and key not in DEPRECATED_KEYS:
             hint = " (did you mean fail-on?)" if key == "fail_on" else ""
             problems.append(f"{base} → {key}: unknown key{hint}; known keys: {', '.join(KEYS)}")
     select = _strings(table.get("select", []), f"{base} → select", problems)
@@ -124,19 +129,43 @@ def parse_table(table: Any, source: Path) -> Settings:
     if not isinstance(severity, dict):
         problems.append(f"{base} → severity: expected a table of code = severity, got {severity!r}")
         severity = {}
-    paths = _strings(table.get("rule-paths", []), f"{base} → rule-paths", problems)
-    rule_paths = []
-    for text in paths:
-        path = Path(text)
-        path = path if path.is_absolute() else source.parent / path
-        if not path.exists():
-            problems.append(f"{base} → rule-paths: {text!r} does not exist (relative to {source.parent})")
-        rule_paths.append(path)
+    rule_paths = parse_rule_paths(table, source, problems)
     if problems:
         raise ConfigError("; ".join(problems))
     settings = Settings(select, ignore, fail_on, {str(k): v for k, v in severity.items()}, tuple(rule_paths), source)
     settings.selection()  # validates the codes now, with the file named
     return settings
+
+
+def parse_rule_paths(table: dict[str, Any], source: Path, problems: list[str]) -> tuple[Path, ...]:
+    """`rules` (or its old name `rule-paths`): rule files or folders, relative to the pyproject.toml."""
+    base = f"{source} → tool.losslint"
+    if "rules" in table and "rule-paths" in table:
+        problems.append(f"{base} → rule-paths: the old name of `rules`; give only `rules`")
+    key = "rules" if "rules" in table or "rule-paths" not in table else "rule-paths"
+    paths = []
+    for text in _strings(table.get(key, []), f"{base} → {key}", problems):
+        path = Path(text)
+        path = path if path.is_absolute() else source.parent / path
+        if not path.exists():
+            problems.append(f"{base} → {key}: {text!r} does not exist (relative to {source.parent})")
+        paths.append(path)
+    return tuple(paths)
+
+
+def load_rule_paths(start: Path | None = None) -> tuple[Path | None, tuple[Path, ...]]:
+    """Only the `rules` of the nearest `[tool.losslint]`: what `check()` needs, without the CLI's keys."""
+    found = find_pyproject(start)
+    if found is None:
+        return None, ()
+    path, table = found
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path} → tool.losslint: expected a table, got {table!r}")
+    problems: list[str] = []
+    paths = parse_rule_paths(table, path, problems)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return path, paths
 
 
 def load_settings(start: Path | None = None) -> Settings:

@@ -83,6 +83,20 @@ def short_name(qualified: str | None) -> str | None:
     return qualified
 
 
+# How a library's rules are introduced in the docs: the import name -> (display name, pip install name).
+LIBRARIES = {
+    "torch": ("PyTorch", "torch"),
+    "kornia": ("kornia", "kornia"),
+    "pytorch_metric_learning": ("pytorch-metric-learning", "pytorch-metric-learning"),
+}
+
+
+def rule_library(rule: LossRule) -> str | None:
+    """The top-level package a rule's loss comes from (torch, kornia, ...), from its qualified names."""
+    qualified = rule.loss.module or rule.loss.functional
+    return qualified.split(".")[0] if qualified else None
+
+
 def example_call(rule: LossRule, example: Example) -> str:
     """The example as a call a user would write; tensors in the rule files' constructor language."""
     order = list(rule.signature.arguments) + (list(rule.signature.forward or []))
@@ -133,9 +147,13 @@ def code_text(code: str, doc: CodeDoc, uses: list[tuple[LossRule, Example]] = ()
     return "\n".join(lines)
 
 
-def loss_text(rule: LossRule) -> str:
+def loss_text(rule: LossRule, origin: str | None = None) -> str:
     ident, sig = rule.loss, rule.signature
     lines = [f"{ident.name}: {ident.summary}", ""]
+    if origin:
+        lines.append(f"  rule:       {origin}")
+    if rule.extends:
+        lines.append(f"  extends:    {rule.extends}")
     if ident.module:
         lines.append(f"  module:     {ident.module}")
     if ident.functional:
@@ -198,9 +216,17 @@ def code_page(code: str, doc: CodeDoc, uses: list[tuple[LossRule, Example]], cod
     return "\n".join(out) + "\n"
 
 
-def loss_page(rule: LossRule, codes: dict[str, CodeDoc]) -> str:
+def loss_page(rule: LossRule, codes: dict[str, CodeDoc], origin: str | None = None) -> str:
     ident, sig = rule.loss, rule.signature
     out = [_HEADER, f"# {ident.name}", "", ident.summary, "", "| | |", "|---|---|"]
+    library = rule_library(rule)
+    if library is not None and library != "torch":
+        display, dist = LIBRARIES.get(library, (library, library))
+        out.append(f"| library | {display} (`pip install {dist}`); the rule matches nothing where it is not installed |")
+    if origin:
+        out.append(f"| rule file | {_md_cell(origin)} |")
+    if rule.extends:
+        out.append(f"| extends | [{rule.extends}]({rule.extends}.md) |")
     if ident.module:
         out.append(f"| module | `{ident.module}` |")
     if ident.functional:
@@ -263,19 +289,38 @@ def index_page(codes: dict[str, CodeDoc], rules: list[LossRule]) -> str:
         out.append(f"| [{code}](codes/{code}.md) | `{doc.name}` | {doc.severity} | {_md_cell(doc.summary)} |")
         if code == last:
             out.append("")
-    out += ["## Losses", "", "| loss | functional | formats |", "|---|---|---|"]
+    out += ["## Losses", ""]
+    groups: dict[str, list[LossRule]] = {}
     for rule in rules:
-        functional = f"`{short_name(rule.loss.functional)}`" if rule.loss.functional else "–"
-        formats = ", ".join(f.name for f in rule.formats)
-        out.append(f"| [{rule.loss.name}](losses/{rule.loss.name}.md) | {functional} | {formats} |")
-    return "\n".join(out) + "\n"
+        groups.setdefault(rule_library(rule) or "", []).append(rule)
+    order = sorted(groups, key=lambda lib: (lib not in LIBRARIES, list(LIBRARIES).index(lib) if lib in LIBRARIES else 0, lib))
+    for library in order:
+        display, dist = LIBRARIES.get(library, (library or "other", library))
+        if len(order) > 1:
+            note = "" if library == "torch" else f" — matched where `{dist}` is installed (`pip install {dist}`)"
+            out += [f"### {display}{note}", ""]
+        out += ["| loss | matches | formats |", "|---|---|---|"]
+        for rule in groups[library]:
+            callee = rule.loss.functional or rule.loss.module
+            shown = f"`{short_name(callee)}`" if callee else "–"
+            if rule.loss.functional and rule.loss.module and library != "torch":
+                shown = f"`{short_name(rule.loss.module)}`, `{short_name(rule.loss.functional)}`"
+            formats = ", ".join(f.name for f in rule.formats)
+            out.append(f"| [{rule.loss.name}](losses/{rule.loss.name}.md) | {shown} | {formats} |")
+        out.append("")
+    return "\n".join(out)
 
 
 # ---- the generator -------------------------------------------------------------------------------
 
 
-def build_pages(codes: dict[str, CodeDoc] | None = None, rules: list[LossRule] | None = None) -> dict[str, str]:
-    """Relative path under docs/ -> content, for the built-in rule files unless given others."""
+def build_pages(
+    codes: dict[str, CodeDoc] | None = None, rules: list[LossRule] | None = None, origins: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Relative path under docs/ -> content, for the built-in rule files unless given others.
+
+    origins: loss name -> where its rule file came from, shown on its page (for user rules).
+    """
     if codes is None or rules is None:
         from .spec import load_builtin
 
@@ -283,13 +328,14 @@ def build_pages(codes: dict[str, CodeDoc] | None = None, rules: list[LossRule] |
         codes = builtin_codes if codes is None else codes
         rules = [rule for _, rule in builtin_rules] if rules is None else rules
     codes = dict(sorted(codes.items()))
-    rules = sorted(rules, key=lambda r: r.loss.name)
+    rules = sorted((r for r in rules if not r.loss.abstract), key=lambda r: r.loss.name)
+    origins = origins or {}
     uses = code_uses(rules)
     pages = {"index.md": index_page(codes, rules)}
     for code, doc in codes.items():
         pages[f"codes/{code}.md"] = code_page(code, doc, uses.get(code, []), codes)
     for rule in rules:
-        pages[f"losses/{rule.loss.name}.md"] = loss_page(rule, codes)
+        pages[f"losses/{rule.loss.name}.md"] = loss_page(rule, codes, origins.get(rule.loss.name))
     return pages
 
 
@@ -333,12 +379,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m losslint.docs", description="Generate docs/ from rules/.")
     parser.add_argument("--out", type=Path, default=None, help="the docs folder (default: docs/ of the checkout)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when docs/ is stale")
+    parser.add_argument("--rules", action="append", type=Path, default=[], metavar="PATH",
+                        help="also document these rule files or folders (your own losses); needs --out")
     args = parser.parse_args(argv)
+    if args.rules and args.out is None:
+        print("losslint.docs: error: --rules needs --out DIR (docs/ holds the built-in rules only)", file=sys.stderr)
+        return 2
     out = args.out or default_out()
     if out is None:
         print("losslint.docs: error: not running from a checkout; pass --out DIR", file=sys.stderr)
         return 2
-    pages = build_pages()
+    if args.rules:
+        from .findings import RuleFileError
+        from .registry import registry_with
+        from .spec import load_builtin
+
+        try:
+            registry = registry_with(args.rules)
+        except RuleFileError as exc:
+            print(f"losslint.docs: error: {exc}", file=sys.stderr)
+            return 2
+        codes, _ = load_builtin()
+        losses = list(registry.losses.values())
+        origins = {loss.name: f"`{loss.source}`" for loss in losses if loss.layer > 0}
+        pages = build_pages(codes, [loss.rule for loss in losses], origins)
+    else:
+        pages = build_pages()
     if args.check:
         problems = stale(out, pages)
         for problem in problems:

@@ -8,7 +8,9 @@ views; the report keeps summaries only.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
+import re
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 import torch
@@ -16,8 +18,9 @@ import torch
 from .context import CallContext
 from . import checks as check_library
 from .facts import TensorFacts, describe_value, dtype_name
-from .findings import Report
-from .registry import CompiledFormat, CompiledLoss, Registry, builtin_registry
+from .findings import Finding, Report
+from .registry import CompiledFormat, CompiledLoss, Registry
+from .sources import default_registry
 from .checks.origin import judge_origin
 from .shapes import bind, describe_binding, render, render_shape
 
@@ -54,7 +57,9 @@ class Checker:
 
     @property
     def registry(self) -> Registry:
-        return self._registry or builtin_registry()
+        """The checker's own registry, else the default: built-in rules, packages', pyproject.toml's and
+        those of `register_rules()`."""
+        return self._registry or default_registry()
 
     def check(self, loss: object, /, *args: Any, **kwargs: Any) -> Report:
         return self.check_call(loss, args, kwargs)
@@ -81,7 +86,8 @@ class Checker:
         grad_enabled = torch.is_grad_enabled()
         with torch.no_grad():
             ctx = _run(spec, form, instance, args, kwargs or {}, read_values=read_values, origin=origin, grad_enabled=grad_enabled)
-        return Report(loss=spec.name, findings=tuple(ctx.findings))
+        findings = tuple(ctx.findings) if not spec.names else tuple(_own_names(f, spec.names) for f in ctx.findings)
+        return Report(loss=spec.name, findings=findings)
 
 
 _DEFAULT = Checker()
@@ -138,6 +144,29 @@ def _run(
     return ctx
 
 
+def _own_names(finding: Finding, names: dict[str, str]) -> Finding:
+    """A finding in the loss's own argument names (kornia's `pred`) instead of the checks' (`input`).
+
+    LL001 (the call's arguments) already speaks of what the call named.
+    """
+    if finding.code == "LL001":
+        return finding
+
+    def sub(text: str, pattern: str) -> str:
+        for canonical, own in names.items():
+            text = re.sub(pattern.format(re.escape(canonical)), lambda m: m.group(0).replace(canonical, own), text)
+        return text
+
+    return dataclasses.replace(
+        finding,
+        argument=names.get(finding.argument, finding.argument),
+        message=sub(finding.message, "`{}`"),
+        explanation=sub(finding.explanation, "`{}`"),
+        # A fix is code: there the argument is a bare identifier.
+        fix=sub(finding.fix, r"(?<![\w.]){}(?!\w)"),
+    )
+
+
 def _internal_error(ctx: CallContext, where: str, exc: BaseException) -> None:
     ctx.emit(
         "LL000",
@@ -149,6 +178,7 @@ def _internal_error(ctx: CallContext, where: str, exc: BaseException) -> None:
 
 def _bind(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | None, args: tuple, kwargs: dict) -> bool:
     """Map the call's arguments to the loss's argument and configuration names, like Python would."""
+    own = spec.names  # canonical -> the loss's own name; the call uses its own names
     if form == "module":
         names = spec.forward
         canonical = [a for a in spec.arguments if a not in spec.from_module]
@@ -159,7 +189,7 @@ def _bind(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | No
     else:
         allowed = list(spec.functional_params)
         keyword_only = spec.keyword_only
-        rename = {}
+        rename = {v: k for k, v in own.items()}
         callee = spec.functional.__name__ if spec.functional else spec.name
     problems: list[tuple[str, str, str]] = []  # (argument, message, fix)
     bound: dict[str, Any] = {}
@@ -180,7 +210,12 @@ def _bind(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | No
             problems.append((name, f"`{name}` is given twice, by position and by keyword", f"call it as {signature}"))
         else:
             bound[name] = value
-    required = [n for n in (spec.forward if form == "module" else spec.arguments) if rename.get(n, n) not in spec.optional]
+    if form == "module":
+        required = [n for n in spec.forward if rename.get(n, n) not in spec.optional]
+    else:
+        required = [own.get(n, n) for n in spec.arguments if n not in spec.optional]
+        # Configuration the functional has no default for (kornia's focal_loss(pred, target, alpha)).
+        required += [n for n, rule in spec.config.items() if rule.required and n in allowed]
     for name in required:
         if name not in bound:
             problems.append((name, f"`{name}` is missing; {callee}() needs {', '.join(required)}", f"call it as {signature}"))
@@ -284,6 +319,8 @@ def _observe(ctx: CallContext, spec: CompiledLoss) -> None:
     number_ok = {n for f in spec.formats for n, a in f.arguments.items() if a.number_ok}
     array_ok = {n for f in spec.formats for n, a in f.arguments.items() if a.array_ok}
     for name in spec.arguments:
+        if name in spec.opaque:
+            continue
         value = ctx.args.get(name)
         if isinstance(value, torch.Tensor) and (value.is_nested or (value.layout != torch.strided and name not in spec.sparse_ok)):
             _unsupported_layout(ctx, spec, name, value)

@@ -128,8 +128,15 @@ class LossLintWarning(UserWarning):
     """Category of every warning losslint emits, so `-W error::losslint.LossLintWarning` works."""
 
 
+class RuleShadowWarning(UserWarning):
+    """A registered rule replaces a built-in (or earlier registered) rule of the same loss.
+
+    Not a LossLintWarning: `-W error::losslint.LossLintWarning` makes findings fatal, not this notice.
+    """
+
+
 # Tracebacks and warning filters show the public name (`losslint.LossLintError`), not this module's.
-LossLintError.__module__ = LossLintWarning.__module__ = "losslint"
+LossLintError.__module__ = LossLintWarning.__module__ = RuleShadowWarning.__module__ = "losslint"
 
 
 class UnknownLossError(LookupError):

@@ -64,7 +64,7 @@ class _Watcher:
             settings = load_settings(Path(config.invocation_params.dir))
             self.settings = settings.override(fail_on=config.getoption("losslint_fail_on"))
             self.settings.selection()
-            # One Checker for the session, with the losses of `rule-paths` too.
+            # One Checker for the session, with the losses of `rules` and of installed packages too.
             self.checker = Checker(registry=self.settings.registry())
         except ConfigError as exc:
             raise pytest.UsageError(f"losslint: {exc}") from None

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import dataclass
+import importlib.util
+import sys
+import warnings
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -18,9 +21,9 @@ import torch
 
 from . import checks as check_library
 from .domains import Domain, parse_domain
-from .findings import RuleFileError, UnknownLossError
+from .findings import RuleFileError, RuleShadowWarning, UnknownLossError
 from .shapes import Pattern, parse_pattern
-from .spec import DTYPE_GROUPS, CodeDoc, ConfigRule, LossRule, load_builtin, load_loss_files
+from .spec import DTYPE_GROUPS, CodeDoc, ConfigRule, LossRule, RawRule, builtin_raw, load_builtin, read_rules, validate_rules
 
 CheckFn = Callable[..., None]
 
@@ -50,12 +53,43 @@ class CompiledFormat:
     checks: tuple[tuple[CheckFn, dict[str, Any]], ...]
 
 
+class Ref:
+    """A qualified name in a rule file (`kornia.losses.FocalLoss`), resolved without importing anything.
+
+    The object is looked up only once its module is already imported (`sys.modules`), so neither
+    `import losslint` nor building the registry imports kornia, pytorch_metric_learning or the user's
+    own code; a library that is not installed simply matches nothing. `get(load=True)` imports it,
+    for callers that were asked for this loss by name (the CLI, the example tests).
+    """
+
+    __slots__ = ("name", "module", "attr", "value", "state")
+
+    def __init__(self, name: str):
+        self.name = name
+        self.module, _, self.attr = name.rpartition(".")
+        self.value: Any = None
+        self.state = "pending"  # "pending", "resolved" or "missing"
+
+    def get(self, load: bool = False) -> Any:
+        if self.state == "pending" and (load or self.module in sys.modules):
+            self.value = _import(self.name)
+            self.state = "resolved" if self.value is not None else "missing"
+        return self.value
+
+    @property
+    def top(self) -> str:
+        return self.name.split(".")[0]
+
+    def __repr__(self) -> str:
+        return f"Ref({self.name!r}, {self.state})"
+
+
 @dataclass(frozen=True)
 class CompiledLoss:
     name: str
     summary: str
-    module: type | None
-    functional: Callable | None
+    module_ref: Ref | None
+    functional_ref: Ref | None
     aliases: tuple[str, ...]
     arguments: tuple[str, ...]
     forward: tuple[str, ...]
@@ -71,6 +105,50 @@ class CompiledLoss:
     codes: dict[str, CodeDoc]
     rule: LossRule
     source: str
+    # Where the rule came from: "built-in", or how it was registered ("pyproject.toml", ...).
+    origin: str = "built-in"
+    layer: int = 0
+    opaque: frozenset[str] = frozenset()
+    # canonical argument name -> the loss's own name (kornia's `pred`), for what users read.
+    names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def module(self) -> type | None:
+        """The class, once its module is imported (never imports it)."""
+        return self.module_ref.get() if self.module_ref is not None else None
+
+    @property
+    def functional(self) -> Callable | None:
+        """The function, once its module is imported (never imports it)."""
+        return self.functional_ref.get() if self.functional_ref is not None else None
+
+    def load(self) -> "CompiledLoss":
+        """Import the class and the function (for a caller that asked for this loss by name)."""
+        for ref in (self.module_ref, self.functional_ref):
+            if ref is not None:
+                ref.get(load=True)
+        return self
+
+    @property
+    def library(self) -> str | None:
+        """The top-level package the loss comes from: torch, kornia, the user's package."""
+        ref = self.module_ref or self.functional_ref
+        return ref.top if ref is not None else None
+
+    @property
+    def installed(self) -> bool:
+        """Whether the loss's library can be imported here (checked without importing it)."""
+        return self.library is None or _installed(self.library)
+
+
+@lru_cache(maxsize=None)
+def _installed(top: str) -> bool:
+    if top in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _dtype_set(names: list[str] | None) -> frozenset[torch.dtype] | None:
@@ -90,7 +168,7 @@ def _import(qualified: str | None) -> Any:
     module_name, _, attr = qualified.rpartition(".")
     try:
         return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError):
+    except Exception:  # noqa: BLE001 - not installed, renamed, or a user module that fails to import
         return None
 
 
@@ -106,7 +184,9 @@ def _compile_checks(refs, where: str, problems: list[str]) -> tuple[tuple[CheckF
     return tuple(out)
 
 
-def compile_rule(rule: LossRule, codes: dict[str, CodeDoc], source: str, problems: list[str]) -> CompiledLoss:
+def compile_rule(
+    rule: LossRule, codes: dict[str, CodeDoc], source: str, problems: list[str], *, origin: str = "built-in", layer: int = 0
+) -> CompiledLoss:
     formats = []
     for fi, fmt in enumerate(rule.formats):
         arguments = {}
@@ -150,12 +230,15 @@ def compile_rule(rule: LossRule, codes: dict[str, CodeDoc], source: str, problem
         if module_adapter is None:
             known = ", ".join(sorted(check_library.ADAPTERS)) or "none"
             problems.append(f"{source} → signature → module_adapter: unknown adapter {sig.module_adapter!r}; known adapters: {known}")
-    forward = tuple(sig.forward) if sig.forward is not None else tuple(a for a in sig.arguments if a not in sig.from_module)
+    for name in [*sig.names, *sig.opaque]:
+        if name not in sig.arguments:
+            problems.append(f"{source} → signature: {name!r} is not one of the arguments {sig.arguments}")
+    forward = tuple(sig.forward) if sig.forward is not None else tuple(sig.names.get(a, a) for a in sig.arguments if a not in sig.from_module)
     return CompiledLoss(
         name=rule.loss.name,
         summary=rule.loss.summary,
-        module=_import(rule.loss.module),
-        functional=_import(rule.loss.functional),
+        module_ref=Ref(rule.loss.module) if rule.loss.module else None,
+        functional_ref=Ref(rule.loss.functional) if rule.loss.functional else None,
         aliases=tuple(rule.loss.aliases),
         arguments=tuple(sig.arguments),
         forward=forward,
@@ -171,47 +254,133 @@ def compile_rule(rule: LossRule, codes: dict[str, CodeDoc], source: str, problem
         codes=codes,
         rule=rule,
         source=source,
+        origin=origin,
+        layer=layer,
+        opaque=frozenset(sig.opaque),
+        names=dict(sig.names),
     )
 
 
-class Registry:
-    """Every known loss, found by module class, functional, or name."""
+def _qualname(obj: object) -> str:
+    return f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
 
-    def __init__(self, losses: list[CompiledLoss]):
-        self.losses = {loss.name: loss for loss in losses}
+
+@dataclass(frozen=True)
+class Shadow:
+    """A rule registered later that replaces a lower layer's rule (same name, or the same class or function)."""
+
+    rule: CompiledLoss
+    shadowed: CompiledLoss
+    what: str  # "the name 'CrossEntropyLoss'", "the class torch.nn.CrossEntropyLoss"
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rule.source} ({self.rule.origin}): {self.rule.name} shadows the {self.shadowed.origin} rule "
+            f"{self.shadowed.name} from {self.shadowed.source} ({self.what})"
+        )
+
+
+class Registry:
+    """Every known loss, found by module class, functional, or name.
+
+    Losses come in layers (built-in first, then rules registered later); a later layer wins where two
+    rules claim the same name, class or function, and `shadows` records it. Classes and functions are
+    matched by identity once their module is imported, and by qualified name
+    (`type(m).__module__ + "." + type(m).__qualname__`) for classes no import path reaches.
+    """
+
+    def __init__(self, losses: list[CompiledLoss], shadows: list[Shadow] | None = None):
+        # The highest layer first: its names, classes and functions win.
+        ordered = sorted((loss for loss in losses if not loss.rule.loss.abstract), key=lambda loss: -loss.layer)
+        self.losses = {loss.name: loss for loss in reversed(ordered)}
+        self.shadows: list[Shadow] = list(shadows or [])
         self._by_object: dict[int, tuple[CompiledLoss, str]] = {}
+        self._by_qualname: dict[str, tuple[CompiledLoss, str]] = {}
         self._by_name: dict[str, tuple[CompiledLoss, str]] = {}
-        for loss in losses:
-            if loss.module is not None:
-                self._by_object[id(loss.module)] = (loss, "module")
-                self._by_name[loss.module.__name__.lower()] = (loss, "module")
-            if loss.functional is not None:
-                self._by_object[id(loss.functional)] = (loss, "functional")
-                self._by_name[loss.functional.__name__.lower()] = (loss, "functional")
-            self._by_name.setdefault(loss.name.lower(), (loss, "module"))
+        self._pending: list[tuple[Ref, CompiledLoss, str]] = []
+        self._keep: list[object] = []  # classes cached by id stay alive, so that the id is never reused
+        for loss in ordered:
+            if loss.name in self.losses and self.losses[loss.name] is not loss:
+                continue  # shadowed by name
+            for ref, form in ((loss.module_ref, "module"), (loss.functional_ref, "functional")):
+                if ref is None:
+                    continue
+                taken = self._by_qualname.get(ref.name)
+                if taken is not None:
+                    if taken[0].layer > loss.layer and not any(s.rule is taken[0] and s.shadowed is loss for s in self.shadows):
+                        self.shadows.append(Shadow(taken[0], loss, f"the {'class' if form == 'module' else 'function'} {ref.name}"))
+                    continue
+                self._by_qualname[ref.name] = (loss, form)
+                self._pending.append((ref, loss, form))
+        for loss in ordered:
+            if self.losses.get(loss.name) is loss:
+                self._by_name.setdefault(loss.name.lower(), (loss, "module" if loss.module_ref or not loss.functional_ref else "functional"))
+        for loss in ordered:
+            if self.losses.get(loss.name) is not loss:
+                continue
+            for ref, form in ((loss.module_ref, "module"), (loss.functional_ref, "functional")):
+                if ref is not None:
+                    self._by_name.setdefault(ref.name.lower(), (loss, form))
+                    self._by_name.setdefault(ref.attr.lower(), (loss, form))
             for alias in loss.aliases:
                 self._by_name.setdefault(alias.lower(), (loss, "module" if alias[:1].isupper() else "functional"))
+        self._refresh()
+
+    def _refresh(self) -> bool:
+        """Index the classes and functions whose modules were imported since; True when any was new."""
+        found = False
+        still = []
+        for ref, loss, form in self._pending:
+            value = ref.get()
+            if value is not None:
+                self._by_object.setdefault(id(value), (loss, form))
+                found = True
+            elif ref.state == "pending":
+                still.append((ref, loss, form))
+        self._pending = still
+        return found
+
+    def _class(self, cls: type) -> tuple[CompiledLoss, str] | None:
+        found = self._by_object.get(id(cls))
+        if found is not None:
+            return found
+        if self._pending:
+            self._refresh()
+        for base in cls.__mro__:
+            found = self._by_object.get(id(base)) or self._by_qualname.get(_qualname(base))
+            if found is not None and found[1] == "module":
+                # Cache the class itself: the next call is one dict lookup.
+                self._by_object[id(cls)] = found
+                self._keep.append(cls)
+                return found
+        return None
 
     def resolve(self, loss: object) -> tuple[CompiledLoss, str, object | None]:
         """(spec, form, module instance or None) for a module, class, functional or name."""
         if isinstance(loss, str):
-            found = self._by_name.get(loss.lower().removeprefix("torch.nn.functional.").removeprefix("torch.nn.").removeprefix("nn.").removeprefix("f."))
+            key = loss.lower().removeprefix("torch.nn.functional.").removeprefix("torch.nn.").removeprefix("nn.").removeprefix("f.")
+            found = self._by_name.get(key) or self._by_name.get(loss.lower())
             if found is None:
                 raise self._unknown(repr(loss), loss)
             return found[0], found[1], None
         if isinstance(loss, torch.nn.Module):
-            for cls in type(loss).__mro__:
-                found = self._by_object.get(id(cls))
-                if found is not None:
-                    return found[0], "module", loss
+            found = self._class(type(loss))
+            if found is not None:
+                return found[0], "module", loss
             raise self._unknown(f"module {type(loss).__name__}", type(loss).__name__)
         if isinstance(loss, type):
-            for cls in loss.__mro__:
-                found = self._by_object.get(id(cls))
-                if found is not None:
-                    return found[0], "module", None
+            found = self._class(loss)
+            if found is not None:
+                return found[0], "module", None
             raise self._unknown(f"class {loss.__name__}", loss.__name__)
         found = self._by_object.get(id(loss))
+        if found is None and callable(loss):
+            if self._pending and self._refresh():
+                found = self._by_object.get(id(loss))
+            if found is None:
+                hit = self._by_qualname.get(_qualname(loss))
+                if hit is not None and hit[1] == "functional":
+                    found = hit
         if found is not None:
             return found[0], found[1], None
         # A functional seen through a wrapper (functools.wraps) still names itself.
@@ -228,7 +397,10 @@ class Registry:
         display = {}
         for key in close:
             loss, form = self._by_name[key]
-            display[key] = loss.functional.__name__ if form == "functional" and loss.functional else loss.name
+            if form == "functional" and loss.functional_ref is not None and loss.library == "torch":
+                display[key] = loss.functional_ref.attr
+            else:
+                display[key] = loss.name
         hint = f"; did you mean {', '.join(dict.fromkeys(display.values()))}?" if close else ""
         return UnknownLossError(
             f"losslint does not know the loss {what}{hint} "
@@ -236,37 +408,57 @@ class Registry:
         )
 
 
-def compile_rules(codes: dict[str, CodeDoc], rules, problems: list[str]) -> list[CompiledLoss]:
-    compiled = [compile_rule(rule, codes, str(path), problems) for path, rule in rules]
-    names: dict[str, str] = {}
-    for loss in compiled:
-        if loss.name in names:
-            problems.append(f"{loss.source}: loss {loss.name!r} is already defined in {names[loss.name]}")
-        names[loss.name] = loss.source
-    return compiled
+def compile_rules(codes: dict[str, CodeDoc], rules, problems: list[str]) -> tuple[list[CompiledLoss], list[Shadow]]:
+    """Compile (RawRule, LossRule) pairs; a name defined twice in one layer is a problem, a name
+    defined again in a higher layer shadows the lower one."""
+    compiled = []
+    for raw, rule in rules:
+        if isinstance(raw, Path):  # (path, rule) pairs: one layer of built-in rules
+            compiled.append(compile_rule(rule, codes, str(raw), problems))
+        else:
+            compiled.append(compile_rule(rule, codes, str(raw.path), problems, origin=raw.origin, layer=raw.layer))
+    seen: dict[tuple[str, int], CompiledLoss] = {}
+    latest: dict[str, CompiledLoss] = {}
+    shadows = []
+    for loss in sorted(compiled, key=lambda loss: loss.layer):
+        key = (loss.name, loss.layer)
+        if key in seen:
+            problems.append(f"{loss.source}: loss {loss.name!r} is already defined in {seen[key].source}")
+            continue
+        seen[key] = loss
+        if loss.name in latest:
+            shadows.append(Shadow(loss, latest[loss.name], f"the name {loss.name!r}"))
+        latest[loss.name] = loss
+    return compiled, shadows
+
+
+def build_registry(codes: dict[str, CodeDoc], raw: list[RawRule], problems: list[str]) -> Registry:
+    compiled, shadows = compile_rules(codes, validate_rules(raw, problems), problems)
+    registry = Registry(compiled, shadows)
+    return registry
 
 
 def load_registry(paths: list[Path], codes_path: Path | None = None) -> Registry:
-    """Validate and compile rule files; every problem of every file is raised together."""
-    from .spec import builtin_rules_dir, load_codes, load_loss_files
+    """Validate and compile these rule files alone; every problem of every file is raised together."""
+    from .spec import builtin_rules_dir, load_codes
 
     problems: list[str] = []
     codes = load_codes(codes_path or builtin_rules_dir() / "codes.toml", problems)
-    rules = load_loss_files(list(paths), problems)
-    compiled = compile_rules(codes, rules, problems)
+    registry = build_registry(codes, read_rules(list(paths), problems), problems)
     if problems:
         raise RuleFileError(problems)
-    return Registry(compiled)
+    return registry
 
 
 @lru_cache(maxsize=1)
 def builtin_registry() -> Registry:
-    codes, rules = load_builtin()
+    """torch's losses and the built-in rules for other libraries (kornia, pytorch-metric-learning)."""
+    codes, _ = load_builtin()
     problems: list[str] = []
-    compiled = compile_rules(codes, rules, problems)
+    registry = build_registry(codes, list(builtin_raw()), problems)
     if problems:
         raise RuleFileError(problems)
-    return Registry(compiled)
+    return registry
 
 
 def rule_files(paths: list[Path]) -> list[Path]:
@@ -280,21 +472,33 @@ def rule_files(paths: list[Path]) -> list[Path]:
             out.extend(sorted(p for p in path.glob("*.toml") if p.name != "codes.toml"))
         else:
             out.append(path)
-    return out
+    return list(dict.fromkeys(p.resolve() for p in out))
+
+
+def registry_from(layers: list[tuple[str, list[Path]]], *, warn: bool = True, problems: list[str] | None = None) -> Registry:
+    """The built-in losses plus the rule files of each (origin, paths) layer, in order of precedence.
+
+    Without any file this is `builtin_registry()` itself. Problems in any file are raised as one
+    `RuleFileError`. A rule that shadows a lower layer's rule (by name, class or function) is kept and
+    recorded in `registry.shadows`, and said with a `RuleShadowWarning` unless `warn` is False.
+    """
+    extra: list[RawRule] = []
+    problems = list(problems or [])
+    for layer, (origin, paths) in enumerate(layers, start=1):
+        extra.extend(read_rules(rule_files(list(paths)), problems, layer=layer, origin=origin))
+    if not extra and not problems:
+        return builtin_registry()
+    codes, _ = load_builtin()
+    registry = build_registry(codes, list(builtin_raw()) + extra, problems)
+    if problems:
+        raise RuleFileError(problems)
+    if warn:
+        for shadow in registry.shadows:
+            if shadow.rule.layer > 0:
+                warnings.warn(str(shadow), RuleShadowWarning, stacklevel=3)
+    return registry
 
 
 def registry_with(extra_paths: list[Path]) -> Registry:
-    """The built-in losses plus the losses of extra rule files or folders (user and third-party losses).
-
-    Without extra paths this is `builtin_registry()` itself. Problems in the extra files are raised as
-    one `RuleFileError`, like the built-in ones; an extra loss may not reuse a built-in loss's name.
-    """
-    if not extra_paths:
-        return builtin_registry()
-    codes, rules = load_builtin()
-    problems: list[str] = []
-    extra = load_loss_files(rule_files(list(extra_paths)), problems)
-    compiled = compile_rules(codes, list(rules) + extra, problems)
-    if problems:
-        raise RuleFileError(problems)
-    return Registry(compiled)
+    """The built-in losses plus the losses of extra rule files or folders, as one user layer."""
+    return registry_from([("user", list(extra_paths))] if extra_paths else [])

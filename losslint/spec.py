@@ -7,7 +7,9 @@ plain objects.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -140,6 +142,9 @@ class ConfigRule(_Model):
     code: str = "LL004"
     # Where a module instance keeps it; "" when the module does not have it.
     attribute: str | None = None
+    # The functional has no default for it (kornia's focal_loss(pred, target, alpha)): a functional call
+    # without it is a TypeError.
+    required: bool = False
     description: str = ""
 
     _range = field_validator("range")(classmethod(lambda cls, v: _check_domain(v)))
@@ -147,10 +152,20 @@ class ConfigRule(_Model):
 
 class Identity(_Model):
     name: str
+    # What the rule matches, by qualified name: a class (an instance of it or of a subclass matches) and
+    # a function. Both are looked up only in modules that are already imported (see registry.Ref).
     module: str | None = None
     functional: str | None = None
     aliases: list[str] = Field(default_factory=list)
     summary: str
+    # A base that other rules extend and that matches nothing itself.
+    abstract: bool = False
+
+    @model_validator(mode="after")
+    def _abstract_matches_nothing(self) -> "Identity":
+        if self.abstract and (self.module or self.functional or self.aliases):
+            raise ValueError("an abstract rule matches nothing: drop module, functional and aliases")
+        return self
 
 
 class Signature(_Model):
@@ -172,6 +187,12 @@ class Signature(_Model):
     sparse_ok: list[str] = Field(default_factory=list)
     # Arguments that may be omitted (defaults to None), e.g. AdaptiveLogSoftmax has none.
     optional: list[str] = Field(default_factory=list)
+    # Arguments passed through without inspection (pytorch-metric-learning's indices_tuple, a tuple).
+    opaque: list[str] = Field(default_factory=list)
+    # The loss's own names for arguments, where they differ from the names the checks use
+    # (kornia calls the prediction `pred`): {input = "pred"}. `forward` and `functional` list the
+    # loss's own names; findings show them too.
+    names: dict[str, str] = Field(default_factory=dict)
 
 
 class Example(_Model):
@@ -192,6 +213,9 @@ class Example(_Model):
 
 
 class LossRule(_Model):
+    # The name of a loss whose signature, configuration, formats and checks this rule starts from;
+    # resolved when the files are loaded (see resolve_extends), so the model never sees it unresolved.
+    extends: str | None = None
     loss: Identity
     signature: Signature
     config: dict[str, ConfigRule] = Field(default_factory=dict)
@@ -222,6 +246,14 @@ def builtin_rules_dir() -> Path:
     if (source_tree / "codes.toml").is_file():
         return source_tree
     return Path(str(resources.files("losslint") / "rules"))
+
+
+def builtin_rule_paths(directory: Path | None = None) -> list[Path]:
+    """The built-in loss rule files: torch's at the top of rules/, then each library's subfolder
+    (rules/kornia/, rules/pytorch_metric_learning/, named by the library's import name)."""
+    directory = directory or builtin_rules_dir()
+    top = sorted(p for p in directory.glob("*.toml") if p.name != "codes.toml")
+    return top + sorted(directory.glob("*/*.toml"))
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:
@@ -265,16 +297,143 @@ def load_codes(path: Path, problems: list[str]) -> dict[str, CodeDoc]:
     return codes
 
 
-def load_loss_files(paths: list[Path], problems: list[str]) -> list[tuple[Path, LossRule]]:
-    rules = []
+@dataclass(frozen=True)
+class RawRule:
+    """One rule file as read, before validation: its data, and where it came from.
+
+    layer: 0 for the built-in rules, higher for rules registered later (entry points, pyproject.toml,
+    register_rules), which may shadow and extend the rules of lower layers.
+    """
+
+    path: Path
+    data: dict
+    layer: int = 0
+    origin: str = "built-in"
+
+    @property
+    def name(self) -> str | None:
+        loss = self.data.get("loss")
+        name = loss.get("name") if isinstance(loss, dict) else None
+        return name if isinstance(name, str) else None
+
+
+def read_rules(paths: list[Path], problems: list[str], *, layer: int = 0, origin: str = "built-in") -> list[RawRule]:
+    out = []
     for path in paths:
         data = _read_toml(path, problems)
-        if data is None:
+        if data is not None:
+            out.append(RawRule(path, data, layer, origin))
+    return out
+
+
+# What a rule inherits from the rule it extends; its identity ([loss]) and examples are its own.
+INHERITED = ("signature", "config", "formats", "checks")
+
+
+def merge_rule(base: dict, child: dict) -> dict:
+    """`child` over `base`: tables merge key by key (signature, each config entry), lists replace.
+
+    `[config.reduction] attribute = "red"` changes one key of an inherited entry and keeps the rest;
+    `formats` and `checks`, when given, replace the inherited ones whole.
+    """
+    out: dict[str, Any] = {key: base[key] for key in INHERITED if key in base}
+    for key, value in child.items():
+        inherited = out.get(key)
+        if key == "signature" and isinstance(value, dict) and isinstance(inherited, dict):
+            out[key] = {**inherited, **value}
+        elif key == "config" and isinstance(value, dict) and isinstance(inherited, dict):
+            merged = dict(inherited)
+            for name, entry in value.items():
+                old = merged.get(name)
+                merged[name] = {**old, **entry} if isinstance(entry, dict) and isinstance(old, dict) else entry
+            out[key] = merged
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_extends(rules: list[RawRule], problems: list[str]) -> list[RawRule | None]:
+    """Each rule with its `extends` resolved (None where that failed, with the problem reported).
+
+    A rule extends a loss by its canonical name, looked up in its own layer and then in lower ones
+    (so a user rule may extend the built-in rule of the same name it shadows). Unknown bases and
+    cycles (`a extends b extends a`) are reported with the file and the field, all at once.
+    """
+    by_name: dict[str, list[int]] = {}
+    for i, rule in enumerate(rules):
+        if rule.name is not None:
+            by_name.setdefault(rule.name, []).append(i)
+    done: dict[int, dict | None] = {}
+
+    def base_of(i: int, name: str) -> int | None:
+        candidates = [j for j in by_name.get(name, []) if j != i and rules[j].layer <= rules[i].layer]
+        return max(candidates, key=lambda j: (rules[j].layer, -j)) if candidates else None
+
+    def resolve(i: int, chain: tuple[int, ...]) -> dict | None:
+        if i in done:
+            return done[i]
+        rule = rules[i]
+        base_name = rule.data.get("extends")
+        if base_name is None:
+            done[i] = rule.data
+            return rule.data
+        where = f"{rule.path} → extends"
+        if not isinstance(base_name, str):
+            problems.append(f"{where}: expected the name of a loss, got {base_name!r}")
+            done[i] = None
+            return None
+        if i in chain:
+            cycle = [rules[k].name or str(rules[k].path) for k in chain[chain.index(i):]] + [rule.name or str(rule.path)]
+            problems.append(f"{where}: a cycle: {' extends '.join(map(repr, cycle))}")
+            done[i] = None
+            return None
+        j = base_of(i, base_name)
+        if j is None:
+            if base_name == rule.name:
+                problems.append(f"{where}: {base_name!r} extends itself, and no lower layer (built-in, package) defines it")
+            else:
+                close = difflib.get_close_matches(base_name, sorted(by_name), n=3, cutoff=0.6)
+                hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+                problems.append(f"{where}: unknown loss {base_name!r}{hint}")
+            done[i] = None
+            return None
+        base = resolve(j, chain + (i,))
+        merged = None if base is None else merge_rule(base, rule.data)
+        done[i] = merged
+        return merged
+
+    out: list[RawRule | None] = []
+    for i, rule in enumerate(rules):
+        data = resolve(i, ())
+        out.append(None if data is None else RawRule(rule.path, data, rule.layer, rule.origin))
+    return out
+
+
+def validate_rules(rules: list[RawRule], problems: list[str]) -> list[tuple[RawRule, LossRule]]:
+    """Resolve `extends`, then validate every rule; problems are collected, never raised here."""
+    out = []
+    for raw in resolve_extends(rules, problems):
+        if raw is None:
             continue
-        rule = _validate(LossRule, data, str(path), problems)
+        rule = _validate(LossRule, raw.data, str(raw.path), problems)
         if rule is not None:
-            rules.append((path, rule))
-    return rules
+            out.append((raw, rule))
+    return out
+
+
+def load_loss_files(paths: list[Path], problems: list[str]) -> list[tuple[Path, LossRule]]:
+    """Validated rules of these files alone (their `extends` resolved among themselves)."""
+    return [(raw.path, rule) for raw, rule in validate_rules(read_rules(list(paths), problems), problems)]
+
+
+@lru_cache(maxsize=1)
+def builtin_raw() -> tuple[RawRule, ...]:
+    """The built-in rule files as read (the base layer that extra rule files may extend)."""
+    problems: list[str] = []
+    raw = read_rules(builtin_rule_paths(), problems)
+    if problems:
+        raise RuleFileError(problems)
+    return tuple(raw)
 
 
 @lru_cache(maxsize=1)
@@ -283,8 +442,7 @@ def load_builtin() -> tuple[dict[str, CodeDoc], list[tuple[Path, LossRule]]]:
     directory = builtin_rules_dir()
     problems: list[str] = []
     codes = load_codes(directory / "codes.toml", problems)
-    paths = sorted(p for p in directory.glob("*.toml") if p.name != "codes.toml")
-    rules = load_loss_files(paths, problems)
+    rules = [(raw.path, rule) for raw, rule in validate_rules(list(builtin_raw()), problems)]
     if problems:
         raise RuleFileError(problems)
     return codes, rules

@@ -230,7 +230,7 @@ def test_pyproject_settings_and_flags_override_them(tensors, capsys):
     assert "fail-on: expected 'error' or 'warning', got 'fatal'" in usage_error(capsys, *args)
 
 
-def test_a_users_own_loss_through_rule_paths(tensors, capsys, monkeypatch):
+def test_a_users_own_loss_through_pyproject_rules(tensors, capsys, monkeypatch):
     (tensors / "mylosses.py").write_text(
         "import torch.nn as nn, torch.nn.functional as F\n\n\n"
         "class PairLoss(nn.Module):\n    def forward(self, input, target):\n        return F.mse_loss(input, target)\n"
@@ -243,7 +243,7 @@ def test_a_users_own_loss_through_rule_paths(tensors, capsys, monkeypatch):
         '[[formats]]\nname = "pairs"\ndescription = "two tensors of one shape"\n'
         '[formats.arguments.input]\nshape = "N D"\n[formats.arguments.target]\nshape = "N D"\n'
     )
-    Path("pyproject.toml").write_text('[tool.losslint]\nrule-paths = ["lint"]\n')
+    Path("pyproject.toml").write_text('[tool.losslint]\nrules = ["lint"]\n')
     assert "PairLoss" in run_main(capsys, "rules")[1]
     assert run_main(capsys, "explain", "PairLoss")[1].startswith("PairLoss: a user's loss\n")
     torch.save(torch.randn(8, 3), "a.pt")

@@ -51,7 +51,7 @@ def test_every_problem_is_reported_at_once_with_file_and_key(tmp_path):
         fail_on = "error"
         select = "LL3"
         fail-on = "never"
-        rule-paths = ["missing/"]
+        rules = ["missing/"]
         """,
     )
     with pytest.raises(ConfigError) as info:
@@ -60,7 +60,16 @@ def test_every_problem_is_reported_at_once_with_file_and_key(tmp_path):
     assert "\n" not in message
     assert f"{path} → tool.losslint → fail_on: unknown key (did you mean fail-on?)" in message
     assert "→ fail-on: expected 'error' or 'warning', got 'never'" in message
-    assert "→ rule-paths: 'missing/' does not exist" in message
+    assert "→ rules: 'missing/' does not exist" in message
+
+
+def test_rule_paths_is_the_old_name_of_rules(tmp_path):
+    write(tmp_path / "lint" / "x.toml", "")
+    write(tmp_path / "pyproject.toml", '[tool.losslint]\nrule-paths = ["lint"]\n')
+    assert load_settings(tmp_path).rule_paths == (tmp_path / "lint",)
+    write(tmp_path / "pyproject.toml", '[tool.losslint]\nrule-paths = ["lint"]\nrules = ["lint"]\n')
+    with pytest.raises(ConfigError, match="rule-paths: the old name of `rules`; give only `rules`"):
+        load_settings(tmp_path)
 
 
 def test_an_unknown_code_names_the_file(tmp_path):
@@ -201,11 +210,11 @@ def focal(tmp_path, monkeypatch):
     write(tmp_path / "code" / "focal_for_losslint.py", FOCAL_MODULE)
     monkeypatch.syspath_prepend(str(tmp_path / "code"))
     write(tmp_path / "lint" / "focal.toml", FOCAL_RULE)
-    write(tmp_path / "pyproject.toml", '[tool.losslint]\nrule-paths = ["lint"]\n')
+    write(tmp_path / "pyproject.toml", '[tool.losslint]\nrules = ["lint"]\n')
     return tmp_path
 
 
-def test_rule_paths_add_a_users_loss(focal):
+def test_rules_add_a_users_loss(focal):
     settings = load_settings(focal)
     assert settings.rule_paths == (focal / "lint",)
     registry = settings.registry()
@@ -217,7 +226,7 @@ def test_rule_paths_add_a_users_loss(focal):
     assert checker.check(FocalLoss(), torch.randn(8), torch.full((8,), 255.0)).codes == ["LL402"]
 
 
-def test_without_rule_paths_it_is_the_builtin_registry():
+def test_without_rules_it_is_the_builtin_registry():
     from losslint.registry import builtin_registry
 
     assert registry_with([]) is builtin_registry()
@@ -229,10 +238,19 @@ def test_an_invalid_extra_rule_file_is_reported_with_its_path(tmp_path):
         registry_with([bad])
 
 
-def test_an_extra_loss_may_not_shadow_a_builtin_one(tmp_path):
+def test_an_extra_loss_that_shadows_a_builtin_one_says_so(tmp_path):
     clash = write(tmp_path / "clash.toml", FOCAL_RULE.replace('name = "FocalLoss"', 'name = "MSELoss"'))
-    with pytest.raises(losslint.RuleFileError, match="loss 'MSELoss' is already defined"):
-        registry_with([clash])
+    with pytest.warns(losslint.RuleShadowWarning, match=r"clash.toml \(user\): MSELoss shadows the built-in rule MSELoss from .*mse.toml \(the name 'MSELoss'\)"):
+        registry = registry_with([clash])
+    assert registry.losses["MSELoss"].source == str(clash)
+    assert registry.resolve("MSELoss")[0].origin == "user"
+
+
+def test_two_extra_files_may_not_define_one_loss(tmp_path):
+    one = write(tmp_path / "a" / "one.toml", FOCAL_RULE)
+    two = write(tmp_path / "b" / "two.toml", FOCAL_RULE)
+    with pytest.raises(losslint.RuleFileError, match="loss 'FocalLoss' is already defined"):
+        registry_with([one, two])
 
 
 def test_functional_calls_are_unaffected_by_the_config_module():

@@ -119,7 +119,7 @@ def test_a_bad_pyproject_is_a_usage_error(suite):
 
 
 def test_an_invalid_rule_file_is_a_usage_error(suite):
-    suite.makepyprojecttoml('[tool.losslint]\nrule-paths = ["bad.toml"]\n')
+    suite.makepyprojecttoml('[tool.losslint]\nrules = ["bad.toml"]\n')
     (suite.path / "bad.toml").write_text("[loss]\nname = 'X'\n")
     result = run(suite, "--losslint")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
