@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from collections import OrderedDict
 import re
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
@@ -54,6 +55,8 @@ class Checker:
             raise ValueError(f"depth must be 'metadata' or 'values', got {depth!r}")
         self.depth = depth
         self._registry = registry
+        # Metadata-only verdicts by call signature (see _metadata_key); holds no tensors.
+        self._metadata_reports: OrderedDict[tuple, Report] = OrderedDict()
 
     @property
     def registry(self) -> Registry:
@@ -84,10 +87,60 @@ class Checker:
         # Whether the loss would build a graph matters to torch (SoftMarginLoss rejects a target that
         # requires grad); the checks themselves never do.
         grad_enabled = torch.is_grad_enabled()
+        key = None
+        if not read_values:
+            # Without values, the verdict is a function of metadata alone: a training loop repeats the
+            # same shapes, dtypes and configuration every step, so judge each combination once.
+            key = _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled)
+            cached = self._metadata_reports.get(key) if key is not None else None
+            if cached is not None:
+                self._metadata_reports.move_to_end(key)
+                return cached
         with torch.no_grad():
             ctx = _run(spec, form, instance, args, kwargs or {}, read_values=read_values, origin=origin, grad_enabled=grad_enabled)
         findings = tuple(ctx.findings) if not spec.names else tuple(_own_names(f, spec.names) for f in ctx.findings)
-        return Report(loss=spec.name, findings=findings)
+        report = Report(loss=spec.name, findings=findings)
+        if key is not None:
+            self._metadata_reports[key] = report
+            if len(self._metadata_reports) > _METADATA_CACHE_SIZE:
+                self._metadata_reports.popitem(last=False)
+        return report
+
+
+_METADATA_CACHE_SIZE = 512
+
+
+def _freeze(value: object, origin: Callable | None) -> object:
+    """A hashable stand-in for one argument that decides a metadata-only verdict, holding no tensor."""
+    if isinstance(value, torch.Tensor):
+        found = origin(value) if origin is not None else None
+        return (
+            "T", tuple(value.shape) if not value.is_nested else ("nested", value.dim()), value.dtype,
+            value.device, value.layout, value.requires_grad, found,
+        )
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return (type(value), value)
+    if isinstance(value, (list, tuple)) and len(value) <= 64:
+        return (type(value), tuple(_freeze(v, None) for v in value))
+    raise TypeError  # anything else: not cached
+
+
+def _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled) -> tuple | None:
+    try:
+        config: tuple = ()
+        if instance is not None:
+            # The module's configuration, as stored (a changed attribute is a new key).
+            state = vars(instance)
+            config = tuple(
+                _freeze(state.get(name, state.get("_buffers", {}).get(name)), None) for name in spec.config_attributes
+            )
+        return (
+            id(spec), form, id(instance), type(instance), config, grad_enabled,
+            tuple(_freeze(a, origin) for a in args),
+            tuple((k, _freeze(v, origin)) for k, v in (kwargs or {}).items()),
+        )
+    except (TypeError, ValueError):
+        return None
 
 
 _DEFAULT = Checker()

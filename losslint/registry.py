@@ -111,6 +111,9 @@ class CompiledLoss:
     opaque: frozenset[str] = frozenset()
     # canonical argument name -> the loss's own name (kornia's `pred`), for what users read.
     names: dict[str, str] = field(default_factory=dict)
+    # The module attributes the configuration is read from (top level): a metadata verdict's cache
+    # key includes their values (engine._metadata_key).
+    config_attributes: tuple[str, ...] = ()
 
     @property
     def module(self) -> type | None:
@@ -249,6 +252,13 @@ def compile_rule(
         optional=frozenset(sig.optional),
         sparse_ok=frozenset(sig.sparse_ok),
         config=dict(rule.config),
+        config_attributes=tuple(
+            dict.fromkeys(
+                (name if conf.attribute is None else conf.attribute).split(".")[0]
+                for name, conf in rule.config.items()
+                if conf.attribute != ""
+            )
+        ),
         formats=tuple(formats),
         checks=_compile_checks(rule.checks, source, problems),
         codes=codes,
