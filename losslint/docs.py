@@ -219,6 +219,8 @@ def code_page(code: str, doc: CodeDoc, uses: list[tuple[LossRule, Example]], cod
 def loss_page(rule: LossRule, codes: dict[str, CodeDoc], origin: str | None = None) -> str:
     ident, sig = rule.loss, rule.signature
     out = [_HEADER, f"# {ident.name}", "", ident.summary, "", "| | |", "|---|---|"]
+    if ident.abstract:
+        out.append("| abstract | a shared contract that other rules extend; it matches no loss itself |")
     library = rule_library(rule)
     if library is not None and library != "torch":
         display, dist = LIBRARIES.get(library, (library, library))
@@ -291,8 +293,12 @@ def index_page(codes: dict[str, CodeDoc], rules: list[LossRule]) -> str:
             out.append("")
     out += ["## Losses", ""]
     groups: dict[str, list[LossRule]] = {}
+    library_of = {rule.loss.name: rule_library(rule) for rule in rules}
     for rule in rules:
-        groups.setdefault(rule_library(rule) or "", []).append(rule)
+        library = library_of[rule.loss.name]
+        if library is None:  # an abstract base: listed with the library of the rules that extend it
+            library = next((library_of[r.loss.name] for r in rules if r.extends == rule.loss.name and library_of[r.loss.name]), None)
+        groups.setdefault(library or "", []).append(rule)
     order = sorted(groups, key=lambda lib: (lib not in LIBRARIES, list(LIBRARIES).index(lib) if lib in LIBRARIES else 0, lib))
     for library in order:
         display, dist = LIBRARIES.get(library, (library or "other", library))
@@ -302,7 +308,7 @@ def index_page(codes: dict[str, CodeDoc], rules: list[LossRule]) -> str:
         out += ["| loss | matches | formats |", "|---|---|---|"]
         for rule in groups[library]:
             callee = rule.loss.functional or rule.loss.module
-            shown = f"`{short_name(callee)}`" if callee else "–"
+            shown = f"`{short_name(callee)}`" if callee else ("– (shared contract)" if rule.loss.abstract else "–")
             if rule.loss.functional and rule.loss.module and library != "torch":
                 shown = f"`{short_name(rule.loss.module)}`, `{short_name(rule.loss.functional)}`"
             formats = ", ".join(f.name for f in rule.formats)
@@ -328,7 +334,7 @@ def build_pages(
         codes = builtin_codes if codes is None else codes
         rules = [rule for _, rule in builtin_rules] if rules is None else rules
     codes = dict(sorted(codes.items()))
-    rules = sorted((r for r in rules if not r.loss.abstract), key=lambda r: r.loss.name)
+    rules = sorted(rules, key=lambda r: r.loss.name)
     origins = origins or {}
     uses = code_uses(rules)
     pages = {"index.md": index_page(codes, rules)}

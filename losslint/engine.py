@@ -110,16 +110,20 @@ class Checker:
 _METADATA_CACHE_SIZE = 512
 
 
+_SCALARS = frozenset((bool, int, float, str, type(None)))
+
+
 def _freeze(value: object, origin: Callable | None) -> object:
     """A hashable stand-in for one argument that decides a metadata-only verdict, holding no tensor."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind, value)
     if isinstance(value, torch.Tensor):
         found = origin(value) if origin is not None else None
         return (
             "T", tuple(value.shape) if not value.is_nested else ("nested", value.dim()), value.dtype,
             value.device, value.layout, value.requires_grad, found,
         )
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return (type(value), value)
     if isinstance(value, (list, tuple)) and len(value) <= 64:
         return (type(value), tuple(_freeze(v, None) for v in value))
     raise TypeError  # anything else: not cached
@@ -355,7 +359,7 @@ def _check_config(ctx: CallContext, spec: CompiledLoss) -> None:
             f"`{name}` is {value!r}; {problem}",
             explanation=(
                 f"{where} `{name}` is outside what {spec.name} accepts"
-                + ("; torch raises when the loss is built or called." if rule.raises else "; torch accepts it but the result is meaningless.")
+                + (f"; {check_library.raiser(ctx)} raises when the loss is built or called." if rule.raises else f"; {check_library.raiser(ctx)} accepts it but the result is meaningless.")
                 + (f" {rule.description}" if rule.description else "")
             ),
             fix=f"{name}={rule.default!r}" if rule.default is not None else f"pass a valid `{name}`",
@@ -399,7 +403,7 @@ def _observe(ctx: CallContext, spec: CompiledLoss) -> None:
             "LL002",
             name,
             f"`{name}` is {describe_value(value)}; expected a tensor",
-            explanation=f"{spec.name} computes on tensors only; torch raises a TypeError or AttributeError for {describe_value(value)}.",
+            explanation=f"{spec.name} computes on tensors only; {check_library.raiser(ctx)} raises a TypeError or AttributeError for {describe_value(value)}.",
             fix=f"torch.as_tensor({name}, device=input.device)",
             observed=describe_value(value),
             expected="a tensor" + (" or a float" if name in number_ok else ""),
@@ -485,7 +489,7 @@ def _check_dtypes(ctx: CallContext, spec: CompiledLoss) -> None:
             continue
         fmt = f" ({ctx.format.description})" if ctx.format is not None else ""
         consequence = (
-            f"torch raises a dtype error for {facts.summary}."
+            f"{check_library.raiser(ctx)} raises a dtype error for {facts.summary}."
             if arg.dtype_raises
             else "torch accepts it silently, but the values mean something else than the loss assumes."
         )
@@ -614,7 +618,7 @@ def _shape_mismatch(ctx: CallContext, spec: CompiledLoss) -> None:
         "LL201",
         name,
         f"`{name}` has shape {render_shape(facts.shape)}; expected {wanted}" + (f" given {known}" if known else "") + f" ({reason})",
-        explanation=f"{spec.name} accepts: {formats}. The call has {shapes}, which fits none of them, so torch raises a shape error.",
+        explanation=f"{spec.name} accepts: {formats}. The call has {shapes}, which fits none of them, so {check_library.raiser(ctx)} raises a shape error.",
         fix=f"give `{name}` the shape {render(fmt.arguments[name].shape, binding)}",  # type: ignore[arg-type]
         observed=facts.summary,
         expected=wanted + (f" given {known}" if known else ""),

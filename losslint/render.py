@@ -28,9 +28,20 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+# Losses of other libraries are named with the library's prefix (rules/kornia/, rules/pytorch_metric_learning/):
+# there the library's own checks, not torch, reject the call.
+_RAISERS = {"kornia": "kornia", "pml": "pytorch-metric-learning"}
+
+
+def raiser(loss: str) -> str:
+    """Who rejects a call of this loss, for `(torch raises)`: torch, or the loss's library."""
+    prefix, dot, _ = loss.partition(".")
+    return _RAISERS.get(prefix, "torch") if dot else "torch"
+
+
 def render_finding(finding: Finding, *, color: bool = False) -> str:
     """The full form: header, observed/expected, why, and the fix on its own `help:` line."""
-    raises = " (torch raises)" if finding.torch_raises else ""
+    raises = f" ({raiser(finding.loss)} raises)" if finding.torch_raises else ""
     label = _paint(f"{finding.severity}[{finding.code}]", finding.severity, color)
     lines = [f"{label} {_paint(finding.loss + ':', 'bold', color)} {finding.message}{raises}"]
     if finding.observed:
@@ -51,7 +62,7 @@ def render_text(report: Report, *, color: bool = False) -> str:
     if not report.findings:
         return f"{report.loss}: no problems found"
     body = "\n\n".join(render_finding(f, color=color) for f in report.findings)
-    verdict = " — torch will reject this call" if report.torch_raises else ""
+    verdict = f" — {raiser(report.loss)} will reject this call" if report.torch_raises else ""
     return f"{body}\n\n{_paint(report.loss + ':', 'bold', color)} {_counts(report.findings)}{verdict}"
 
 
@@ -101,7 +112,7 @@ def render_github(report: Report) -> str:
             place = f"file={_escape_property(_relative(parts[0]))},line={parts[1]},"
     lines = []
     for f in report.findings:
-        raises = " (torch raises)" if f.torch_raises else ""
+        raises = f" ({raiser(f.loss)} raises)" if f.torch_raises else ""
         title = _escape_property(f"{f.code} {f.name} ({f.loss})")
         message = _escape_data(f"{f.message}{raises}\nhelp: {f.fix}")
         lines.append(f"::{_GITHUB_LEVEL[f.severity]} {place}title={title}::{message}")

@@ -21,6 +21,7 @@ class Outcome:
 
 
 def example_calls(loss: CompiledLoss, example) -> list[str]:
+    """The forms to run; a third-party rule's forms only where its library is installed (`loss.load()`)."""
     forms = ["module", "functional"] if example.form == "both" else [example.form]
     return [f for f in forms if (loss.module if f == "module" else loss.functional) is not None]
 
@@ -65,9 +66,17 @@ def run_example(loss: CompiledLoss, example, form: str, seed: int = 0) -> Outcom
     return Outcome(report, raised, message)
 
 
-def all_examples():
-    registry = builtin_registry()
+def all_examples(registry=None):
+    """(loss, example, form) for every example of every rule, torch's and the other libraries'.
+
+    A library's rules are loaded (its module imported) here, as a user who calls its loss has; a rule
+    whose library is not installed yields (loss, example, None), for the test to skip.
+    """
+    registry = registry or builtin_registry()
     for loss in registry.losses.values():
+        if loss.installed:
+            loss.load()
         for example in loss.rule.examples:
-            for form in example_calls(loss, example):
+            forms = example_calls(loss, example) if loss.installed else [None]
+            for form in forms:
                 yield loss, example, form

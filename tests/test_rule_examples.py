@@ -3,7 +3,13 @@
 Add an example to a rule file and it is tested here with no new test code: losslint must report
 exactly the expected codes at warning level or above, and `torch_raises` must agree with what torch
 actually did with the same call.
+
+Rules for other libraries (rules/kornia/, rules/pytorch_metric_learning/) are run against the real
+library the same way; they skip where it is not installed, and fail instead under
+LOSSLINT_REQUIRE_INTEGRATION=1 (CI installs the `integration` extra).
 """
+
+import os
 
 import pytest
 
@@ -16,6 +22,10 @@ CASES = list(all_examples())
     "loss,example,form", CASES, ids=[f"{l.name}-{e.name}-{f}".replace(" ", "_") for l, e, f in CASES]
 )
 def test_example(loss, example, form):
+    if form is None:
+        if os.environ.get("LOSSLINT_REQUIRE_INTEGRATION"):
+            pytest.fail(f"{loss.library} is not installed; CI installs it with the `integration` extra")
+        pytest.skip(f"{loss.library} is not installed")
     outcome = run_example(loss, example, form)
     if outcome is None:
         pytest.skip("torch rejects this configuration when the module is constructed")

@@ -48,5 +48,14 @@ def check(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     return register
 
 
+_LIBRARY_NAMES = {"pytorch_metric_learning": "pytorch-metric-learning"}
+
+
+def raiser(ctx) -> str:
+    """Who rejects a bad call, for messages: torch for its own losses, else the loss's library."""
+    library = ctx.loss.library or "torch"
+    return _LIBRARY_NAMES.get(library, library)
+
+
 # Importing the modules registers their checks.
-from . import binary, classification, distribution, elementwise, kinds, margin, regression, sequence  # noqa: E402,F401
+from . import binary, classification, distribution, elementwise, kinds, margin, metric, regression, sequence  # noqa: E402,F401

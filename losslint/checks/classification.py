@@ -7,7 +7,7 @@ import torch
 from .. import kinds
 from ..context import CallContext
 from ..facts import dtype_name, scalar_type_name
-from . import check, domain_hint
+from . import check, domain_hint, raiser
 
 # ---- class-index range -----------------------------------------------------------------------------
 
@@ -18,11 +18,14 @@ def explain_out_of_range(ctx: CallContext, argument: str, bad: torch.Tensor):
     classes = ctx.binding.get("C")
     values = set(bad.tolist())
     if values == {255} and classes is not None and classes < 255 and ctx.config.get("ignore_index") != 255:
-        return (
-            "LL412",
-            "; 255 is the usual void/boundary label of segmentation masks",
-            "nn.CrossEntropyLoss(ignore_index=255)" if "ignore_index" in ctx.config else None,
-        )
+        module = ctx.loss.rule.loss.module or ""
+        if "ignore_index" not in ctx.config:
+            fix = None
+        elif module.startswith("torch.nn."):
+            fix = f"nn.{module.removeprefix('torch.nn.')}(ignore_index=255)"
+        else:
+            fix = f"ignore_index=255 ({module or ctx.loss.name})"
+        return ("LL412", "; 255 is the usual void/boundary label of segmentation masks", fix)
     facts = ctx.values(argument)
     if classes is not None and facts is not None and values == {classes}:
         vr = facts.value_range
@@ -206,8 +209,9 @@ def padding_not_ignored(ctx: CallContext, min_rows: int = 2, min_length: int = 4
 
 
 @check("class_weight")
-def class_weight(ctx: CallContext, config: str = "weight") -> None:
-    """A per-class weight: shape (C,), the input's floating dtype."""
+def class_weight(ctx: CallContext, config: str = "weight", same_dtype: bool = True) -> None:
+    """A per-class weight: shape (C,), the input's floating dtype (where the loss requires it: kornia
+    promotes a float64 weight instead)."""
     weight = ctx.config.get(config)
     facts = ctx.fact("input")
     if not isinstance(weight, torch.Tensor) or facts is None:
@@ -221,13 +225,17 @@ def class_weight(ctx: CallContext, config: str = "weight") -> None:
             "LL206",
             config,
             f"`{config}` has shape {shape}; expected ({classes},), one weight per class",
-            explanation=f"torch raises 'weight tensor should be defined either for all {classes} classes or no classes'.",
+            explanation=(
+                f"torch raises 'weight tensor should be defined either for all {classes} classes or no classes'."
+                if raiser(ctx) == "torch"
+                else f"{raiser(ctx)} raises: the weight must hold one value per class of the prediction."
+            ),
             fix=f"a weight of {classes} entries, e.g. torch.ones({classes})",
             observed=f"{dtype_name(weight.dtype)}{list(shape)}",
             expected=f"[{classes}]",
             torch_raises=True,
         )
-    elif facts.is_floating and weight.dtype != facts.dtype:
+    elif same_dtype and facts.is_floating and weight.dtype != facts.dtype:
         ctx.emit(
             "LL106",
             config,
@@ -241,26 +249,35 @@ def class_weight(ctx: CallContext, config: str = "weight") -> None:
 
 
 @check("single_class")
-def single_class(ctx: CallContext) -> None:
-    """C == 1: log_softmax over one class is 0, so the loss is identically zero."""
+def single_class(ctx: CallContext, raises: bool = False, fix: str | None = None) -> None:
+    """C == 1: log_softmax over one class is 0, so the loss is identically zero (or, where the loss
+    checks it, `raises`)."""
     facts = ctx.fact("input")
     if ctx.format is None or facts is None or ctx.binding.get("C") != 1 or facts.ndim < 2:
         return
     ctx.emit(
         "LL502",
         "input",
-        f"`input` has a single class (C = 1, {facts.summary}): the loss is identically zero",
-        fix="nn.BCEWithLogitsLoss()(input.squeeze(1), target.float())  # or two logits with cross entropy",
+        f"`input` has a single class (C = 1, {facts.summary}): "
+        + (f"{raiser(ctx)} rejects it" if raises else "the loss is identically zero"),
+        fix=fix or "nn.BCEWithLogitsLoss()(input.squeeze(1), target.float())  # or two logits with cross entropy",
         observed=f"{facts.summary}, C = 1",
         expected="C >= 2",
+        torch_raises=raises,
     )
 
 
 @check("diagnose_class_target_shape")
-def diagnose_class_target_shape(ctx: CallContext) -> None:
-    """When no format fits: name the classic layout mistakes instead of a bare shape error."""
+def diagnose_class_target_shape(ctx: CallContext, float_one_hot: bool = False, one_hot: bool = True) -> None:
+    """When no format fits: name the classic layout mistakes instead of a bare shape error.
+
+    float_one_hot: a float target of the input's shape is a one-hot encoding too, for losses that have
+    no class-probability format (kornia's). one_hot: False for a binary loss, whose {0, 1} mask of the
+    prediction's shape is no one-hot encoding.
+    """
     if ctx.format is not None:
         return
+    library = raiser(ctx)
     inp, tgt = ctx.fact("input"), ctx.fact("target")
     if inp is None or tgt is None:
         return
@@ -272,8 +289,13 @@ def diagnose_class_target_shape(ctx: CallContext) -> None:
             f"`target` has shape {t}, with an extra dimension of size 1; expected {t[:1] + t[2:]}",
             explanation=(
                 f"Class-index targets have no class dimension: for input {inp.summary} the target is "
-                f"{t[:1] + t[2:]}. torch raises "
-                + ("'0D or 1D target tensor expected, multi-target not supported'." if inp.ndim == 2 else "'only batches of spatial targets supported'.")
+                f"{t[:1] + t[2:]}. "
+                + (
+                    f"{library} raises a shape error."
+                    if library != "torch"
+                    else "torch raises "
+                    + ("'0D or 1D target tensor expected, multi-target not supported'." if inp.ndim == 2 else "'only batches of spatial targets supported'.")
+                )
             ),
             fix="target.squeeze(1)",
             observed=tgt.summary,
@@ -303,22 +325,34 @@ def diagnose_class_target_shape(ctx: CallContext) -> None:
             "LL207",
             "target",
             f"`target` has batch size {t[0]}; `input` has {i[0]}",
-            explanation=f"torch raises 'Expected input batch_size ({i[0]}) to match target batch_size ({t[0]})'.",
+            explanation=(
+                f"torch raises 'Expected input batch_size ({i[0]}) to match target batch_size ({t[0]})'."
+                if library == "torch"
+                else f"{library} raises a size error."
+            ),
             fix="build the target from the same batch as the input (check drop_last / the last partial batch)",
             observed=f"input {inp.summary}, target {tgt.summary}",
             expected=f"target [{i[0]}{''.join(f', {d}' for d in i[2:])}]",
             torch_raises=True,
         )
         return
-    if inp.ndim >= 2 and tgt.ndim == inp.ndim and t[0] == i[0] and not tgt.is_floating:
+    if one_hot and inp.ndim >= 2 and tgt.ndim == inp.ndim and t[0] == i[0] and (float_one_hot or not tgt.is_floating):
         rows = _one_hot_rows(ctx, "target")
         if rows is not None:
-            _emit_one_hot(ctx, rows, torch_raises=True)
+            # A float one-hot target also fails the dtype rule; the one-hot diagnosis says more.
+            _emit_one_hot(ctx, rows, torch_raises=True, replaces=("LL102", "LL103") if float_one_hot else ())
 
 
 def _emit_one_hot(ctx: CallContext, rows: kinds.RowPattern, torch_raises: bool, replaces: tuple[str, ...] = ()) -> None:
     facts = ctx.fact("target")
     kind = "one-hot" if rows.one_hot else "multi-hot"
+    library = raiser(ctx)
+    explanation = None
+    if library != "torch":
+        explanation = (
+            f"{ctx.loss.name} takes class indices, without a class dimension; {library} raises a shape "
+            "error for a target of the prediction's shape."
+        )
     ctx.emit(
         "LL202",
         "target",
@@ -328,6 +362,7 @@ def _emit_one_hot(ctx: CallContext, rows: kinds.RowPattern, torch_raises: bool, 
         observed=f"{facts.summary}, values {{0, 1}}, "  # type: ignore[union-attr]
         + ("one 1 per row" if rows.one_hot else f"{rows.ones_min} to {rows.ones_max} ones per row"),
         expected=f"int64{list(facts.shape[:1] + facts.shape[2:])} class indices",  # type: ignore[union-attr]
+        explanation=explanation,
         torch_raises=torch_raises,
         confidence="strong",
         replaces=replaces,
