@@ -34,16 +34,28 @@ def user_frame(start: FrameType | None = None) -> FrameType | None:
     return frame
 
 
+_DESCRIBED: dict[tuple[str, int, str], str] = {}
+
+
 def describe(frame: FrameType | None) -> str | None:
     """`"path/to/file.py:57"`: relative to the working directory when below it, else absolute."""
     if frame is None:
         return None
-    filename = frame.f_code.co_filename
-    if os.path.isabs(filename):
-        cwd = os.getcwd() + os.sep
-        if filename.startswith(cwd):
-            filename = filename[len(cwd):]
-    return f"{filename}:{frame.f_lineno}"
+    # The hooks ask on every loss call, from the same few lines: remember the answer per line and
+    # working directory (a bounded cache of strings).
+    key = (frame.f_code.co_filename, frame.f_lineno, os.getcwd())
+    found = _DESCRIBED.get(key)
+    if found is None:
+        filename = key[0]
+        if os.path.isabs(filename):
+            cwd = key[2] + os.sep
+            if filename.startswith(cwd):
+                filename = filename[len(cwd):]
+        found = f"{filename}:{key[1]}"
+        if len(_DESCRIBED) > 4096:
+            _DESCRIBED.clear()
+        _DESCRIBED[key] = found
+    return found
 
 
 def location(start: FrameType | None = None) -> str | None:

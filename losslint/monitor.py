@@ -196,7 +196,8 @@ class Monitor:
                     if depth == "values" and not _values_readable(args, kwargs):
                         depth = "metadata"
                     report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
-                report = dataclasses.replace(report, location=location)
+                if report.findings:  # a clean report is only counted: no need for its call site
+                    report = dataclasses.replace(report, location=location)
             mine, new = self._record(report)
             for other in dict.fromkeys(state.watches):
                 if other is not self:
