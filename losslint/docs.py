@@ -160,7 +160,8 @@ def loss_text(rule: LossRule, origin: str | None = None) -> str:
         lines.append(f"  functional: {ident.functional}")
     if ident.aliases:
         lines.append(f"  aliases:    {', '.join(ident.aliases)}")
-    lines.append(f"  arguments:  {', '.join(sig.arguments)}" + (f" (optional: {', '.join(sig.optional)})" if sig.optional else ""))
+    own = lambda name: sig.names.get(name, name)  # noqa: E731 - the loss's own argument names
+    lines.append(f"  arguments:  {', '.join(map(own, sig.arguments))}" + (f" (optional: {', '.join(map(own, sig.optional))})" if sig.optional else ""))
     if sig.from_module:
         lines.append("  from the module: " + ", ".join(f"{k} = module.{v}" for k, v in sig.from_module.items()))
     if rule.config:
@@ -172,7 +173,7 @@ def loss_text(rule: LossRule, origin: str | None = None) -> str:
     lines += ["", "accepted formats (tried in this order; the call is judged against the first whose shapes fit):"]
     for fmt in rule.formats:
         lines.append(f"  {fmt.name}: {fmt.description}")
-        width = max((len(name) for name in fmt.arguments), default=0)
+        width = max((len(own(name)) for name in fmt.arguments), default=0)
         for name, arg in fmt.arguments.items():
             parts = [f"shape {shape_words(arg.shape)}", dtype_words(arg.dtype)]
             if arg.domain:
@@ -181,7 +182,7 @@ def loss_text(rule: LossRule, origin: str | None = None) -> str:
                 parts.append(kind_words(arg.kind))
             if arg.optional:
                 parts.append("optional")
-            lines.append(f"    {name:<{width}}  " + ", ".join(parts))
+            lines.append(f"    {own(name):<{width}}  " + ", ".join(parts))
     return "\n".join(lines)
 
 
@@ -235,9 +236,10 @@ def loss_page(rule: LossRule, codes: dict[str, CodeDoc], origin: str | None = No
         out.append(f"| functional | `{ident.functional}` |")
     if ident.aliases:
         out.append("| aliases | " + ", ".join(f"`{a}`" for a in ident.aliases) + " |")
-    out.append("| arguments | " + ", ".join(f"`{a}`" for a in sig.arguments) + " |")
+    own = lambda name: sig.names.get(name, name)  # noqa: E731 - the loss's own argument names
+    out.append("| arguments | " + ", ".join(f"`{own(a)}`" for a in sig.arguments) + " |")
     if sig.optional:
-        out.append("| optional | " + ", ".join(f"`{a}`" for a in sig.optional) + " |")
+        out.append("| optional | " + ", ".join(f"`{own(a)}`" for a in sig.optional) + " |")
     if sig.from_module:
         out.append("| from the module | " + ", ".join(f"`{k}` = `module.{v}`" for k, v in sig.from_module.items()) + " |")
     out.append("")
@@ -252,7 +254,7 @@ def loss_page(rule: LossRule, codes: dict[str, CodeDoc], origin: str | None = No
         for name, arg in fmt.arguments.items():
             optional = " (optional)" if arg.optional else ""
             out.append(
-                f"| `{name}`{optional} | `{shape_words(arg.shape)}` | {_md_cell(dtype_words(arg.dtype))} "
+                f"| `{own(name)}`{optional} | `{shape_words(arg.shape)}` | {_md_cell(dtype_words(arg.dtype))} "
                 f"| {_md_cell(f'`{arg.domain}`' if arg.domain else '')} | {_md_cell(kind_words(arg.kind))} |"
             )
         out.append("")
@@ -345,8 +347,14 @@ def build_pages(
     return pages
 
 
+def _generated(path: Path) -> bool:
+    """Pages this module wrote start with its header; hand-written ones (docs/writing-rules.md) do not."""
+    with path.open(encoding="utf-8") as handle:
+        return handle.readline() == _HEADER
+
+
 def stale(out: Path, pages: dict[str, str]) -> list[str]:
-    """Paths under `out` that differ from `pages`, are missing, or should not be there."""
+    """Generated paths under `out` that differ from `pages`, are missing, or should not be there."""
     problems = []
     for relative, content in pages.items():
         path = out / relative
@@ -356,7 +364,7 @@ def stale(out: Path, pages: dict[str, str]) -> list[str]:
             problems.append(f"{relative} (out of date)")
     for path in sorted(out.rglob("*.md")) if out.is_dir() else ():
         relative = path.relative_to(out).as_posix()
-        if relative not in pages:
+        if relative not in pages and _generated(path):
             problems.append(f"{relative} (no longer generated)")
     return problems
 
@@ -370,7 +378,7 @@ def write(out: Path, pages: dict[str, str]) -> list[str]:
         if not path.is_file() or path.read_text(encoding="utf-8") != content:
             path.write_text(content, encoding="utf-8")
     for path in sorted(out.rglob("*.md")):
-        if path.relative_to(out).as_posix() not in pages:
+        if path.relative_to(out).as_posix() not in pages and _generated(path):
             path.unlink()
     return changed
 

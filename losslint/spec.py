@@ -330,11 +330,13 @@ def read_rules(paths: list[Path], problems: list[str], *, layer: int = 0, origin
 INHERITED = ("signature", "config", "formats", "checks")
 
 
-def merge_rule(base: dict, child: dict) -> dict:
+def merge_rule(base: dict, child: dict, where: str = "", problems: list[str] | None = None) -> dict:
     """`child` over `base`: tables merge key by key (signature, each config entry), lists replace.
 
     `[config.reduction] attribute = "red"` changes one key of an inherited entry and keeps the rest;
-    `formats` and `checks`, when given, replace the inherited ones whole.
+    `config.weight = false` drops an inherited entry the loss does not have. `checks`, when given,
+    replace the inherited ones; so do `formats`, where a string names an inherited format to keep
+    (`formats = ["class-indices"]`) and a table defines a new one.
     """
     out: dict[str, Any] = {key: base[key] for key in INHERITED if key in base}
     for key, value in child.items():
@@ -345,8 +347,24 @@ def merge_rule(base: dict, child: dict) -> dict:
             merged = dict(inherited)
             for name, entry in value.items():
                 old = merged.get(name)
-                merged[name] = {**old, **entry} if isinstance(entry, dict) and isinstance(old, dict) else entry
+                if entry is False:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = {**old, **entry} if isinstance(entry, dict) and isinstance(old, dict) else entry
             out[key] = merged
+        elif key == "formats" and isinstance(value, list) and any(isinstance(v, str) for v in value):
+            by_name = {f.get("name"): f for f in inherited or [] if isinstance(f, dict)}
+            formats = []
+            for i, item in enumerate(value):
+                if isinstance(item, str):
+                    if item in by_name:
+                        formats.append(by_name[item])
+                    elif problems is not None:
+                        known = ", ".join(map(repr, by_name)) or "none"
+                        problems.append(f"{where} → formats[{i}]: no inherited format {item!r}; inherited formats: {known}")
+                else:
+                    formats.append(item)
+            out[key] = formats
         else:
             out[key] = value
     return out
@@ -398,7 +416,7 @@ def resolve_extends(rules: list[RawRule], problems: list[str]) -> list[RawRule |
             done[i] = None
             return None
         base = resolve(j, chain + (i,))
-        merged = None if base is None else merge_rule(base, rule.data)
+        merged = None if base is None else merge_rule(base, rule.data, str(rule.path), problems)
         done[i] = merged
         return merged
 

@@ -37,8 +37,10 @@ def _run(target: Path, cwd: Path, code: str) -> str:
 
 def test_wheel_contains_every_rule_file(installed):
     target, _ = installed
-    shipped = sorted(p.name for p in (target / "losslint" / "rules").glob("*.toml"))
-    assert shipped == sorted(p.name for p in (ROOT / "rules").glob("*.toml"))
+    shipped_dir = target / "losslint" / "rules"
+    shipped = sorted(p.relative_to(shipped_dir).as_posix() for p in shipped_dir.rglob("*.toml"))
+    assert shipped == sorted(p.relative_to(ROOT / "rules").as_posix() for p in (ROOT / "rules").rglob("*.toml"))
+    assert "kornia/focal.toml" in shipped and "pytorch_metric_learning/contrastive.toml" in shipped
 
 
 def test_installed_wheel_checks_from_another_folder(installed):
@@ -178,6 +180,9 @@ def test_installed_rules_lists_every_torch_loss(commands):
     assert done.returncode == 0, done.stderr
     names = {line.split()[0] for line in done.stdout.splitlines()}
     assert {n for n in dir(nn) if n.endswith("Loss") and isinstance(getattr(nn, n), type)} <= names
+    # The other libraries' rules ship too, listed with their library (installed here or not).
+    (focal,) = [line for line in done.stdout.splitlines() if line.startswith("kornia.FocalLoss ")]
+    assert focal.split()[1:3] == ["kornia.losses.focal_loss", "kornia"]
 
 
 def test_installed_check(commands):

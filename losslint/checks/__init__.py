@@ -52,8 +52,11 @@ _LIBRARY_NAMES = {"pytorch_metric_learning": "pytorch-metric-learning"}
 
 
 def raiser(ctx) -> str:
-    """Who rejects a bad call, for messages: torch for its own losses, else the loss's library."""
+    """Who rejects a bad call, for messages: the library of a built-in rule's loss (kornia), else
+    torch (a user's own loss computes with torch, which is what raises)."""
     library = ctx.loss.library or "torch"
+    if ctx.loss.layer > 0:
+        return "torch"
     return _LIBRARY_NAMES.get(library, library)
 
 
