@@ -297,12 +297,32 @@ def _bind(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | No
     return True
 
 
+_ABSENT = object()
+
+
 def _attribute(obj: object, path: str) -> Any:
     for part in path.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
+        obj = _one_attribute(obj, part)
+        if obj is None or obj is _ABSENT:
             return None
     return obj
+
+
+def _one_attribute(obj: object, name: str) -> Any:
+    """getattr without the exception nn.Module.__getattr__ raises for a missing name (a loss module
+    has no `size_average`): instance dict, then parameters/buffers/submodules, then the class."""
+    state = getattr(obj, "__dict__", None)
+    if state is not None:
+        if name in state:
+            return state[name]
+        if isinstance(obj, torch.nn.Module):
+            for store in ("_parameters", "_buffers", "_modules"):
+                found = state.get(store)
+                if found is not None and name in found:
+                    return found[name]
+            if not hasattr(type(obj), name):
+                return _ABSENT
+    return getattr(obj, name, _ABSENT)
 
 
 def _read_config(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | None) -> None:
@@ -314,7 +334,7 @@ def _read_config(ctx: CallContext, spec: CompiledLoss, form: str, instance: obje
             attribute = name if rule.attribute is None else rule.attribute
             if instance is not None and attribute:
                 value = _attribute(instance, attribute)
-                config[name] = value if value is not None or hasattr(instance, attribute.split(".")[0]) else rule.default
+                config[name] = value if value is not None or _one_attribute(instance, attribute.split(".")[0]) is not _ABSENT else rule.default
             else:
                 config[name] = rule.default
         else:
@@ -447,14 +467,35 @@ def _check_devices(ctx: CallContext) -> None:
         )
 
 
+_FORMATS: dict[tuple, tuple[CompiledFormat, dict[str, Any]] | None] = {}
+
+
 def _match_format(ctx: CallContext, spec: CompiledLoss) -> None:
-    """The first format whose shape patterns all bind; torch, too, picks a format from the shapes."""
+    """The first format whose shape patterns all bind; torch, too, picks a format from the shapes.
+
+    The answer depends on the shapes alone, and a training loop asks with the same shapes every
+    step: it is remembered per loss and shapes (a bounded cache of ints).
+    """
+    key = (id(spec), *(ctx.facts[n].shape if n in ctx.facts else None for n in spec.arguments))
+    if key in _FORMATS:
+        found = _FORMATS[key]
+        if found is None:
+            return
+        # Unless the id now belongs to another spec (a dropped registry's spec was collected).
+        if any(f is found[0] for f in spec.formats):
+            ctx.format, ctx.binding = found[0], dict(found[1])
+            return
+    found = None
     for fmt in spec.formats:
         binding: dict[str, Any] = {}
         if _bind_format(ctx, fmt, binding) is None:
             ctx.format = fmt
             ctx.binding = binding
-            return
+            found = (fmt, dict(binding))
+            break
+    if len(_FORMATS) > 4096:
+        _FORMATS.clear()
+    _FORMATS[key] = found
 
 
 def _bind_format(ctx: CallContext, fmt: CompiledFormat, binding: dict[str, Any]) -> tuple[str, str, int] | None:

@@ -9,6 +9,7 @@ log-probabilities).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,6 +20,12 @@ import torch
 # language-model batch (2048 x 32000 reads ~2 rows' worth of 32000 classes... at least MIN_ROWS rows).
 SAMPLE_ELEMENTS = 1 << 16
 MIN_SAMPLE_ROWS = 4
+
+
+def _no_grad():
+    """torch.no_grad() unless it is already off (check() runs under it): entering it costs more than
+    the small reductions it guards."""
+    return contextlib.nullcontext() if not torch.is_grad_enabled() else torch.no_grad()
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ class TensorFacts:
         """Exact min, max and non-finite flags over every element, or None when unreadable."""
         if not self.values_readable:
             return None
-        with torch.no_grad():
+        with _no_grad():
             data = self._data()
             if self.is_bool:
                 data = data.to(torch.uint8)
@@ -153,7 +160,7 @@ class TensorFacts:
             return self.__dict__[key]
         result = None
         if self.values_readable:
-            with torch.no_grad():
+            with _no_grad():
                 data = self._data().reshape(-1)
                 if self.is_bool:
                     data = data.to(torch.uint8)
@@ -176,7 +183,7 @@ class TensorFacts:
         key = f"_sample_{dim}"
         if key in self.__dict__:
             return self.__dict__[key]
-        with torch.no_grad():
+        with _no_grad():
             data = self._data()
             rows = data.shape[dim]
             per_row = max(1, self.numel // max(rows, 1))
