@@ -36,7 +36,7 @@ def build_call(loss: CompiledLoss, example, seed: int = 0) -> tuple[dict[str, An
     return args, config
 
 
-def run_example(loss: CompiledLoss, example, form: str, seed: int = 0) -> Outcome | None:
+def run_example(loss: CompiledLoss, example, form: str, seed: int = 0, registry=None) -> Outcome | None:
     """None when the module cannot even be constructed with this configuration (see the caller)."""
     args, config = build_call(loss, example, seed)
     if form == "module":
@@ -52,7 +52,7 @@ def run_example(loss: CompiledLoss, example, form: str, seed: int = 0) -> Outcom
         positional = [args[a] for a in loss.arguments if a in args]
         target, call_args, call_kwargs = loss.functional, positional, config
     snapshot = [a.clone() if isinstance(a, torch.Tensor) and a.layout == torch.strided else a for a in call_args]
-    report = losslint.check(target, *call_args, **call_kwargs)
+    report = losslint.Checker(registry=registry).check(target, *call_args, **call_kwargs)
     for before, after in zip(snapshot, call_args):
         if isinstance(before, torch.Tensor) and before.layout == torch.strided:
             assert torch.equal(before, after) or (before.isnan().any() and torch.allclose(before, after, equal_nan=True)), "check() changed an input"
