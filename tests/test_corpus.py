@@ -7,7 +7,6 @@ must produce nothing at warning level or above.
 
 from __future__ import annotations
 
-import warnings
 
 import pytest
 import torch
@@ -15,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
+from examples_runner import torch_outcome
 
 g = torch.Generator().manual_seed(1234)
 
@@ -141,27 +141,17 @@ CORRECT = [
 SEVERITY = {"info": 2, "warning": 1, "error": 0}
 
 
-def _torch_raises(loss, args, kwargs) -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            loss(*args, **kwargs)
-        except Exception:  # noqa: BLE001
-            return True
-    return False
-
-
 @pytest.mark.parametrize("case,loss,args,kwargs,code,severity", MISTAKES, ids=[m[0] for m in MISTAKES])
 def test_mistake_is_reported(case, loss, args, kwargs, code, severity):
     report = losslint.check(loss, *args, **kwargs)
     found = [f for f in report.findings if f.code == code]
     assert found, f"{case}: expected {code}, got:\n{report}"
     assert SEVERITY[found[0].severity] <= SEVERITY[severity], str(report)
-    assert report.torch_raises == _torch_raises(loss, args, kwargs), str(report)
+    assert report.torch_raises == torch_outcome(loss, args, kwargs)[0], str(report)
 
 
 @pytest.mark.parametrize("case,loss,args,kwargs", CORRECT, ids=[c[0] for c in CORRECT])
 def test_correct_usage_stays_quiet(case, loss, args, kwargs):
     report = losslint.check(loss, *args, **kwargs)
     assert not report.errors and not report.warnings, f"{case}:\n{report}"
-    assert not _torch_raises(loss, args, kwargs)
+    assert not torch_outcome(loss, args, kwargs)[0]

@@ -12,7 +12,6 @@ the very same call. A short profile runs in CI; the long one runs by hand:
 from __future__ import annotations
 
 import os
-import warnings
 
 import pytest
 import torch
@@ -20,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import losslint
-from examples_runner import build_call
+from examples_runner import build_call, torch_outcome
 from losslint.registry import builtin_registry
 
 EXAMPLES = int(os.environ.get("LOSSLINT_FUZZ_EXAMPLES", "400"))
@@ -112,16 +111,6 @@ def _config_value(loss, name, choice, args):
     return choice
 
 
-def _torch_raised(fn, args, kwargs) -> tuple[bool, str]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            return True, f"{type(exc).__name__}: {str(exc)[:200]}"
-    return False, ""
-
-
 class Call:
     """One mutated call; its repr is what hypothesis prints for a counterexample."""
 
@@ -168,7 +157,7 @@ def test_torch_raises_agrees_with_torch(call):
     positional = [args[n] for n in loss.arguments if n in args]
     report = losslint.check(loss.functional, *positional, **config)
     assert "LL000" not in report.codes, str(report)
-    raised, error = _torch_raised(loss.functional, positional, config)
+    raised, error = torch_outcome(loss.functional, positional, config)
     assert report.torch_raises == raised, (
         f"{loss.name} seeded from {example.name!r}, mutations {steps}\n"
         f"call: F.{loss.functional.__name__}({', '.join(map(_summary, positional))}, "
