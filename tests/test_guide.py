@@ -63,6 +63,8 @@ def test_the_rule_files_examples_run_against_the_guides_loss(project, monkeypatc
     from losslint.registry import registry_with
 
     monkeypatch.syspath_prepend(str(project))
+    for name in [m for m in sys.modules if m == "mylosses" or m.startswith("mylosses.")]:
+        monkeypatch.delitem(sys.modules, name)  # another test's own `mylosses` module
     registry = registry_with([project / "lint"])
     cases = [(loss, example, form) for loss, example, form in all_examples(registry) if loss.layer > 0]
     assert len(cases) == 3
