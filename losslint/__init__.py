@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING
 # `-W error::losslint.LossLintWarning` (and PYTHONWARNINGS) at startup, before `site` has put torch
 # on sys.path, and would otherwise drop the filter as an "invalid module name". The rest is imported
 # on first use, which also keeps the pytest plugin's loading free of torch.
-from .findings import Finding, LossLintError, LossLintWarning, Report, RuleFileError, RuleShadowWarning, UnknownLossError
+from .findings import (
+    Finding,
+    LossLintError,
+    LossLintInternalWarning,
+    LossLintWarning,
+    Report,
+    RuleFileError,
+    RuleShadowWarning,
+    UnknownLossError,
+)
 
 if TYPE_CHECKING:
     from .engine import Checker, check
@@ -37,6 +46,7 @@ __all__ = [
     "Checker",
     "Finding",
     "LossLintError",
+    "LossLintInternalWarning",
     "LossLintWarning",
     "Policy",
     "Report",

@@ -124,6 +124,14 @@ class LossLintError(Exception):
         return (type(self), (self.report,), self.__dict__)
 
 
+class LossLintInternalWarning(RuntimeWarning):
+    """losslint itself failed while a hook judged a loss call; the call ran as if unhooked.
+
+    A separate category from LossLintWarning: `-W error::losslint.LossLintWarning` turns findings into
+    errors, and must not turn a bug of losslint's into an exception in place of the loss.
+    """
+
+
 class LossLintWarning(UserWarning):
     """Category of every warning losslint emits, so `-W error::losslint.LossLintWarning` works."""
 

@@ -29,7 +29,7 @@ from torch._subclasses.fake_tensor import FakeTensor
 
 from . import callsite
 from .engine import Checker
-from .findings import LossLintError, LossLintWarning, Report
+from .findings import LossLintError, LossLintInternalWarning, LossLintWarning, Report
 from .policy import Policy
 
 Action = Literal["auto", "raise", "warn", "collect"]
@@ -135,6 +135,43 @@ def _warn(report: Report, frame: FrameType | None) -> None:
     )
 
 
+def _internal_failure(exc: BaseException, location: str | None, frame: FrameType | None) -> None:
+    """A bug of losslint's during a hook: say so, once per call site, and let the loss run."""
+    _warn_at(
+        f"losslint failed while checking the loss call at {location or 'an unknown line'} and skipped it "
+        f"({type(exc).__name__}: {exc}); the loss ran unchecked. This is a bug in losslint, please report it.",
+        LossLintInternalWarning,
+        frame,
+    )
+
+
+def _warn_internal(report: Report, frame: FrameType | None) -> None:
+    """A check that failed inside the engine (LL000) is reported as losslint's failure, not dropped."""
+    for finding in report.findings:
+        if finding.code == "LL000":
+            _warn_at(
+                f"{finding.message} (checking {report.loss} at {report.location}); the other checks ran. "
+                "This is a bug in losslint, please report it.",
+                LossLintInternalWarning,
+                frame,
+            )
+
+
+def _warn_at(message: str, category: type[Warning], frame: FrameType | None) -> None:
+    if frame is None:
+        warnings.warn(message, category, stacklevel=4)
+        return
+    globals_ = frame.f_globals
+    warnings.warn_explicit(
+        message,
+        category,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=globals_.get("__name__", "<unknown>"),
+        registry=globals_.setdefault("__warningregistry__", {}),
+    )
+
+
 class Monitor:
     """Reports and actions of one hook or watch; safe to share between threads."""
 
@@ -189,15 +226,20 @@ class Monitor:
         report = None
         state.busy = True
         try:
-            if depth is not None:
-                # No TorchFunctionMode of the user's (a FLOP counter, another watch) should see
-                # losslint's own ops, and tensor subclasses are read as the tensors they are.
-                with torch._C.DisableTorchFunction():
-                    if depth == "values" and not _values_readable(args, kwargs):
-                        depth = "metadata"
-                    report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
-                if report.findings:  # a clean report is only counted: no need for its call site
-                    report = dataclasses.replace(report, location=location)
+            try:
+                if depth is not None:
+                    # No TorchFunctionMode of the user's (a FLOP counter, another watch) should see
+                    # losslint's own ops, and tensor subclasses are read as the tensors they are.
+                    with torch._C.DisableTorchFunction():
+                        if depth == "values" and not _values_readable(args, kwargs):
+                            depth = "metadata"
+                        report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
+                    if report.findings:  # a clean report is only counted: no need for its call site
+                        report = dataclasses.replace(report, location=location)
+                        _warn_internal(report, frame)
+            except Exception as exc:  # noqa: BLE001 - losslint must never be what breaks the step
+                _internal_failure(exc, location, frame)
+                report = None
             mine, new = self._record(report)
             for other in dict.fromkeys(state.watches):
                 if other is not self:
