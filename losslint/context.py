@@ -66,6 +66,12 @@ class CallContext:
     def torch_raises(self) -> bool:
         return any(f.torch_raises for f in self.findings)
 
+    def _empty_batch_skips_dtype_checks(self) -> bool:
+        if not self.loss.empty_batch_skips_dtype_checks:
+            return False
+        first = self.facts.get(self.loss.arguments[0])
+        return first is not None and first.numel == 0
+
     # ---- reporting ---------------------------------------------------------------------------
 
     def emit(
@@ -85,6 +91,14 @@ class CallContext:
     ) -> None:
         """Record a finding; `replaces` drops vaguer findings of the same argument (LL103 -> LL202)."""
         doc = self.loss.codes[code]
+        if torch_raises and code.startswith("LL1") and self._empty_batch_skips_dtype_checks():
+            torch_raises = False
+            severity = "warning"
+            explanation = (
+                (explanation or doc.why)
+                + " This batch is empty, so torch 2.13 returns before checking dtypes and accepts the call;"
+                " the first non-empty batch raises."
+            )
         if replaces:
             self.findings = [f for f in self.findings if not (f.code in replaces and f.argument == argument)]
         if any(f.code == code and f.argument == argument for f in self.findings):

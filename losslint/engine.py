@@ -641,10 +641,20 @@ def _shape_mismatch(ctx: CallContext, spec: CompiledLoss) -> None:
         return
     fmt, (name, reason, _), binding = best
     facts = ctx.facts[name]
+    # The shapes `name` could take: from the formats that the other arguments fit (an unbatched form
+    # is no answer for a batched input), else from every format.
+    def others_fit(f: CompiledFormat) -> bool:
+        trial: dict[str, Any] = {}
+        for n, a in f.arguments.items():
+            if n != name and a.shape is not None and n in ctx.facts and bind(a.shape, ctx.facts[n].shape, trial) is not None:
+                return False
+        return True
+
+    candidates = [f for f in spec.formats if others_fit(f)] or list(spec.formats)
     wanted = " or ".join(
         dict.fromkeys(
             render(a.shape, binding if f is fmt else {})
-            for f in spec.formats
+            for f in candidates
             for n, a in f.arguments.items()
             if n == name and a.shape is not None
         )

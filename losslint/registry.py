@@ -99,6 +99,7 @@ class CompiledLoss:
     keyword_only: tuple[str, ...]
     optional: frozenset[str]
     sparse_ok: frozenset[str]
+    empty_batch_skips_dtype_checks: bool
     config: dict[str, ConfigRule]
     formats: tuple[CompiledFormat, ...]
     checks: tuple[tuple[CheckFn, dict[str, Any]], ...]
@@ -251,6 +252,7 @@ def compile_rule(
         keyword_only=tuple(sig.keyword_only),
         optional=frozenset(sig.optional),
         sparse_ok=frozenset(sig.sparse_ok),
+        empty_batch_skips_dtype_checks=sig.empty_batch_skips_dtype_checks,
         config=dict(rule.config),
         config_attributes=tuple(
             dict.fromkeys(

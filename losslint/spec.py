@@ -182,6 +182,9 @@ class Signature(_Model):
     # Every positional-or-keyword parameter of the functional, in order; then its keyword-only ones.
     functional: list[str] = Field(default_factory=list)
     keyword_only: list[str] = Field(default_factory=list)
+    # The kernel returns before its dtype checks when the batch is empty (torch 2.13's multi_margin_loss
+    # and multilabel_margin_loss): dtype findings on an empty batch are then not raises.
+    empty_batch_skips_dtype_checks: bool = False
     # Arguments that torch 2.13 happens to accept as sparse COO tensors (its dense-sparse arithmetic
     # covers them); every other argument must be dense.
     sparse_ok: list[str] = Field(default_factory=list)

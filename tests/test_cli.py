@@ -83,7 +83,7 @@ def test_rules_as_json(capsys):
     status, out, _ = run_main(capsys, "rules", "--format", "json")
     rules = {entry["name"]: entry for entry in json.loads(out)}
     assert status == 0 and rules["NLLLoss"]["functional"] == "torch.nn.functional.nll_loss"
-    assert rules["NLLLoss"]["formats"] == ["class-indices", "class-index-unbatched"]
+    assert rules["NLLLoss"]["formats"] == ["class-indices", "class-index-unbatched", "class-index-unbatched-1"]
 
 
 def test_explain_a_code(capsys):

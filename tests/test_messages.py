@@ -71,7 +71,7 @@ def test_sequence_logits_layout():
 
 def test_generic_shape_mismatch():
     finding = only(losslint.check(F.nll_loss, torch.randn(8, 5).log_softmax(1), torch.randint(0, 5, (8, 3))), "LL201")
-    assert finding.message == "`target` has shape (8, 3); expected (8,) or () given N=8, C=5 (trailing dims () elsewhere, got (3))"
+    assert finding.message == "`target` has shape (8, 3); expected (8,) given N=8, C=5 (trailing dims () elsewhere, got (3))"
     assert finding.fix == "give `target` the shape (8,)"
 
 

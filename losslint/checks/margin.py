@@ -611,22 +611,15 @@ def multi_margin_weight(ctx: CallContext, config: str = "weight") -> None:
             torch_raises=True,
         )
     elif inp.is_floating and weight.dtype != inp.dtype:
-        # The kernel reads the weight only per sample: an empty batch never meets its dtype (torch 2.13).
-        empty = inp.numel == 0
         ctx.emit(
             "LL106",
             config,
             f"`{config}` is {dtype_name(weight.dtype)}; expected {dtype_name(inp.dtype)}, the input's dtype",
-            explanation=(
-                "torch accepts it only because this batch is empty; the next non-empty batch raises "
-                if empty
-                else "torch raises "
-            )
-            + f"'expected scalar type {scalar_type_name(inp.dtype)} but found {scalar_type_name(weight.dtype)}'.",
+            explanation=f"torch raises 'expected scalar type {scalar_type_name(inp.dtype)} but found {scalar_type_name(weight.dtype)}'.",
             fix=f"{config}.to(input.dtype)",
             observed=observed,
             expected=dtype_name(inp.dtype),
-            torch_raises=not empty,
+            torch_raises=True,
         )
 
 

@@ -422,7 +422,8 @@ def gaussian_var(ctx: CallContext) -> None:
         return
     # dtype: `var < 0` has no complex kernel; var.clamp_(min=eps) writes into var's own dtype.
     eps = ctx.config.get("eps")
-    int_eps = isinstance(eps, int) and not isinstance(eps, bool)
+    # A bool eps is an int to clamp_ (True clamps at 1): an integer var then passes too (torch 2.13).
+    int_eps = isinstance(eps, int)
     if facts.is_complex or facts.is_bool or (facts.is_integral and not int_eps):
         message = (
             f"\"lt_cpu\" not implemented for '{scalar_type_name(facts.dtype)}'"
