@@ -31,6 +31,7 @@ from . import callsite
 from .engine import Checker
 from .findings import LossLintError, LossLintInternalWarning, LossLintWarning, Report
 from .policy import Policy
+from .suppress import apply_suppressions
 
 Action = Literal["auto", "raise", "warn", "collect"]
 ACTIONS = ("auto", "raise", "warn", "collect")
@@ -237,6 +238,8 @@ class Monitor:
                     if report.findings:  # a clean report is only counted: no need for its call site
                         report = dataclasses.replace(report, location=location)
                         _warn_internal(report, frame)
+                        # `# losslint: ignore[...]` on the calling line holds for the hooks too.
+                        report = apply_suppressions(report)
             except Exception as exc:  # noqa: BLE001 - losslint must never be what breaks the step
                 _internal_failure(exc, location, frame)
                 report = None

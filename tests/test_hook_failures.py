@@ -61,3 +61,22 @@ def test_training_runs_unchanged_and_the_failure_is_a_warning(monkeypatch, how, 
     assert internal, [str(w.message) for w in caught]
     assert "losslint" in str(internal[0].message) and "bug in losslint" in str(internal[0].message)
     assert internal[0].filename == __file__  # attributed to the user's line
+
+
+def _line_of(text: str) -> int:
+    """The line number of the last line of this file that ends with `text` (without a comment)."""
+    lines = open(__file__).read().splitlines(keepends=True)
+    return max(i for i, line in enumerate(lines, 1) if line.endswith(text) and "#" not in line)
+
+
+def test_inline_suppression_holds_for_the_hooks():
+    criterion = nn.CrossEntropyLoss()
+    probs, y = torch.softmax(torch.randn(8, 3), 1), torch.randint(0, 3, (8,))
+    with warnings.catch_warnings(record=True) as caught, losslint.attach(criterion, action="warn") as hook:
+        warnings.simplefilter("always")
+        criterion(probs, y)  # losslint: ignore[LL301]
+        criterion(probs, y)
+    (report,) = hook.reports  # the suppressed line leaves nothing to report
+    line = _line_of("criterion(probs, y)\n")
+    assert report.codes == ["LL301"] and report.location.endswith(f":{line}")
+    assert len([w for w in caught if issubclass(w.category, losslint.LossLintWarning)]) == 1
