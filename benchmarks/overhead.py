@@ -16,8 +16,6 @@ Timings are the minimum over repeats of the mean per call: the least disturbed e
 machine. Needs the `bench` extra (jaxtyping, beartype).
 """
 
-from __future__ import annotations
-
 import argparse
 import gc
 import time
@@ -69,6 +67,8 @@ def interleaved(fns: dict[str, object], calls: int, repeats: int = 9) -> dict[st
 
 
 def check_vs_annotation() -> tuple[float, str]:
+    # No `from __future__ import annotations` in this file: with postponed (string) annotations
+    # beartype has to resolve jaxtyping's types from strings, and here it silently checked nothing.
     from beartype import beartype
     from jaxtyping import Float, Int, jaxtyped
 
@@ -82,6 +82,12 @@ def check_vs_annotation() -> tuple[float, str]:
         return F.cross_entropy(logits, target)
 
     logits, target = torch.randn(32, 10), torch.randint(0, 10, (32,))
+    try:  # the annotation must really check: a wrong batch size is rejected
+        annotated(logits, target[:-1])
+    except Exception:  # noqa: BLE001 - jaxtyping's TypeCheckError
+        pass
+    else:
+        raise AssertionError("the jaxtyping annotation checked nothing")
     criterion = nn.CrossEntropyLoss()
     t = interleaved(
         {

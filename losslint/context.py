@@ -30,6 +30,8 @@ class CallContext:
     format: "CompiledFormat | None" = None
     binding: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # What the metadata steps concluded (engine._Plan), for the next call with the same metadata.
+    plan: Any = None
     # Whether autograd was on where the loss is called (the checks themselves run without it).
     grad_enabled: bool = True
     # What produced an argument, where `watch()` saw it made: argument name -> provenance.Origin.

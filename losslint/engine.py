@@ -9,6 +9,7 @@ views; the report keeps summaries only.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import numbers
 from collections import OrderedDict
 import re
@@ -57,6 +58,7 @@ class Checker:
         self._registry = registry
         # Metadata-only verdicts by call signature (see _metadata_key); holds no tensors.
         self._metadata_reports: OrderedDict[tuple, Report] = OrderedDict()
+        self._plans: OrderedDict[tuple, _Plan] = OrderedDict()
 
     @property
     def registry(self) -> Registry:
@@ -87,20 +89,27 @@ class Checker:
         # Whether the loss would build a graph matters to torch (SoftMarginLoss rejects a target that
         # requires grad); the checks themselves never do.
         grad_enabled = torch.is_grad_enabled()
-        key = None
-        if not read_values:
-            # Without values, the verdict is a function of metadata alone: a training loop repeats the
-            # same shapes, dtypes and configuration every step, so judge each combination once.
-            key = _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled)
-            cached = self._metadata_reports.get(key) if key is not None else None
+        # Without values, the verdict is a function of metadata alone: a training loop repeats the same
+        # shapes, dtypes and configuration every step, so each combination is judged once. With values,
+        # the metadata steps' conclusions (a plan) are reused and only the value checks run again.
+        key = _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled)
+        plan = None
+        if key is not None and not read_values:
+            cached = self._metadata_reports.get(key)
             if cached is not None:
                 self._metadata_reports.move_to_end(key)
                 return cached
+        elif key is not None:
+            plan = self._plans.get(key)
         with torch.no_grad():
-            ctx = _run(spec, form, instance, args, kwargs or {}, read_values=read_values, origin=origin, grad_enabled=grad_enabled)
+            ctx = _run(spec, form, instance, args, kwargs or {}, read_values=read_values, origin=origin, grad_enabled=grad_enabled, plan=plan)
+        if read_values and key is not None and plan is None and ctx.plan is not None:
+            self._plans[key] = ctx.plan
+            if len(self._plans) > _METADATA_CACHE_SIZE:
+                self._plans.popitem(last=False)
         findings = tuple(ctx.findings) if not spec.names else tuple(_own_names(f, spec.names) for f in ctx.findings)
         report = Report(loss=spec.name, findings=findings)
-        if key is not None:
+        if key is not None and not read_values:
             self._metadata_reports[key] = report
             if len(self._metadata_reports) > _METADATA_CACHE_SIZE:
                 self._metadata_reports.popitem(last=False)
@@ -171,6 +180,7 @@ def _run(
     read_values: bool,
     origin: Callable[[torch.Tensor], Origin | None] | None = None,
     grad_enabled: bool = True,
+    plan: "_Plan | None" = None,
 ) -> CallContext:
     ctx = CallContext(loss=spec, args={}, config={}, read_values=read_values, form=form, grad_enabled=grad_enabled)
     try:
@@ -184,11 +194,18 @@ def _run(
         _read_config(ctx, spec, form, instance)
         if form == "module" and instance is not None and spec.module_adapter is not None:
             spec.module_adapter(ctx)
-        _check_config(ctx, spec)
-        _observe(ctx, spec)
-        _check_devices(ctx)
-        _match_format(ctx, spec)
-        _check_dtypes(ctx, spec)
+        if plan is None:
+            _check_config(ctx, spec)
+            _observe(ctx, spec)
+            _check_devices(ctx)
+            _match_format(ctx, spec)
+            _check_dtypes(ctx, spec)
+            ctx.plan = _Plan(tuple(ctx.findings), ctx.format, dict(ctx.binding))
+        else:
+            # The same metadata as a call judged before: its metadata findings and format stand.
+            ctx.findings = list(plan.findings)
+            ctx.format, ctx.binding = plan.format, dict(plan.binding)
+            _observe_facts(ctx, spec)
         if ctx.format is not None:
             _check_domains(ctx, ctx.format)
             _check_kinds(ctx, ctx.format)
@@ -329,12 +346,23 @@ def _read_config(ctx: CallContext, spec: CompiledLoss, form: str, instance: obje
     """Configuration from the module's attributes, the functional's arguments, or the defaults."""
     given = ctx.config
     config: dict[str, Any] = {}
+    state = getattr(instance, "__dict__", None) if form == "module" else None
     for name, rule in spec.config.items():
         if form == "module":
             attribute = name if rule.attribute is None else rule.attribute
             if instance is not None and attribute:
-                value = _attribute(instance, attribute)
-                config[name] = value if value is not None or _one_attribute(instance, attribute.split(".")[0]) is not _ABSENT else rule.default
+                # Most configuration sits in the module's own __dict__: read it there first.
+                value = state.get(attribute, _ABSENT) if state is not None else _ABSENT
+                if value is _ABSENT:
+                    if "." in attribute:
+                        value = _attribute(instance, attribute)
+                        if value is None and _one_attribute(instance, attribute.split(".")[0]) is _ABSENT:
+                            value = rule.default
+                    else:
+                        value = _one_attribute(instance, attribute)
+                        if value is _ABSENT:
+                            value = rule.default
+                config[name] = value
             else:
                 config[name] = rule.default
         else:
@@ -429,6 +457,31 @@ def _observe(ctx: CallContext, spec: CompiledLoss) -> None:
             expected="a tensor" + (" or a float" if name in number_ok else ""),
             torch_raises=True,
         )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the metadata steps of a call concluded: their findings, the format and its binding.
+
+    Remembered per call signature (see _metadata_key) so that a training loop's value checks do not
+    redo the metadata work every step; it holds findings and ints, no tensor.
+    """
+
+    findings: tuple[Finding, ...]
+    format: CompiledFormat | None
+    binding: dict[str, Any]
+
+
+def _observe_facts(ctx: CallContext, spec: CompiledLoss) -> None:
+    """The facts of _observe without its findings (a plan already holds them)."""
+    for name in spec.arguments:
+        value = ctx.args.get(name)
+        if (
+            name not in spec.opaque
+            and isinstance(value, torch.Tensor)
+            and not (value.is_nested or (value.layout != torch.strided and name not in spec.sparse_ok))
+        ):
+            ctx.facts[name] = TensorFacts(value, read_values=ctx.read_values)
 
 
 def _unsupported_layout(ctx: CallContext, spec: CompiledLoss, name: str, value: torch.Tensor) -> None:

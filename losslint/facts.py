@@ -173,22 +173,27 @@ class TensorFacts:
         return result
 
     def sample_rows(self, dim: int = 0) -> torch.Tensor | None:
-        """A bounded float sample: the first rows along `dim`, at most ~SAMPLE_ELEMENTS elements.
+        """A bounded float64 sample: the first rows along `dim`, at most ~SAMPLE_ELEMENTS elements.
 
         The first rows rather than random ones: reading a contiguous prefix costs no gather, and a batch
         has no order that would make its first rows special.
         """
-        if not self.values_readable or self.ndim == 0:
-            return None
         key = f"_sample_{dim}"
         if key in self.__dict__:
             return self.__dict__[key]
-        with _no_grad():
-            data = self._data()
-            rows = data.shape[dim]
-            per_row = max(1, self.numel // max(rows, 1))
-            keep = min(rows, max(MIN_SAMPLE_ROWS, SAMPLE_ELEMENTS // per_row))
-            part = data.narrow(dim, 0, keep) if keep < rows else data
-            sample = part.to(torch.float64) if part.dtype != torch.float64 else part
-        self.__dict__[key] = sample
-        return sample
+        part = self.sample_view(dim)
+        if part is not None and part.dtype != torch.float64:
+            with _no_grad():
+                part = part.to(torch.float64)
+        self.__dict__[key] = part
+        return part
+
+    def sample_view(self, dim: int = 0) -> torch.Tensor | None:
+        """The same rows as `sample_rows`, as a view in the tensor's own dtype (no copy)."""
+        if not self.values_readable or self.ndim == 0:
+            return None
+        data = self._data()
+        rows = data.shape[dim]
+        per_row = max(1, self.numel // max(rows, 1))
+        keep = min(rows, max(MIN_SAMPLE_ROWS, SAMPLE_ELEMENTS // per_row))
+        return data.narrow(dim, 0, keep) if keep < rows else data

@@ -33,16 +33,22 @@ def tolerance(dtype: torch.dtype) -> float:
 class Normalization:
     """How a sample behaves as distributions along one dimension.
 
-    Computed lazily and cheaply: one aminmax decides the sign; row sums are needed only for
-    non-negative samples, logsumexp only for non-positive ones (or when a message asks for it), so
-    that ordinary logits cost a single reduction.
+    Computed lazily and cheaply: one aminmax, in the sample's own dtype, decides the sign; the rows
+    are converted to float64 and summed only for non-negative samples, exponentiated only for
+    non-positive ones (or when a message asks), so that ordinary logits cost a single reduction.
     """
 
-    def __init__(self, rows: torch.Tensor, low: float, high: float):
-        self._rows = rows  # (distributions, classes); dropped with the check
-        self.rows, self.classes = rows.shape
+    def __init__(self, sample: torch.Tensor, dim: int, low: float, high: float):
+        self._sample, self._dim = sample, dim  # dropped with the check
+        self.classes = sample.shape[dim]
+        self.rows = sample.numel() // max(self.classes, 1)
         self.nonnegative = low >= 0
         self.nonpositive = high <= 0
+
+    @cached_property
+    def _rows(self) -> torch.Tensor:
+        rows = self._sample.movedim(self._dim, -1).reshape(-1, self.classes)
+        return rows if rows.dtype == torch.float64 else rows.to(torch.float64)
 
     @cached_property
     def max_sum_error(self) -> float:
@@ -62,14 +68,13 @@ class Normalization:
 
 
 def normalization(sample: torch.Tensor, dim: int) -> Normalization | None:
-    """Row statistics of `sample` along `dim`; None for non-finite or degenerate samples."""
+    """Row statistics of `sample` (any real dtype) along `dim`; None for non-finite or degenerate samples."""
     if sample.ndim == 0 or sample.numel() == 0:
         return None
     low, high = (float(v) for v in torch.aminmax(sample))
     if not (math.isfinite(low) and math.isfinite(high)):
         return None  # NaN or inf: no distribution to speak of
-    rows = sample.movedim(dim, -1).reshape(-1, sample.shape[dim])
-    return Normalization(rows, low, high)
+    return Normalization(sample, dim, low, high)
 
 
 @dataclass(frozen=True)

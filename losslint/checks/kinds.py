@@ -19,8 +19,9 @@ def _sample(ctx: CallContext, argument: str, class_dim: int | None) -> torch.Ten
         return None
     if facts.ndim <= 1 or class_dim == 0:
         # Unbatched: one distribution, read whole.
-        return facts.sample_rows(0) if facts.ndim == 0 else ctx.args[argument].detach().to(torch.float64)
-    return facts.sample_rows(0)
+        return facts.sample_view(0) if facts.ndim == 0 else ctx.args[argument].detach()
+    # A view in the tensor's own dtype: kinds.normalization converts only what it sums.
+    return facts.sample_view(0)
 
 
 def _rows_text(norm: kinds.Normalization, total: int) -> str:
@@ -129,7 +130,11 @@ def kind_logits(ctx: CallContext, argument: str, class_dim: int | None) -> None:
             expected="raw logits",
             confidence="strong",
         )
-    elif not _emit_wrong_dim(ctx, argument, class_dim, log=True):
+    elif norm.nonpositive and _emit_wrong_dim(ctx, argument, class_dim, log=True):
+        pass
+    elif norm.nonnegative:
+        # Columns can only be distributions if the values have one sign: ordinary logits, which have
+        # both, need no second look.
         _emit_wrong_dim(ctx, argument, class_dim, log=False)
 
 
