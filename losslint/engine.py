@@ -253,6 +253,11 @@ def _internal_error(ctx: CallContext, where: str, exc: BaseException) -> None:
 def _bind(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | None, args: tuple, kwargs: dict) -> bool:
     """Map the call's arguments to the loss's argument and configuration names, like Python would."""
     own = spec.names  # canonical -> the loss's own name; the call uses its own names
+    if form == "module" and not kwargs and len(args) == len(spec.forward) and not spec.from_module:
+        # The common case, a module called with all of its forward's arguments by position.
+        ctx.args = dict(zip(spec.arguments, args))
+        ctx.config = {}
+        return True
     if form == "module":
         names = spec.forward
         canonical = [a for a in spec.arguments if a not in spec.from_module]
@@ -267,7 +272,7 @@ def _bind(ctx: CallContext, spec: CompiledLoss, form: str, instance: object | No
         callee = spec.functional.__name__ if spec.functional else spec.name
     problems: list[tuple[str, str, str]] = []  # (argument, message, fix)
     bound: dict[str, Any] = {}
-    signature = f"{callee}({', '.join(allowed)}{', *, ' + ', '.join(keyword_only) if keyword_only else ''})"
+    signature = f"{callee}({', '.join(allowed)}{', *, ' + ', '.join(keyword_only) if keyword_only else ''})"  # for messages
     if len(args) > len(allowed):
         problems.append(
             ("-", f"{len(args)} positional arguments given; {callee}() takes at most {len(allowed)}", f"call it as {signature}")
