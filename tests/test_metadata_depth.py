@@ -40,3 +40,16 @@ def test_meta_tensors_at_metadata_depth(loss, example):
     assert strip(meta) == strip(real), f"meta:\n{meta}\nreal:\n{real}"
     # At values depth, meta tensors fall back to metadata: nothing to read, nothing fails.
     assert "LL000" not in losslint.check(loss.functional, *meta_args, **meta_config).codes
+
+
+@pytest.mark.parametrize("depth", ["values", "metadata"])
+def test_a_repeated_call_gets_the_same_report(depth):
+    """The second identical call is judged from the remembered metadata steps (or verdict): it must say
+    exactly what the first said, for every rule-file example."""
+    checker = losslint.Checker(depth=depth)
+    for loss, example in CASES:
+        args, config = build_call(loss, example)
+        positional = [args[n] for n in loss.arguments if n in args]
+        first = checker.check(loss.functional, *positional, **config)
+        again = checker.check(loss.functional, *positional, **config)
+        assert again.to_dict() == first.to_dict(), f"{loss.name} {example.name}"
