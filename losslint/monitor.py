@@ -119,21 +119,7 @@ def _values_readable(args: tuple, kwargs: dict) -> bool:
 
 def _warn(report: Report, frame: FrameType | None) -> None:
     """A LossLintWarning attributed to the user's line, so that filters by module and line apply."""
-    message = str(report)
-    if frame is None:
-        warnings.warn(message, LossLintWarning, stacklevel=3)
-        return
-    globals_ = frame.f_globals
-    warnings.warn_explicit(
-        message,
-        LossLintWarning,
-        frame.f_code.co_filename,
-        frame.f_lineno,
-        module=globals_.get("__name__", "<unknown>"),
-        registry=globals_.setdefault("__warningregistry__", {}),
-        # No module_globals: for code run by `python -c` its __loader__ is BuiltinImporter, whose
-        # get_source raises ImportError from inside warn_explicit (Python 3.11).
-    )
+    _warn_at(str(report), LossLintWarning, frame)
 
 
 def _internal_failure(exc: BaseException, location: str | None, frame: FrameType | None) -> None:
@@ -159,6 +145,7 @@ def _warn_internal(report: Report, frame: FrameType | None) -> None:
 
 
 def _warn_at(message: str, category: type[Warning], frame: FrameType | None) -> None:
+    """Warn at the user's frame (its file, line and module), or from the caller's caller without one."""
     if frame is None:
         warnings.warn(message, category, stacklevel=4)
         return
@@ -170,6 +157,8 @@ def _warn_at(message: str, category: type[Warning], frame: FrameType | None) -> 
         frame.f_lineno,
         module=globals_.get("__name__", "<unknown>"),
         registry=globals_.setdefault("__warningregistry__", {}),
+        # No module_globals: for code run by `python -c` its __loader__ is BuiltinImporter, whose
+        # get_source raises ImportError from inside warn_explicit (Python 3.11).
     )
 
 
