@@ -147,6 +147,10 @@ def _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled) -> t
             config = tuple(
                 _freeze(state.get(name, state.get("_buffers", {}).get(name)), None) for name in spec.config_attributes
             )
+            if spec.from_module:
+                # Arguments the module supplies itself (LinearCrossEntropyLoss's weight) can change
+                # shape if a submodule is replaced: their metadata is part of the signature too.
+                config += tuple(_freeze(_attribute(instance, path), None) for path in spec.from_module.values())
         return (
             id(spec), form, id(instance), type(instance), config, grad_enabled,
             tuple(_freeze(a, origin) for a in args),

@@ -53,3 +53,17 @@ def test_a_repeated_call_gets_the_same_report(depth):
         first = checker.check(loss.functional, *positional, **config)
         again = checker.check(loss.functional, *positional, **config)
         assert again.to_dict() == first.to_dict(), f"{loss.name} {example.name}"
+
+
+def test_a_replaced_submodule_is_a_new_call_signature():
+    """LinearCrossEntropyLoss supplies its own weight: replacing its linear layer must not reuse the
+    verdict remembered for the old one."""
+    import torch.nn as nn
+
+    loss = nn.LinearCrossEntropyLoss(16, 10)
+    x, y = torch.randn(8, 16), torch.randint(0, 10, (8,))
+    checker = losslint.Checker()
+    assert checker.check(loss, x, y).ok
+    loss.linear = nn.Linear(12, 10)
+    report = checker.check(loss, x, y)
+    assert report.torch_raises and report.codes == ["LL201"]
