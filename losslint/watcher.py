@@ -103,11 +103,9 @@ class Watch(Monitor, TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if kwargs is None:
             kwargs = {}
-        # Checked first: under Dynamo this is the only line traced, and it is a constant.
-        if torch.compiler.is_compiling():
-            return func(*args, **kwargs)
+        # Most ops have no role: they pass straight through, at the cost of one dict lookup.
         role = self._roles.get(func)
-        if role is None or state.busy:
+        if role is None or torch.compiler.is_compiling() or state.busy:
             return func(*args, **kwargs)
         if role is _LOSS:
             return self._loss_call(func, args, kwargs)
