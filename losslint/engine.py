@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal
 import torch
 
 from .context import CallContext
+from .domains import parse_domain
 from . import checks as check_library
 from .facts import TensorFacts, describe_value, dtype_name
 from .findings import Finding, Report
@@ -402,8 +403,6 @@ def _check_config(ctx: CallContext, spec: CompiledLoss) -> None:
         elif rule.choices is not None and value not in rule.choices:
             problem = f"expected one of {', '.join(map(repr, rule.choices))}"
         elif rule.range is not None and isinstance(value, numbers.Real):
-            from .domains import parse_domain
-
             domain = parse_domain(rule.range)
             if not domain.contains_scalar(float(value), names):
                 problem = f"expected a value in {domain.text(names)}"

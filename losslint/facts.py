@@ -152,9 +152,6 @@ class TensorFacts:
 
     def distinct_values(self, limit: int = 8) -> tuple[float, ...] | None:
         """The distinct values when there are at most `limit` of them (exact), else None."""
-        return self._distinct(limit)
-
-    def _distinct(self, limit: int) -> tuple[float, ...] | None:
         key = f"_distinct_{limit}"
         if key in self.__dict__:
             return self.__dict__[key]
