@@ -35,6 +35,28 @@ class Finding:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    # A REPL and a notebook show a finding by its repr: one line that names it, not the dataclass dump
+    # of ten fields; `print(finding)` and IPython give the full form (see `losslint.render`).
+    def __repr__(self) -> str:
+        return f"<Finding {self.severity}[{self.code}] {self.loss}: {_shorten(self.message)}>"
+
+    def __str__(self) -> str:
+        from .render import render_finding
+
+        return render_finding(self)
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(repr(self) if cycle else str(self))
+
+    def _repr_html_(self) -> str:
+        from .render import render_finding_html
+
+        return render_finding_html(self)
+
+
+def _shorten(text: str, width: int = 90) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
 
 @dataclass(frozen=True)
 class Report:
@@ -105,8 +127,34 @@ class Report:
 
         return render_text(self)
 
-    def __bool__(self) -> bool:  # a report is a report, even when empty
-        return True
+    def __repr__(self) -> str:
+        from .render import raiser, summary_line
+
+        if not self.findings:
+            return f"<Report {summary_line(self)}>"
+        where = f" at {self.location}" if self.location else ""
+        repeated = f" ({self.count} calls)" if self.count > 1 else ""
+        counts = summary_line(self).split(": ", 1)[1].split(" — ")[0]
+        verdict = f", {raiser(self.loss)} will reject this call" if self.torch_raises else ""
+        codes = ", ".join(dict.fromkeys(self.codes))
+        return f"<Report {self.loss}: {counts} [{codes}]{verdict}{where}{repeated}; print() it for the details>"
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        # IPython's plain-text display: the full rendering, as print(report) shows it.
+        printer.text(repr(self) if cycle else str(self))
+
+    def _repr_html_(self) -> str:
+        from .render import render_html
+
+        return render_html(self)
+
+    def __bool__(self) -> bool:
+        # `if losslint.check(...):` would read as "if it found something" to some and "if it is fine"
+        # to others; either guess silently inverts someone's test. Say which question to ask instead.
+        raise TypeError(
+            "a losslint Report has no truth value; ask the question you mean: report.ok (no errors), "
+            "report.findings (anything found at all) or report.torch_raises (torch would reject the call)"
+        )
 
 
 class LossLintError(Exception):

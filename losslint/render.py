@@ -58,12 +58,68 @@ def _counts(findings: Sequence[Finding]) -> str:
     return ", ".join(_plural(n, word) for word, n in by.items() if n)
 
 
-def render_text(report: Report, *, color: bool = False) -> str:
+def summary_line(report: Report) -> str:
+    """`NLLLoss: 1 warning`, `CrossEntropyLoss: 1 error — torch will reject this call`, or no problems."""
     if not report.findings:
         return f"{report.loss}: no problems found"
+    verdict = f" — {raiser(report.loss)} will reject this call" if report.torch_raises else ""
+    return f"{report.loss}: {_counts(report.findings)}{verdict}"
+
+
+def render_text(report: Report, *, color: bool = False) -> str:
+    if not report.findings:
+        return summary_line(report)
     body = "\n\n".join(render_finding(f, color=color) for f in report.findings)
     verdict = f" — {raiser(report.loss)} will reject this call" if report.torch_raises else ""
     return f"{body}\n\n{_paint(report.loss + ':', 'bold', color)} {_counts(report.findings)}{verdict}"
+
+
+# ---- HTML, for Jupyter (`Report._repr_html_`) ------------------------------------------------------
+
+# Inline styles only: JupyterLab, VS Code and nbviewer keep `style` attributes but may drop a <style>
+# block, and a notebook saved with its outputs must look the same when reopened elsewhere.
+_HTML_COLORS = {"error": "#c62828", "warning": "#b26a00", "info": "#1565c0"}
+_BOX = "font-family: var(--jp-content-font-family, sans-serif); line-height: 1.45; margin: 0.3em 0"
+
+
+def render_finding_html(finding: Finding) -> str:
+    """One finding: a coloured severity badge and its code, the message, observed/expected, why, and
+    the fix as code."""
+    from html import escape
+
+    color = _HTML_COLORS[finding.severity]
+    raises = f" <em>({escape(raiser(finding.loss))} raises)</em>" if finding.torch_raises else ""
+    badge = (
+        f'<span style="background: {color}; color: white; border-radius: 3px; padding: 0 0.4em; '
+        f'font-weight: bold">{finding.severity}[{escape(finding.code)}]</span>'
+    )
+    rows = [
+        f'<div>{badge} <b>{escape(finding.loss)}:</b> {escape(finding.message)}{raises}</div>',
+        '<table style="margin: 0.2em 0 0 1.5em; border-collapse: collapse">',
+    ]
+    for label, value in (("observed", finding.observed), ("expected", finding.expected), ("why", finding.explanation)):
+        if value:
+            rows.append(
+                f'<tr><td style="color: gray; padding: 0 0.6em 0 0; vertical-align: top; text-align: left">{label}:</td>'
+                f'<td style="text-align: left">{escape(value)}</td></tr>'
+            )
+    rows.append(
+        '<tr><td style="color: #2e7d32; font-weight: bold; padding: 0 0.6em 0 0; text-align: left">help:</td>'
+        f'<td style="text-align: left"><code>{escape(finding.fix)}</code></td></tr>'
+    )
+    rows.append("</table>")
+    return f'<div class="losslint-finding losslint-{finding.severity}" style="{_BOX}">{"".join(rows)}</div>'
+
+
+def render_html(report: Report) -> str:
+    """The report for a notebook: each finding, then the summary line (with its call site, if any)."""
+    from html import escape
+
+    where = f" <span style=\"color: gray\">at {escape(report.location)}</span>" if report.location else ""
+    verdict_color = _HTML_COLORS["error"] if report.torch_raises else "inherit"
+    summary = f'<div style="{_BOX}; color: {verdict_color}"><b>{escape(summary_line(report))}</b>{where}</div>'
+    body = "".join(render_finding_html(f) for f in report.findings)
+    return f'<div class="losslint-report">{body}{summary}</div>'
 
 
 def render_concise(report: Report) -> str:
