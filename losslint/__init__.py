@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .hook import attach, pre_hook
     from .policy import Policy
     from .sources import register_rules
+    from .suggestion import suggest
     from .watcher import watch
 
 _LAZY = {
@@ -38,6 +39,8 @@ _LAZY = {
     "pre_hook": "hook",
     "Policy": "policy",
     "register_rules": "sources",
+    # Not a module named `suggest`, for the same reason as `watch` below.
+    "suggest": "suggestion",
     # Not a module named `watch`: importing it would rebind the package attribute to the module.
     "watch": "watcher",
 }
@@ -57,6 +60,7 @@ __all__ = [
     "check",
     "pre_hook",
     "register_rules",
+    "suggest",
     "watch",
 ]
 __version__ = "0.1.0"

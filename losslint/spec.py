@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .domains import DomainError, parse_domain
 from .findings import RuleFileError
 from .shapes import PatternError, parse_pattern
+from .vocabulary import PLACEHOLDERS, PREDICTION_KINDS, TARGET_KINDS, TASKS, unknown
 
 # Dtype groups a rule may name besides plain dtype names such as "int64".
 DTYPE_GROUPS = {
@@ -215,6 +216,73 @@ class Example(_Model):
     note: str = ""
 
 
+class Take(_Model):
+    """One way to feed the loss: the kinds of values its prediction and its target hold."""
+
+    input: list[str]
+    target: list[str]
+    # The [[formats]] entry these values go through; docs/targets.md shows its target dtype, shape, values.
+    format: str | None = None
+    # The target's shape in words, where the format's patterns do not say it ("the input's shape").
+    shape: str = ""
+
+
+class Conversion(_Model):
+    """How to turn one kind of value into what the loss takes, as a Python expression over the loss's own
+    argument names (`F.log_softmax(input, dim=1)`); `{C}` is the number of classes (vocabulary.PLACEHOLDERS)."""
+
+    argument: str
+    start: list[str] = Field(alias="from")
+    code: str
+    note: str = ""
+
+    @field_validator("code")
+    @classmethod
+    def _python(cls, value: str) -> str:
+        import ast
+
+        try:
+            ast.parse(value.format(**{name: 2 for name in PLACEHOLDERS}), mode="eval")
+        except (SyntaxError, KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"not a Python expression (placeholders: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}): {exc}") from None
+        return value
+
+
+class Usage(_Model):
+    """What the loss is for and how to feed it: read by `losslint.suggest()` and docs/targets.md."""
+
+    tasks: list[str]
+    # Which arguments the prediction and the target go to; target = "" for a loss without one (triplets).
+    prediction: str = "input"
+    target: str = "target"
+    takes: list[Take]
+    # The configuration a suggested call uses (KLDivLoss wants reduction="batchmean").
+    config: dict[str, Any] = Field(default_factory=dict)
+    # What the default reduction computes, in words.
+    reduction: str
+    # The name of a clean [[examples]] entry: the minimal correct call shown for this loss.
+    example: str
+    conversions: list[Conversion] = Field(default_factory=list)
+    # Among losses for the same task, lower comes first (the everyday loss of a task has 10).
+    rank: int = 50
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _known_words(self) -> "Usage":
+        problems = [unknown(t, TASKS, "task") for t in self.tasks if t not in TASKS]
+        for take in self.takes:
+            problems += [unknown(k, PREDICTION_KINDS, "prediction kind") for k in take.input if k not in PREDICTION_KINDS]
+            problems += [unknown(k, TARGET_KINDS, "target kind") for k in take.target if k not in TARGET_KINDS]
+        for conversion in self.conversions:
+            if not conversion.argument or conversion.argument not in (self.prediction, self.target):
+                problems.append(f"a conversion's argument must be {self.prediction!r} or {self.target!r}, got {conversion.argument!r}")
+            kinds = PREDICTION_KINDS if conversion.argument == self.prediction else TARGET_KINDS
+            problems += [unknown(k, kinds, "kind") for k in conversion.start if k not in kinds]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class LossRule(_Model):
     # The name of a loss whose signature, configuration, formats and checks this rule starts from;
     # resolved when the files are loaded (see resolve_extends), so the model never sees it unresolved.
@@ -226,8 +294,31 @@ class LossRule(_Model):
     # Loss-level checks: run on every call, whatever format matched (or when none did).
     checks: list[CheckRef] = Field(default_factory=list)
     examples: list[Example] = Field(default_factory=list)
+    usage: Usage | None = None
 
     _checks = field_validator("checks", mode="before")(classmethod(lambda cls, v: _check_refs(v)))
+
+    @model_validator(mode="after")
+    def _usage_fits_the_rule(self) -> "LossRule":
+        usage = self.usage
+        if usage is None:
+            return self
+        problems = []
+        for name in (usage.prediction, usage.target):
+            if name and name not in self.signature.arguments:
+                problems.append(f"usage: {name!r} is not one of the arguments {self.signature.arguments}")
+        formats = [f.name for f in self.formats]
+        for take in usage.takes:
+            if take.format is not None and take.format not in formats:
+                problems.append(f"usage → takes: no format {take.format!r}; formats: {', '.join(formats)}")
+        example = next((e for e in self.examples if e.name == usage.example), None)
+        if example is None:
+            problems.append(f"usage → example: no [[examples]] entry named {usage.example!r}")
+        elif example.expect:
+            problems.append(f"usage → example: {usage.example!r} expects {example.expect}; the example shown must be clean")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class CodeDoc(_Model):

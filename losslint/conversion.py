@@ -1,0 +1,133 @@
+"""Conversions: Python expressions over a loss's argument names, applied without `eval`.
+
+A rule file writes how to turn one kind of value into another as the code a user would write
+(`F.one_hot(target, {C}).float()`, `2 * target - 1`). `suggest()` must know that the code works before it
+proposes it, so it runs the expression here, on the user's tensors: `ast` parses it and a whitelist of
+names, functions and tensor methods interprets it; anything else is a `ValueError` naming what is not
+allowed. Conversions also compose (`torch.sigmoid(input)` then `.squeeze(1)`) by substituting one
+expression into another, so that what is shown is still a single expression that runs as written.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+
+# What a conversion may call: torch.<name>, F.<name>, and tensor methods.
+_TORCH = {"sigmoid", "logit", "log", "where", "arange", "cat", "stack", "zeros_like", "ones_like", "softmax", "log_softmax", "sort"}
+_FUNCTIONAL = {"one_hot", "log_softmax", "softmax", "pad", "logsigmoid", "normalize", "sigmoid"}
+_METHODS = {
+    "float", "double", "long", "int", "bool", "to", "unsqueeze", "squeeze", "argmax", "sum", "log", "exp",
+    "clamp", "clamp_min", "sigmoid", "softmax", "log_softmax", "sort", "argsort", "view", "reshape", "flatten",
+    "movedim", "permute", "expand_as", "abs", "round",
+}
+_ATTRIBUTES = {"shape", "values", "indices", "ndim", "dtype", "device"}
+_NAMESPACES = {"torch": torch, "F": F}
+
+_BINARY = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Pow: operator.pow, ast.BitOr: operator.or_, ast.BitAnd: operator.and_,
+}
+_COMPARE = {ast.Gt: operator.gt, ast.Lt: operator.lt, ast.GtE: operator.ge, ast.LtE: operator.le, ast.Eq: operator.eq, ast.NotEq: operator.ne}
+
+
+def fill(code: str, placeholders: Mapping[str, Any]) -> str:
+    """A rule file's conversion with its placeholders (`{C}`) filled in: plain Python from here on."""
+    return code.format(**placeholders)
+
+
+def compose(outer: str, argument: str, inner: str) -> str:
+    """`outer` applied to the result of `inner`: compose("x.squeeze(1)", "x", "torch.sigmoid(x)")
+    is "torch.sigmoid(x).squeeze(1)"."""
+    inner_tree = ast.parse(inner, mode="eval").body
+
+    class Substitute(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            return inner_tree if node.id == argument else node
+
+    return ast.unparse(Substitute().visit(ast.parse(outer, mode="eval")))
+
+
+def apply(code: str, arguments: Mapping[str, Any]) -> Any:
+    """The value of `code` with the loss's argument names bound to `arguments` (no eval)."""
+    tree = ast.parse(code, mode="eval")
+    return _Interpreter(code, arguments).visit(tree.body)
+
+
+class _Interpreter(ast.NodeVisitor):
+    def __init__(self, source: str, names: Mapping[str, Any]):
+        self.source = source
+        self.names = names
+
+    def _refuse(self, what: str) -> ValueError:
+        return ValueError(f"conversion {self.source!r}: {what} is not allowed")
+
+    def generic_visit(self, node: ast.AST) -> Any:
+        raise self._refuse(type(node).__name__)
+
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        if isinstance(node.value, (int, float, bool, str)) or node.value is None:
+            return node.value
+        raise self._refuse(repr(node.value))
+
+    def visit_Name(self, node: ast.Name) -> Any:
+        if node.id in self.names:
+            return self.names[node.id]
+        if node.id in _NAMESPACES:
+            return _NAMESPACES[node.id]
+        raise self._refuse(f"the name {node.id!r}")
+
+    def visit_Tuple(self, node: ast.Tuple) -> Any:
+        return tuple(self.visit(e) for e in node.elts)
+
+    def visit_List(self, node: ast.List) -> Any:
+        return [self.visit(e) for e in node.elts]
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> Any:
+        if isinstance(node.op, ast.USub):
+            return -self.visit(node.operand)
+        if isinstance(node.op, ast.Invert):
+            return ~self.visit(node.operand)
+        raise self._refuse(type(node.op).__name__)
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        op = _BINARY.get(type(node.op))
+        if op is None:
+            raise self._refuse(type(node.op).__name__)
+        return op(self.visit(node.left), self.visit(node.right))
+
+    def visit_Compare(self, node: ast.Compare) -> Any:
+        if len(node.ops) != 1 or type(node.ops[0]) not in _COMPARE:
+            raise self._refuse("a chained comparison")
+        return _COMPARE[type(node.ops[0])](self.visit(node.left), self.visit(node.comparators[0]))
+
+    def visit_Subscript(self, node: ast.Subscript) -> Any:
+        return self.visit(node.value)[self.visit(node.slice)]
+
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        value = self.visit(node.value)
+        if node.attr in _ATTRIBUTES and not isinstance(value, type(torch)):
+            return getattr(value, node.attr)
+        raise self._refuse(f"the attribute .{node.attr}")
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        func = node.func
+        if not isinstance(func, ast.Attribute):
+            raise self._refuse(f"the call {ast.unparse(func)}()")
+        if isinstance(func.value, ast.Name) and func.value.id in _NAMESPACES and func.value.id not in self.names:
+            allowed = _TORCH if func.value.id == "torch" else _FUNCTIONAL
+            if func.attr not in allowed:
+                raise self._refuse(f"{func.value.id}.{func.attr}()")
+            fn = getattr(_NAMESPACES[func.value.id], func.attr)
+        else:
+            target = self.visit(func.value)
+            if not isinstance(target, torch.Tensor) or func.attr not in _METHODS:
+                raise self._refuse(f".{func.attr}()")
+            fn = getattr(target, func.attr)
+        args = [self.visit(a) for a in node.args]
+        kwargs = {k.arg: self.visit(k.value) for k in node.keywords if k.arg}
+        return fn(*args, **kwargs)

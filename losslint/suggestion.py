@@ -1,0 +1,383 @@
+"""suggest() and its answer, a Suggestion: which losses take these tensors as they are, and the exact conversion for the others.
+
+The question behind a loss switch ("my classifier became multi-class: which loss now, and what do I
+change?") answered from the rule files alone: each loss's `[usage]` table says what it is for, which
+kinds of prediction and target it takes and how to convert the usual other kinds (`spec.Usage`);
+`describe` reads the kinds from the tensors the way `check()` does. Nothing is proposed on faith: every
+conversion is applied to the user's tensors (`conversion.apply`, no eval) and the converted call must
+pass `check()` with no warning or error before it is shown.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from . import conversion
+from .describe import Description, describe_prediction, describe_target, has_class_dim
+from .docs import short_name
+from .engine import Checker
+from .findings import Finding
+from .registry import CompiledLoss, Registry
+from .vocabulary import PREDICTION_KINDS, PREDICTION_TASKS, TARGET_KINDS, TARGET_TASKS, TASKS
+
+# Codes whose fix is a mechanical dtype change that check() itself writes as code (`target.long()`).
+_DTYPE_CODES = ("LL101", "LL102", "LL103", "LL104")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One loss that takes the tensors, as they are or converted."""
+
+    loss: str
+    module: str  # the loss module as built: nn.KLDivLoss(reduction='batchmean')
+    call: str  # the whole call, runnable with the tensors named as the loss names them
+    conversions: dict[str, str] = field(default_factory=dict)  # argument -> expression; empty: as they are
+    notes: tuple[str, ...] = ()
+    infos: tuple[str, ...] = ()  # codes of the info findings check() still has (correct, worth knowing)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "loss": self.loss,
+            "module": self.module,
+            "call": self.call,
+            "conversions": dict(self.conversions),
+            "config": dict(self.config),
+            "notes": list(self.notes),
+            "infos": list(self.infos),
+        }
+
+
+@dataclass(frozen=True)
+class Unfit:
+    """A loss that does not take these tensors, and why."""
+
+    loss: str
+    why: str
+    # Whether the loss is for the task at all: False puts it with the losses for other tasks.
+    for_this_task: bool = True
+    task: str | None = None  # the loss's own task, when it is for another one
+
+    def to_dict(self) -> dict:
+        return {"loss": self.loss, "why": self.why, "for_this_task": self.for_this_task, "task": self.task}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What the tensors are, and the losses that take them: as they are, converted, or not at all."""
+
+    prediction: Description
+    target: Description
+    tasks: tuple[str, ...]
+    task_source: str  # "given", "the target", "the prediction", or "unknown"
+    fits: tuple[Option, ...] = ()
+    converted: tuple[Option, ...] = ()
+    other: tuple[Unfit, ...] = ()
+
+    @property
+    def task(self) -> str | None:
+        return self.tasks[0] if self.tasks else None
+
+    @property
+    def best(self) -> Option | None:
+        """The first loss to try: the best that fits as it is, else the best after a conversion."""
+        return (self.fits or self.converted or (None,))[0]
+
+    def to_dict(self) -> dict:
+        return {
+            "prediction": self.prediction.to_dict(),
+            "target": self.target.to_dict(),
+            "task": self.task,
+            "tasks": list(self.tasks),
+            "task_source": self.task_source,
+            "fits": [o.to_dict() for o in self.fits],
+            "converted": [o.to_dict() for o in self.converted],
+            "other": [u.to_dict() for u in self.other],
+        }
+
+    def __str__(self) -> str:
+        return render_suggestion(self)
+
+    def __repr__(self) -> str:
+        task = self.task or "unknown task"
+        return f"<Suggestion {task}: {len(self.fits)} fit as they are, {len(self.converted)} after a conversion, {len(self.other)} other>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # IPython
+        printer.text(repr(self) if cycle else str(self))
+
+    def _repr_html_(self) -> str:  # Jupyter
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+# ---- the answer ----------------------------------------------------------------------------------
+
+
+def suggest(prediction: object, target: object, *, task: str | None = None, registry: Registry | None = None) -> Suggestion:
+    """Which losses take `prediction` and `target`, and the exact conversion for the others.
+
+    task: "binary", "multiclass", "multilabel", "regression", "ranking", "distillation", "metric",
+    "sequence"; narrows the answer when the tensors are ambiguous (raw embeddings look like logits).
+    Never raises for any tensors; raises ValueError for an unknown task.
+    """
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
+    checker = Checker(registry=registry)
+    pred = describe_prediction(prediction)
+    if task is not None:
+        pred = _settled(pred, task)
+    tgt = describe_target(target, prediction, pred.kind)
+    tasks, source = _tasks(task, pred, tgt)
+    fits: list[tuple[tuple, Option]] = []
+    converted: list[tuple[tuple, Option]] = []
+    other: list[tuple[tuple, Unfit]] = []
+    losses = sorted((loss for loss in checker.registry.losses.values() if loss.rule.usage is not None and loss.installed), key=_rank)
+    for loss in losses:
+        usage = loss.rule.usage
+        matching = [i for i, t in enumerate(usage.tasks) if t in tasks]  # type: ignore[union-attr]
+        if not matching:
+            other.append(((1, *_rank(loss)), Unfit(loss.name, _purpose(loss), False, usage.tasks[0])))  # type: ignore[union-attr]
+            continue
+        key = (min(matching), *_rank(loss))
+        reason = _cannot_take_two(loss)
+        if reason is not None:
+            other.append(((0, *key), Unfit(loss.name, reason)))
+            continue
+        found = _fit(checker, loss, prediction, target, pred, tgt)
+        if isinstance(found, Option):
+            (converted if found.conversions else fits).append((key, found))
+        else:
+            other.append(((0, *key), Unfit(loss.name, found)))
+    return Suggestion(
+        prediction=pred,
+        target=tgt,
+        tasks=tasks,
+        task_source=source,
+        fits=tuple(o for _, o in sorted(fits, key=lambda x: x[0])),
+        converted=tuple(o for _, o in sorted(converted, key=lambda x: x[0])),
+        other=tuple(u for _, u in sorted(other, key=lambda x: x[0])),
+    )
+
+
+def _settled(pred: Description, task: str) -> Description:
+    """The prediction's kind, once the task is known: raw embeddings look like logits, and only the
+    task tells them apart ("metric" makes them embeddings)."""
+    def contradicts(kind: str | None) -> bool:
+        return kind in PREDICTION_TASKS and task not in PREDICTION_TASKS[kind]  # type: ignore[operator]
+
+    if contradicts(pred.kind):
+        better = next((k for k in pred.alternatives if not contradicts(k)), None)
+    else:
+        better = next((k for k in pred.alternatives if task in PREDICTION_TASKS.get(k, ())), None)
+    if better is None:
+        return pred
+    return Description(pred.summary, better, pred.evidence, (pred.kind,) if pred.kind else (), pred.shape, pred.dtype)
+
+
+def _tasks(task: str | None, pred: Description, tgt: Description) -> tuple[tuple[str, ...], str]:
+    if task is not None:
+        return (task,), "given"
+    if pred.kind in PREDICTION_TASKS:
+        return PREDICTION_TASKS[pred.kind], "the prediction"  # type: ignore[index]
+    if tgt.kind in TARGET_TASKS:
+        return TARGET_TASKS[tgt.kind], "the target"  # type: ignore[index]
+    return (), "unknown"
+
+
+def _rank(loss: CompiledLoss) -> tuple:
+    return (loss.rule.usage.rank, loss.name)  # type: ignore[union-attr]
+
+
+def _takes_words(loss: CompiledLoss) -> str:
+    usage = loss.rule.usage
+    parts = []
+    for take in usage.takes:  # type: ignore[union-attr]
+        inputs = " or ".join(PREDICTION_KINDS[k] for k in take.input)
+        targets = " or ".join(TARGET_KINDS[k] for k in take.target)
+        parts.append(f"{inputs} with {targets}" if targets else f"{inputs}, no target")
+    return "; or ".join(dict.fromkeys(parts))
+
+
+def _purpose(loss: CompiledLoss) -> str:
+    usage = loss.rule.usage
+    return f"for {TASKS[usage.tasks[0]]}: takes {_takes_words(loss)}"  # type: ignore[union-attr]
+
+
+def _cannot_take_two(loss: CompiledLoss) -> str | None:
+    """Why a loss cannot be called with just a prediction and a target, or None when it can."""
+    usage = loss.rule.usage
+    if loss.from_module or loss.functional is None:
+        return usage.note or f"{loss.name} is a module with its own weights; build it for your model"  # type: ignore[union-attr]
+    named = {usage.prediction, usage.target}  # type: ignore[union-attr]
+    extra = [a for a in loss.arguments if a not in named and a not in loss.optional]
+    if not usage.target or extra:  # type: ignore[union-attr]
+        return usage.note or f"takes {', '.join(loss.arguments)}"  # type: ignore[union-attr]
+    return None
+
+
+# ---- one loss --------------------------------------------------------------------------------------
+
+
+def _fit(checker: Checker, loss: CompiledLoss, prediction: object, target: object, pred: Description, tgt: Description) -> Option | str:
+    """The simplest call of `loss` that check() finds clean, or why there is none."""
+    usage = loss.rule.usage
+    p_name, t_name = usage.prediction, usage.target  # type: ignore[union-attr]
+    if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
+        return "needs tensors"
+    placeholders = {"C": prediction.shape[1]} if has_class_dim(tuple(prediction.shape)) else {}
+    as_is = any(pred.kind in take.input and tgt.kind in take.target for take in usage.takes)  # type: ignore[union-attr]
+    inputs = _candidates(loss, p_name, pred.kind, [k for take in usage.takes for k in take.input], placeholders)  # type: ignore[union-attr]
+    targets = _candidates(loss, t_name, tgt.kind, [k for take in usage.takes for k in take.target], placeholders)  # type: ignore[union-attr]
+    if not inputs or not targets:
+        side = pred if not inputs else tgt
+        return f"takes {_takes_words(loss)}; there is no conversion from {side.words}"
+    attempts = sorted(
+        ((i, t) for i in inputs for t in targets),
+        key=lambda pair: (pair[0][0] != p_name) + (pair[1][0] != t_name),
+    )
+    first_problem = None
+    for (p_code, p_note), (t_code, t_note) in attempts:
+        if not as_is and p_code == p_name and t_code == t_name:
+            continue  # check() may accept kinds the loss is not for (MSE on logits and one-hot rows)
+        result = _verified(checker, loss, {p_name: p_code, t_name: t_code}, {p_name: prediction, t_name: target})
+        if isinstance(result, tuple):
+            codes, report = result
+            notes = tuple(n for n in (p_note if codes[p_name] != p_name else "", t_note if codes[t_name] != t_name else "") if n)
+            return _option(loss, codes, notes, report)
+        first_problem = first_problem or result
+    return f"no conversion makes the call clean: {first_problem}" if first_problem else f"takes {_takes_words(loss)}"
+
+
+def _candidates(loss: CompiledLoss, argument: str, kind: str | None, accepted: list[str], placeholders: dict) -> list[tuple[str, str]]:
+    """(expression, note) for `argument`: itself when its kind is accepted, then the rule's conversions."""
+    out = [(argument, "")] if kind in accepted else []
+    for conv in loss.rule.usage.conversions:  # type: ignore[union-attr]
+        if conv.argument == argument and kind in conv.start:
+            try:
+                out.append((conversion.fill(conv.code, placeholders), conv.note))
+            except (KeyError, IndexError):
+                continue  # it needs the number of classes, and the prediction has no class dim
+    return out
+
+
+def _verified(checker: Checker, loss: CompiledLoss, codes: dict[str, str], tensors: dict[str, torch.Tensor]):
+    """((final codes, report), ) when the converted call is clean, else the first problem, in words.
+
+    A (N, 1) head against (N,) labels is squeezed, and a dtype that check() says is wrong is changed as
+    check() itself writes the fix (`target.float()`), so that the rule files only name kind conversions.
+    """
+    codes = dict(codes)
+    names = list(codes)
+    first = None
+    squeezed = False
+    for _ in range(4):
+        try:
+            values = {name: conversion.apply(code, tensors) for name, code in codes.items()}
+        except Exception as exc:  # noqa: BLE001 - a conversion that does not apply to these tensors
+            return first or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        report = _check(checker, loss, values)
+        blocking = [f for f in report.findings if f.severity in ("error", "warning")]
+        if not blocking:
+            return codes, report
+        first = first or blocking[0].message
+        if not squeezed:
+            squeezed = True
+            if _squeezed(codes, names, values):
+                continue
+        if not _repair(codes, blocking, values):
+            return first
+    return first
+
+
+def _squeezed(codes: dict[str, str], names: list[str], values: dict[str, Any]) -> bool:
+    """Squeeze a (N, 1) column against (N,) labels, the other argument's shape: True when it did."""
+    a, b = values[names[0]], values[names[1]]
+    if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
+        return False
+    for column, value, other in ((names[0], a, b), (names[1], b, a)):
+        if value.ndim == 2 and value.shape[1] == 1 and other.ndim == 1 and other.shape[0] == value.shape[0]:
+            codes[column] = conversion.compose(f"{column}.squeeze(1)", column, codes[column])
+            return True
+    return False
+
+
+def _repair(codes: dict[str, str], blocking: list[Finding], values: dict) -> bool:
+    """Apply check()'s own dtype fix where that is the problem; True when something changed."""
+    changed = False
+    for finding in blocking:
+        if finding.code in _DTYPE_CODES and finding.argument in codes and finding.fix.startswith(finding.argument + "."):
+            try:
+                conversion.apply(finding.fix, values)  # a plain expression over the argument, or not
+                fixed = conversion.compose(finding.fix, finding.argument, codes[finding.argument])
+            except Exception:  # noqa: BLE001
+                continue
+            if fixed != codes[finding.argument]:
+                codes[finding.argument] = fixed
+                changed = True
+    return changed
+
+
+def _check(checker: Checker, loss: CompiledLoss, values: dict[str, Any]):
+    usage = loss.rule.usage
+    args = [values[a] for a in loss.arguments if a in values]
+    return checker.check(loss.functional, *args, **usage.config)  # type: ignore[union-attr]
+
+
+def _option(loss: CompiledLoss, codes: dict[str, str], notes: tuple[str, ...], report) -> Option:
+    usage = loss.rule.usage
+    own = loss.names
+    config = dict(usage.config)  # type: ignore[union-attr]
+    module = short_name(loss.rule.loss.module) or loss.name
+    built = ", ".join(f"{k}={v!r}" for k, v in config.items())
+    positional = ", ".join(codes.get(a, a) for a in loss.arguments if a in codes)
+    conversions = {own.get(a, a): code for a, code in codes.items() if code != a}
+    infos = tuple(dict.fromkeys(f.code for f in report.findings if f.severity == "info"))
+    return Option(loss.name, f"{module}({built})", f"{module}({built})({positional})", conversions, notes, infos, config)
+
+
+# ---- rendering -------------------------------------------------------------------------------------
+
+
+def render_suggestion(s: Suggestion) -> str:
+    lines = [f"prediction: {s.prediction}", f"target:     {s.target}"]
+    if s.tasks:
+        also = f" (or {', '.join(s.tasks[1:])})" if len(s.tasks) > 1 else ""
+        lines.append(f"task:       {TASKS[s.tasks[0]]}{also}, from {s.task_source}" if s.task_source != "given" else f"task:       {TASKS[s.tasks[0]]} (given)")
+    else:
+        lines.append("task:       not recognized; pass task=... to narrow it")
+    if s.fits:
+        lines += ["", "take them as they are:"]
+        lines += [line for o in s.fits for line in _option_lines(o)]
+    if s.converted:
+        lines += ["", "take them after a conversion:"]
+        lines += [line for o in s.converted for line in _option_lines(o)]
+    here = [u for u in s.other if u.for_this_task]
+    if here:
+        width = max(len(u.loss) for u in here)
+        lines += ["", "do not take them:"]
+        lines += [f"  {u.loss:<{width}}  {u.why}" for u in here]
+    elsewhere: dict[str, list[str]] = {}
+    for u in s.other:
+        if not u.for_this_task:
+            elsewhere.setdefault(u.task or "", []).append(u.loss)
+    if elsewhere:
+        lines += ["", "for other tasks:"]
+        lines += [f"  {task}: {', '.join(losses)}" for task, losses in elsewhere.items()]
+    lines += ["", _summary(s)]
+    return "\n".join(lines)
+
+
+def _option_lines(option: Option) -> list[str]:
+    lines = [f"  {option.call}"]
+    lines += [f"      {note}" for note in option.notes]
+    return lines
+
+
+def _summary(s: Suggestion) -> str:
+    def count(n: int) -> str:
+        return f"{n} loss" + ("" if n == 1 else "es")
+
+    return f"losslint.suggest: {count(len(s.fits))} as they are, {count(len(s.converted))} after a conversion"
