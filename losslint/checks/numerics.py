@@ -1,0 +1,576 @@
+"""Numerical validity: calls whose result is certain to be NaN, inf or 0/0 before the loss runs.
+
+What torch 2.13 computes (CPU, checked in tests/test_numerics.py against the real losses):
+
+- `reduction="mean"` (and KLDivLoss's "batchmean") divides by the number of elements, or, for the
+  class-index losses, by the summed class weights of the targets that are not `ignore_index`. An
+  empty batch, a target that is all `ignore_index`, or class weights that are 0 for every class in the
+  batch make that a 0/0: NaN. ("sum" gives 0 and "none" an empty or all-zero tensor: no NaN.)
+- MultiMarginLoss and MultiLabelMarginLoss return uninitialized memory for an empty batch.
+- NaN anywhere in an argument propagates. +inf in logits is inf - inf inside log_softmax: NaN.
+  -inf logits or log-probabilities are a legitimate mask, except at the target class (the loss is
+  inf), in a row that is -inf throughout (NaN), or with label smoothing (inf).
+- A NaN or inf class weight poisons every sample of that class; a pos_weight of inf is `inf * 0`
+  (NaN) for every negative of that class.
+- float16 holds at most 65504: a "sum" over many elements, or one element-wise loss above that, is inf.
+
+Cost: the empty batch is metadata; the all-ignored target and zero weights are exact (the target's
+min and max, which the domain check has already read, and a gather of the weights at the targets);
+non-finite values are read from the same bounded sample the kind heuristics use, and what those
+heuristics have already computed is reused, so a clean call pays almost nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..context import CallContext
+from ..facts import TensorFacts, dtype_name
+from . import check
+
+_AVERAGING = ("mean", "batchmean", "elementwise_mean")
+_F16_MAX = 65504.0
+
+
+def _averaging(ctx: CallContext) -> bool:
+    return ctx.config.get("reduction", "mean") in _AVERAGING
+
+
+def _first(ctx: CallContext) -> str | None:
+    for name in ctx.loss.arguments:
+        if name in ctx.facts:
+            return name
+    return None
+
+
+@check("numerics")
+def numerics(
+    ctx: CallContext,
+    empty: str = "nan",
+    class_weight: str | None = None,
+    weights: tuple[str, ...] | list[str] = (),
+    neg_inf: str = "error",
+    overflow: str | None = None,
+) -> None:
+    """The loss is certainly NaN, inf or meaningless from its arguments.
+
+    empty: what an empty batch gives under an averaging reduction: "nan" (0/0) or "uninitialized"
+    (any reduction but "none"; torch 2.13's multi-margin kernels). class_weight: the per-class weight
+    of a class-index loss (CE, NLL): zero for every class present is 0/0 under "mean". weights: other
+    weights that multiply the element-wise loss (BCE's weight and pos_weight). neg_inf: how -inf in
+    `input` behaves: "error", "target" (a mask; non-finite only at the target class or in an all -inf
+    row), "ok" (CTC). overflow: "elementwise" or "rows": how to estimate a float16 sum.
+    """
+    if ctx.torch_raises or ctx.format is None:
+        return  # torch rejects the call anyway; that finding says more
+    if _empty_batch(ctx, empty):
+        return
+    index_target = _index_target(ctx)
+    if index_target is not None:
+        _all_ignored(ctx, index_target)
+    if class_weight:
+        _class_weight(ctx, class_weight, index_target)
+    for name in weights:
+        _elementwise_weight(ctx, name)
+    for name in ctx.loss.arguments:
+        facts = ctx.values(name)
+        if facts is not None and facts.is_floating:
+            _nonfinite(ctx, name, facts, neg_inf if name == "input" else "error", index_target)
+    if index_target is not None and neg_inf == "target":
+        _inf_at_target(ctx, index_target)
+    if overflow and any(f.dtype == torch.float16 for f in ctx.facts.values()):
+        _half_overflow(ctx, overflow, index_target)
+
+
+# ---- 0/0 ---------------------------------------------------------------------------------------------
+
+
+def _empty_batch(ctx: CallContext, empty: str) -> bool:
+    """Metadata only: an empty prediction under an averaging reduction."""
+    name = _first(ctx)
+    facts = ctx.fact(name) if name else None
+    if facts is None or facts.numel != 0 or facts.is_nested:
+        return False
+    reduction = ctx.config.get("reduction", "mean")
+    if empty == "uninitialized":
+        if reduction == "none":
+            return True
+        result = "uninitialized memory (torch 2.13's kernel returns before writing its result)"
+    elif reduction in _AVERAGING:
+        result = "nan (a mean over no elements is 0/0)"
+    else:
+        return True
+    ctx.emit(
+        "LL602",
+        name,
+        f"`{name}` is empty ({facts.summary}): with reduction={reduction!r} the loss is {result}",
+        fix="skip the loss when the batch is empty: `if input.numel(): loss = criterion(input, target)`, "
+        "or reduction='sum' divided by max(n, 1)",
+        observed=facts.summary,
+        expected="at least one element",
+    )
+    return True
+
+
+def _index_target(ctx: CallContext) -> TensorFacts | None:
+    """The target's facts when it holds class indices (an integer target without the class dim)."""
+    if "ignore_index" not in ctx.config:
+        return None
+    tgt, inp = ctx.fact("target"), ctx.fact("input")
+    if tgt is None or inp is None or tgt.is_floating or tgt.is_complex or tgt.shape == inp.shape:
+        return None
+    return tgt
+
+
+def _all_ignored(ctx: CallContext, tgt: TensorFacts) -> None:
+    """Exact, and almost free: the domain check has already read the target's min and max."""
+    ignore = ctx.config.get("ignore_index")
+    facts = ctx.values("target")
+    if facts is None or not isinstance(ignore, int) or not _averaging(ctx):
+        return
+    vr = facts.value_range
+    if vr is None or not (vr.min == vr.max == ignore):
+        return
+    ctx.emit(
+        "LL601",
+        "target",
+        f"every one of the {facts.numel} `target` values is ignore_index ({ignore}): with "
+        f"reduction={ctx.config.get('reduction', 'mean')!r} the loss is nan (0/0)",
+        explanation=(
+            f"{ctx.loss.name} averages over the targets that are not ignore_index; there are none, so it divides "
+            "0 by 0. One such batch makes the loss, the gradients and then the weights NaN. Typical causes: a "
+            "segmentation crop that is all void, a language-model batch of padding only, an auxiliary head "
+            "whose batch has no labelled sample."
+        ),
+        fix="skip the batch when nothing is labelled: `if (target != ignore_index).any(): loss = ...`, "
+        "or reduction='sum' / (target != ignore_index).sum().clamp(min=1)",
+        observed=f"{facts.summary}, all {ignore}",
+        expected=f"at least one target that is not {ignore}",
+    )
+
+
+def _class_weight(ctx: CallContext, config: str, tgt: TensorFacts | None) -> None:
+    """Zero or non-finite class weights; exact (the weight has C entries; one gather over the targets)."""
+    weight = ctx.config.get(config)
+    if not isinstance(weight, torch.Tensor) or weight.ndim != 1 or not weight.dtype.is_floating_point:
+        return
+    if weight.device.type == "meta" or not ctx.read_values or weight.numel() == 0:
+        return
+    w = weight.detach()
+    finite = torch.isfinite(w)
+    smoothing = float(ctx.config.get("label_smoothing") or 0.0)
+    ignore = ctx.config.get("ignore_index")
+    target = ctx.tensor("target") if tgt is not None and ctx.values("target") is not None else None
+    present = None
+    if target is not None:
+        t = target.detach().reshape(-1)
+        if isinstance(ignore, int):
+            t = t[t != ignore]
+        if t.numel() and int(t.min()) >= 0 and int(t.max()) < w.numel():
+            present = torch.zeros(w.numel(), dtype=torch.bool, device=w.device)
+            present[t.to(w.device)] = True
+    if not bool(finite.all()):
+        bad = (~finite).nonzero().flatten().tolist()
+        shown = ", ".join(f"{config}[{i}] = {float(w[i])}" for i in bad[:4]) + (", ..." if len(bad) > 4 else "")
+        used = present is not None and bool((~finite & present).any())
+        probabilities = tgt is None and ctx.fact("target") is not None and ctx.fact("target").is_floating
+        certain = used or smoothing > 0 or probabilities
+        if certain:
+            why = (
+                "the batch holds a class with that weight"
+                if used
+                else ("label smoothing weighs every class" if smoothing > 0 else "probability targets weigh every class")
+            )
+            message = f"`{config}` holds non-finite values ({shown}) and {why}: the loss is nan or inf"
+        else:
+            message = (
+                f"`{config}` holds non-finite values ({shown}); no target of this batch has that class, "
+                "but the first batch that does gives nan or inf"
+            )
+        ctx.emit(
+            "LL604",
+            config,
+            message,
+            explanation=(
+                "A class weight multiplies the loss of every sample of its class, and 'mean' divides by the "
+                "summed weights: inf or NaN there makes the whole loss inf or NaN. Class-balanced weights "
+                "computed as 1 / count (or total / count) are inf for a class with no samples."
+            ),
+            fix=f"{config} = torch.nan_to_num({config}, posinf=0.0) for classes that never occur, or compute it "
+            "from smoothed counts: 1 / (count + 1)",
+            observed=f"{dtype_name(weight.dtype)}[{w.numel()}], non-finite at {bad[:8]}",
+            expected="finite weights",
+            severity=None if certain else "warning",
+            confidence="certain" if certain else "strong",
+        )
+        return
+    if bool((w != 0).any()) and present is None:
+        return
+    if present is not None:
+        total = float(w[present].sum())
+        if total != 0 or not bool(present.any()):
+            return
+        classes = present.nonzero().flatten().tolist()
+        scope = f"every class in the batch ({', '.join(map(str, classes[:8]))}{', ...' if len(classes) > 8 else ''})"
+    else:
+        scope = "every class"
+    if _averaging(ctx) and tgt is not None:
+        result, severity = "the loss is nan (0/0: 'mean' divides by the summed weights)", None
+    else:
+        result, severity = "the loss is identically 0 and nothing learns", "warning"
+    ctx.emit(
+        "LL603",
+        config,
+        f"`{config}` is 0 for {scope}: {result}",
+        fix=f"give the classes that occur a weight > 0; if the batch should not count, skip it "
+        f"(`if ({config}[target] > 0).any()`)",
+        observed=f"{dtype_name(weight.dtype)}[{w.numel()}], zero for {scope}",
+        expected="a positive weight for at least one class in the batch",
+        severity=severity,
+    )
+
+
+def _elementwise_weight(ctx: CallContext, config: str) -> None:
+    """BCE's weight and pos_weight: non-finite entries make the loss non-finite (exact; weights are small)."""
+    weight = ctx.config.get(config)
+    if not isinstance(weight, torch.Tensor) or not weight.dtype.is_floating_point or weight.numel() == 0:
+        return
+    if weight.device.type == "meta" or not ctx.read_values or weight.numel() > (1 << 20):
+        return
+    w = weight.detach()
+    finite = torch.isfinite(w)
+    if bool(finite.all()):
+        if config == "weight" and not bool((w != 0).any()):
+            ctx.emit(
+                "LL603",
+                config,
+                f"`{config}` is 0 everywhere: the loss is identically 0 and nothing learns",
+                explanation="The weight multiplies every element of the loss.",
+                fix=f"drop `{config}`, or give the elements that should count a weight > 0",
+                observed=f"{dtype_name(weight.dtype)}{list(w.shape)}, all 0",
+                expected="some weight > 0",
+                severity="warning",
+            )
+        return
+    nan, inf = int(torch.isnan(w).sum()), int(torch.isinf(w).sum())
+    what = ", ".join(p for p in (f"{nan} NaN" if nan else "", f"{inf} inf" if inf else "") if p)
+    extra = (
+        " (pos_weight enters as 1 + (pos_weight - 1) * target: inf * 0 is NaN for every negative)"
+        if config == "pos_weight"
+        else ""
+    )
+    ctx.emit(
+        "LL604",
+        config,
+        f"`{config}` holds {what} values: the loss is nan or inf{extra}",
+        explanation=(
+            f"{ctx.loss.name} multiplies the loss by `{config}` element-wise. A pos_weight computed as "
+            "negatives / positives is inf for a label with no positive in the data."
+        ),
+        fix=f"{config} = torch.nan_to_num({config}, nan=1.0, posinf=1.0), or (negatives / positives.clamp(min=1)); "
+        "labels with no positives need no pos_weight",
+        observed=f"{dtype_name(weight.dtype)}{list(w.shape)}, {what}",
+        expected="finite weights",
+    )
+
+
+# ---- non-finite values -------------------------------------------------------------------------------
+
+
+def _sample_range(facts: TensorFacts) -> tuple[float, float, bool] | None:
+    """(min, max, exact) of what was read about the tensor, reusing what earlier steps computed.
+
+    The exact value range when the domain check read it; else the bounded sample the kind checks use
+    (their row statistics prove it finite); else one aminmax over that sample.
+    """
+    cached = facts.__dict__
+    if "value_range" in cached and cached["value_range"] is not None:
+        vr = cached["value_range"]
+        if not (vr.has_nan or vr.has_inf):
+            return vr.min, vr.max, True
+        return (math.nan if vr.has_nan else -math.inf), math.inf if vr.has_inf else vr.max, True
+    for key, value in cached.items():
+        if key.startswith("_normalization_") and value is not None:
+            return 0.0, 0.0, False  # finite: normalization() gives None for non-finite samples
+    if "_finite_range" in cached:
+        return cached["_finite_range"]
+    sample = facts.sample_view(0) if facts.ndim else facts._data().reshape(1)
+    if sample is None or sample.numel() == 0:
+        return None
+    lo, hi = torch.aminmax(sample)
+    found = (float(lo), float(hi), sample.numel() == facts.numel)
+    cached["_finite_range"] = found
+    return found
+
+
+def _sample(facts: TensorFacts) -> torch.Tensor:
+    return facts.sample_view(0) if facts.ndim else facts._data().reshape(1)
+
+
+# Domain findings that already say a NaN is there (BCE's [0, 1] checks read NaN as outside).
+_NAN_DOMAIN_CODES = ("LL308", "LL402", "LL411")
+
+
+def _nonfinite(ctx: CallContext, name: str, facts: TensorFacts, neg_inf: str, tgt: TensorFacts | None) -> None:
+    if any(f.argument == name and f.code in _NAN_DOMAIN_CODES for f in ctx.findings):
+        return
+    found = _sample_range(facts)
+    if found is None:
+        return
+    lo, hi, exact = found
+    if math.isfinite(lo) and math.isfinite(hi):
+        return
+    data = facts._data() if exact and facts.numel <= (1 << 22) else _sample(facts)
+    nan = int(torch.isnan(data).sum())
+    posinf = int((data == math.inf).sum())
+    neginf = int((data == -math.inf).sum())
+    examined = data.numel()
+    smoothing = float(ctx.config.get("label_smoothing") or 0.0)
+    if nan == 0 and posinf == 0 and (neg_inf == "ok" or (neg_inf == "target" and smoothing == 0)):
+        return  # -inf only: a mask; _inf_at_target judges the targets' entries exactly
+    where = f"all {facts.numel} values" if examined >= facts.numel else f"the first {examined} of {facts.numel} values"
+    parts = [p for p in (f"{nan} NaN" if nan else "", f"{posinf} +inf" if posinf else "", f"{neginf} -inf" if neginf and neg_inf != "ok" else "") if p]
+    if nan:
+        result = "nan"
+    elif posinf and neg_inf == "target":
+        result = "nan (+inf - inf inside log_softmax)"
+    elif neginf and smoothing > 0 and not posinf:
+        result = "inf (label smoothing takes every class's log-probability, and some are -inf)"
+    else:
+        result = "inf or nan"
+    ignored = ctx.config.get("ignore_index")
+    maybe_ignored = (
+        tgt is not None
+        and ctx.values("target") is not None
+        and isinstance(ignored, int)
+        and bool((ctx.args["target"].detach() == ignored).any())
+    )
+    if maybe_ignored:
+        result += ", unless every such row has an ignored target"
+    role = {"input": "the prediction", "target": "the target", "var": "the variance"}.get(name, f"`{name}`")
+    if nan:
+        fix = (
+            f"find where the NaN enters {role}: torch.isnan({name}).nonzero(); for a diverging model, "
+            "torch.autograd.set_detect_anomaly(True) and a lower learning rate"
+            if name == "input"
+            else f"mask the missing values out: keep = ~torch.isnan({name}); loss(input[keep], target[keep])"
+            if name == "target"
+            else f"find where the NaN enters `{name}` (torch.isnan({name}).nonzero())"
+        )
+    else:
+        fix = (
+            f"bound {role} before the loss: {name}.clamp(-1e4, 1e4), or a logit scale that is clamped "
+            "(logit_scale.clamp(max=math.log(100)))"
+            if name == "input"
+            else f"replace the infinite values where that is right (torch.nan_to_num({name}, posinf=..., neginf=...)) or mask them out"
+        )
+    ctx.emit(
+        "LL605",
+        name,
+        f"`{name}` holds {', '.join(parts)} ({where}): the loss is {result}",
+        explanation=(
+            f"NaN and inf propagate through {ctx.loss.name}: one non-finite value makes a reduced loss, and "
+            "then every gradient and weight it touches, non-finite."
+        ),
+        fix=fix,
+        observed=f"{facts.summary}, {', '.join(parts)} in {examined} values read",
+        expected="finite values",
+        severity=None if not maybe_ignored else "warning",
+        confidence="certain" if examined >= facts.numel else "strong",
+    )
+
+
+def _inf_at_target(ctx: CallContext, tgt: TensorFacts) -> None:
+    """-inf logits or log-probabilities at the target class (inf) or in whole rows (nan).
+
+    Only looked at when -inf was seen in the sample; then exact: one gather of N values.
+    """
+    inp = ctx.values("input")
+    if inp is None or not inp.is_floating or ctx.values("target") is None or ctx.has("LL605", "input"):
+        return
+    found = _sample_range(inp)
+    if found is None or found[0] != -math.inf:
+        return
+    x, t = ctx.args["input"].detach(), ctx.args["target"].detach()
+    if x.ndim < 2 or t.ndim != x.ndim - 1:
+        return
+    ignore = ctx.config.get("ignore_index")
+    valid = t != ignore if isinstance(ignore, int) else torch.ones_like(t, dtype=torch.bool)
+    safe = torch.where(valid, t, torch.zeros_like(t)).clamp(0, x.shape[1] - 1)
+    picked = x.gather(1, safe.unsqueeze(1)).squeeze(1)
+    at_target = int(((picked == -math.inf) & valid).sum())
+    dead_rows = int(((x == -math.inf).all(dim=1) & valid).sum())
+    if not at_target and not dead_rows:
+        return
+    kind = "log-probabilities" if ctx.format.arguments.get("input") and ctx.format.arguments["input"].kind == "log_probabilities" else "logits"
+    parts = []
+    if at_target:
+        parts.append(f"{at_target} target{'s' if at_target > 1 else ''} whose class has {kind} -inf")
+    if dead_rows:
+        parts.append(f"{dead_rows} row{'s' if dead_rows > 1 else ''} that {'are' if dead_rows > 1 else 'is'} -inf for every class")
+    result = "nan" if dead_rows else "inf"
+    half = inp.dtype in (torch.float16, torch.bfloat16) and kind == "log-probabilities"
+    ctx.emit(
+        "LL606",
+        "input",
+        f"`input` has {' and '.join(parts)}: the loss is {result}",
+        explanation=(
+            "-inf marks a class as impossible, which is fine where the target is another class; at the target "
+            "class the negative log-likelihood is inf, and a row with no possible class gives nan."
+            + (
+                f" In {dtype_name(inp.dtype)}, log(softmax(x)) underflows to -inf for any probability below the "
+                "dtype's smallest value."
+                if half
+                else ""
+            )
+        ),
+        fix=(
+            "F.log_softmax(logits.float(), dim=1) instead of torch.log(F.softmax(...)) (or CrossEntropyLoss on the logits)"
+            if kind == "log-probabilities"
+            else "mask with a large negative number (torch.finfo(x.dtype).min) instead of -inf, and never the target class"
+        ),
+        observed=f"{inp.summary}, -inf at {at_target} target entries, {dead_rows} all -inf rows",
+        expected="a finite value at every target class",
+    )
+
+
+# ---- float16 overflow --------------------------------------------------------------------------------
+
+
+def _half_overflow(ctx: CallContext, how: str, tgt: TensorFacts | None) -> None:
+    """float16 results above 65504: estimated from the element-wise loss on the bounded sample."""
+    inp, target = ctx.values("input"), ctx.values("target")
+    fn = ctx.loss.functional
+    if inp is None or target is None or fn is None or inp.dtype != torch.float16 or inp.ndim == 0:
+        return
+    reduction = ctx.config.get("reduction", "mean")
+    if reduction == "none" and how != "elementwise":
+        return
+    x = inp.sample_view(0)
+    rows = x.shape[0]
+    t = ctx.args["target"].detach()
+    if t.ndim == 0 or t.shape[0] != inp.shape[0]:
+        return
+    t = t.narrow(0, 0, rows)
+    if how == "elementwise" and t.shape != x.shape:
+        return
+    kwargs = {
+        k: (v.detach().float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v)
+        for k, v in ctx.config.items()
+        if k not in ("size_average", "reduce", "reduction") and v is not None
+    }
+    if isinstance(kwargs.get("weight"), torch.Tensor) and how == "elementwise" and kwargs["weight"].shape != inp.shape:
+        if kwargs["weight"].ndim and kwargs["weight"].shape[0] == inp.shape[0]:
+            kwargs["weight"] = kwargs["weight"].narrow(0, 0, rows)
+    try:
+        per = fn(x.float(), t.float() if t.is_floating_point() else t, reduction="none", **kwargs)
+    except Exception:  # noqa: BLE001 - the estimate is best effort; torch's own checks came first
+        return
+    per = per.detach().double()
+    if per.numel() == 0 or not bool(torch.isfinite(per).all()):
+        return
+    largest = float(per.abs().max())
+    scale = inp.shape[0] / rows
+    terms = round(per.numel() * scale)
+    estimate = float(per.sum()) * scale
+    # The sample is thousands of rows: its sum scaled to the batch is within a few percent; a 20%
+    # margin keeps a borderline sum (which may or may not overflow) from being called certain.
+    if largest > _F16_MAX:
+        seen = f"element-wise losses up to {largest:.3g} in the sample"
+    elif reduction == "sum" and abs(estimate) > 1.2 * _F16_MAX:
+        seen = f"a sum of about {abs(estimate):.3g} over {terms} terms"
+    else:
+        return
+    ctx.emit(
+        "LL607",
+        "input",
+        f"`input` is float16 and {seen}: float16 holds at most 65504, so the loss is inf",
+        explanation=(
+            f"{ctx.loss.name} computes and returns a float16 result here; a value above 65504 overflows to inf, "
+            "and its gradient to inf or NaN. Autocast runs losses in float32 for this reason."
+        ),
+        fix="compute the loss in float32: loss(input.float(), target.float() if target.is_floating_point() else target)"
+        + (", or reduction='mean'" if reduction == "sum" else ""),
+        observed=f"{inp.summary}, reduction={reduction!r}, {seen}",
+        expected="a result below 65504, or float32",
+        confidence="strong" if rows < inp.shape[0] else "certain",
+    )
+
+
+# ---- the hooks' post-mortem --------------------------------------------------------------------------
+
+
+def _exact_nonfinite(args: tuple, kwargs: dict, names: list[str]) -> list[tuple[str, str]]:
+    """(argument, "3 NaN, 1 +inf of 65536 values") for every tensor argument, read whole."""
+    found = []
+    named = [(f"`{names[i]}`" if i < len(names) else f"argument {i}", a) for i, a in enumerate(args)]
+    named += [(f"`{k}`", v) for k, v in kwargs.items()]
+    for name, value in named:
+        if not isinstance(value, torch.Tensor) or not value.dtype.is_floating_point or value.is_meta:
+            continue
+        if value.layout != torch.strided or value.numel() == 0:
+            continue
+        data = value.detach()
+        if bool(torch.isfinite(data).all()):
+            continue
+        nan, posinf, neginf = int(torch.isnan(data).sum()), int((data == math.inf).sum()), int((data == -math.inf).sum())
+        parts = [p for p in (f"{nan} NaN" if nan else "", f"{posinf} +inf" if posinf else "", f"{neginf} -inf" if neginf else "") if p]
+        found.append((name, f"{', '.join(parts)} of {data.numel()} values"))
+    return found
+
+
+def post_mortem(checker, loss: object, args: tuple, kwargs: dict, value: torch.Tensor):
+    """The report for a hooked call whose loss value came out non-finite, or None when it is finite.
+
+    Costs one read of the loss value (a scalar, unless reduction='none'); only when that is NaN or
+    inf are the arguments judged again, at values depth, and their floating tensors scanned whole for
+    NaN and inf (the regular check reads a bounded sample).
+    """
+    from ..findings import Finding, Report
+
+    out = value.detach()
+    if out.is_meta or not out.dtype.is_floating_point or out.numel() == 0:
+        return None
+    if bool(torch.isfinite(out).all()):
+        return None
+    report = checker.check_call(loss, args, kwargs, depth="values")
+    spec, form, _ = checker.registry.resolve(loss)
+    names = list(spec.forward if form == "module" else spec.functional_params)
+    doc = spec.codes["LL608"]
+    what = "nan" if bool(torch.isnan(out).any()) else "inf"
+    shown = f"{what}" if out.numel() == 1 else f"{int((~torch.isfinite(out)).sum())} non-finite of {out.numel()} values"
+    causes = [f for f in report.findings if f.severity in ("error", "warning") and f.code != "LL608"]
+    if any(f.code.startswith("LL6") and f.severity == "error" for f in causes):
+        return None  # the check before the call predicted this value and said why: once is enough
+    scanned = _exact_nonfinite(args, kwargs, names)
+    if causes:
+        first = causes[0]
+        because = f"[{first.code}] {first.message}"
+        fix = first.fix
+    elif scanned:
+        because = "; ".join(f"{n} holds {s}" for n, s in scanned)
+        fix = "find where the non-finite values start (torch.autograd.set_detect_anomaly(True)); mask or clamp them"
+    else:
+        because = (
+            "no argument explains it: every argument is finite and in its format, so the value became "
+            "non-finite inside the loss (an overflow, a log of 0)"
+        )
+        fix = doc.fix
+    extra = "" if not scanned or not causes else " Read in full: " + "; ".join(f"{n} holds {s}" for n, s in scanned) + "."
+    finding = Finding(
+        code="LL608",
+        name=doc.name,
+        severity="error",
+        torch_raises=False,
+        loss=spec.name,
+        argument=causes[0].argument if causes else (scanned[0][0] if scanned else "-"),
+        message=f"the loss returned {shown}; {because}",
+        explanation=doc.why + extra,
+        fix=fix,
+        observed=f"loss value {shown}",
+        expected="a finite loss",
+        confidence="certain",
+    )
+    return Report(loss=report.loss, findings=(finding, *report.findings))
