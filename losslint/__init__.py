@@ -25,6 +25,7 @@ from .findings import (
 )
 
 if TYPE_CHECKING:
+    from .config import ConfigError
     from .engine import Checker, check
     from .hook import attach, pre_hook
     from .policy import Policy
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "Checker": "engine",
+    "ConfigError": "config",
     "check": "engine",
     "attach": "hook",
     "pre_hook": "hook",
@@ -47,6 +49,7 @@ _LAZY = {
 
 __all__ = [
     "Checker",
+    "ConfigError",
     "Finding",
     "LossLintError",
     "LossLintInternalWarning",

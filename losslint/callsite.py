@@ -61,3 +61,31 @@ def describe(frame: FrameType | None) -> str | None:
 def location(start: FrameType | None = None) -> str | None:
     """The user's line as `"path/to/file.py:57"`, or None when every frame is torch's or losslint's."""
     return describe(user_frame(start if start is not None else sys._getframe(1)))
+
+
+_LIBRARY_DIRS: tuple[str, ...] | None = None
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Installed packages (site-packages) and the standard library: code that is not the user's own."""
+    global _LIBRARY_DIRS
+    if _LIBRARY_DIRS is None:
+        import site
+        import sysconfig
+
+        paths = sysconfig.get_paths()
+        found = {paths.get(key) for key in ("purelib", "platlib", "stdlib", "platstdlib")}
+        found.update(getattr(site, "getsitepackages", list)())
+        found.add(getattr(site, "getusersitepackages", lambda: None)())
+        _LIBRARY_DIRS = tuple(sorted({os.path.abspath(p) + os.sep for p in found if p}))
+    return _LIBRARY_DIRS
+
+
+def outside_libraries(frame: FrameType | None) -> FrameType | None:
+    """From the calling line outward, the first frame that is neither an installed library's nor the
+    standard library's: the user's own line when a library (a HuggingFace model, Lightning) called the
+    loss. Only asked for calls with findings, never on the hot path."""
+    skipped = _SKIPPED + _library_dirs()
+    while frame is not None and frame.f_code.co_filename.startswith(skipped):
+        frame = frame.f_back
+    return frame

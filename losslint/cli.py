@@ -188,6 +188,8 @@ def _library_text(loss: Any) -> str:
 
     library = loss.library or "-"
     dist = _DISTRIBUTIONS.get(library, library)
+    if library == "torch" and not loss.installed:
+        return loss.missing_text
     if not loss.installed:
         return f"{dist} (not installed)"
     try:

@@ -10,8 +10,12 @@
     LL305 = "error"
     LL2 = "warning"
 
-`rules` is also read by `losslint.check()` and the hooks (see `losslint.sources`); `rule-paths`,
-its former name, is still accepted.
+The whole table applies everywhere: the CLI and the pytest plugin, and also `losslint.check()`,
+`attach()`, `pre_hook` and `watch()`, which read it once, with the rules (see `losslint.sources`).
+Arguments override it key by key (`watch(ignore=[...])` replaces the file's `ignore`, as the command's
+`--ignore` does). `fail-on` is what fails: the command's exit status, a test under the plugin, and,
+when set, the severity at which the hooks' action="raise" stops a call. `rule-paths`, the former name
+of `rules`, is still accepted.
 
 As with ruff, the nearest pyproject.toml that has a `[tool.losslint]` table is used; one without it
 is passed over. Every problem of the table is reported together, on one line, with the file and key.
@@ -35,6 +39,9 @@ class ConfigError(ValueError):
     """`[tool.losslint]` is malformed; the message names the file and the key, on one line."""
 
 
+ConfigError.__module__ = "losslint"  # tracebacks show the public name, `losslint.ConfigError`
+
+
 @dataclass(frozen=True)
 class Settings:
     select: tuple[str, ...] = ()
@@ -44,6 +51,9 @@ class Settings:
     rule_paths: tuple[Path, ...] = ()
     # The pyproject.toml the settings came from; None for the defaults.
     source: Path | None = None
+    # Whether fail-on was given (by the file or a flag) rather than defaulted: the hooks' action="raise"
+    # stops calls at errors unless a threshold was asked for (see `raise_at`).
+    fail_on_given: bool = field(default=False, compare=False)
 
     def override(
         self,
@@ -58,7 +68,14 @@ class Settings:
             select=self.select if select is None else tuple(select),
             ignore=self.ignore if ignore is None else tuple(ignore),
             fail_on=self.fail_on if fail_on is None else fail_on,
+            fail_on_given=self.fail_on_given or fail_on is not None,
         )
+
+    @property
+    def raise_at(self) -> str:
+        """The severity at which the hooks' action="raise" stops a call: `fail-on` when it was set,
+        else "error" (the CLI's and the plugin's default of "warning" is about exit statuses)."""
+        return self.fail_on if self.fail_on_given else "error"
 
     def selection(self) -> Selection:
         """The validated selection; raises ConfigError naming the file for an unknown code."""
@@ -132,7 +149,10 @@ def parse_table(table: Any, source: Path) -> Settings:
     rule_paths = parse_rule_paths(table, source, problems)
     if problems:
         raise ConfigError("; ".join(problems))
-    settings = Settings(select, ignore, fail_on, {str(k): v for k, v in severity.items()}, tuple(rule_paths), source)
+    settings = Settings(
+        select, ignore, fail_on, {str(k): v for k, v in severity.items()}, tuple(rule_paths), source,
+        fail_on_given="fail-on" in table,
+    )
     settings.selection()  # validates the codes now, with the file named
     return settings
 

@@ -13,16 +13,19 @@ from dataclasses import dataclass
 import numbers
 from collections import OrderedDict
 import re
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 import torch
 
+from .config import ConfigError
 from .context import CallContext
 from .domains import parse_domain
 from . import checks as check_library
 from .facts import TensorFacts, describe_value, dtype_name
 from .findings import Finding, Report
 from .registry import CompiledFormat, CompiledLoss, Registry
+from .selection import Selection
+from . import sources
 from .sources import default_registry
 from .checks.origin import judge_origin
 from .shapes import bind, describe_binding, render, render_shape
@@ -45,18 +48,62 @@ _TYPE_CHECKS = {
 }
 
 
+def _codes(values: Iterable[str] | str | None, name: str) -> tuple[str, ...] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        values = [values]  # ignore="LL301" means the one code, not its characters
+    try:
+        return tuple(str(v) for v in values)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of codes or prefixes, got {type(values).__name__}") from None
+
+
+def _selection_from(select, ignore, severity, *, file) -> Selection:
+    """`file`'s selection (a config.Settings, or None) with each given argument replacing its key."""
+    from .spec import load_builtin
+
+    codes, _ = load_builtin()
+    if severity is not None and not isinstance(severity, dict):
+        raise TypeError(f"severity must be a dict of code -> severity, got {type(severity).__name__}")
+    return Selection.build(
+        select if select is not None else (file.select if file else None),
+        ignore if ignore is not None else (file.ignore if file else None),
+        severity if severity is not None else (file.severity if file else None),
+        known=codes,
+    )
+
+
 class Checker:
     """Holds losslint's own options, apart from the loss's arguments (a loss may take any keyword).
 
     depth: "values" (default) also reads tensor values; "metadata" reads only dtypes, shapes and
     devices, which never syncs a GPU and works on meta tensors.
+    select, ignore, severity: which codes to report and at which severity, as in `[tool.losslint]`
+    (codes or prefixes: `ignore=["LL301", "LL5"]`, `severity={"LL305": "error"}`). Each one given
+    replaces the file's; those left out come from the nearest pyproject.toml's `[tool.losslint]`.
     """
 
-    def __init__(self, *, depth: Depth = "values", registry: Registry | None = None):
+    def __init__(
+        self,
+        *,
+        depth: Depth = "values",
+        registry: Registry | None = None,
+        select: Iterable[str] | None = None,
+        ignore: Iterable[str] | None = None,
+        severity: dict[str, str] | None = None,
+    ):
         if depth not in ("metadata", "values"):
             raise ValueError(f"depth must be 'metadata' or 'values', got {depth!r}")
         self.depth = depth
         self._registry = registry
+        self._overrides = (_codes(select, "select"), _codes(ignore, "ignore"), severity)
+        if any(value is not None for value in self._overrides):
+            _selection_from(*self._overrides, file=None)  # an unknown code is a ValueError now, not at a call
+        # The selection in force (None: keep every finding as it is), resolved on first use and again
+        # only when the default settings are reread (register_rules(), sources.reset()).
+        self._selection: Selection | None = None
+        self._selection_stamp: int | None = None  # sources.generation it was read at; -1: needs no file
         # Metadata-only verdicts by call signature (see _metadata_key); holds no tensors.
         self._metadata_reports: OrderedDict[tuple, Report] = OrderedDict()
         self._plans: OrderedDict[tuple, _Plan] = OrderedDict()
@@ -67,8 +114,48 @@ class Checker:
         those of `register_rules()`."""
         return self._registry or default_registry()
 
+    def with_selection(
+        self,
+        *,
+        select: Iterable[str] | None = None,
+        ignore: Iterable[str] | None = None,
+        severity: dict[str, str] | None = None,
+    ) -> "Checker":
+        """A checker with the same depth and registry, and these codes overriding its own."""
+        own = self._overrides
+        return Checker(
+            depth=self.depth,
+            registry=self._registry,
+            select=own[0] if select is None else select,
+            ignore=own[1] if ignore is None else ignore,
+            severity=own[2] if severity is None else severity,
+        )
+
+    @property
+    def selection(self) -> Selection:
+        """The codes this checker reports and their severities: its arguments over `[tool.losslint]`."""
+        return self._current_selection() or Selection()
+
+    def _current_selection(self) -> Selection | None:
+        stamp = self._selection_stamp
+        if stamp == -1 or stamp == sources.generation:
+            return self._selection
+        select, ignore, severity = self._overrides
+        if select is not None and ignore is not None and severity is not None:
+            file, stamp = None, -1  # everything given (the CLI, the plugin): the file has nothing to add
+        else:
+            file, stamp = sources.default_settings(), sources.generation
+        selection = _selection_from(select, ignore, severity, file=file)
+        # The selection that keeps everything as it is costs nothing per call: it is not applied.
+        self._selection = None if selection == Selection() else selection
+        self._selection_stamp = stamp
+        return self._selection
+
     def check(self, loss: object, /, *args: Any, **kwargs: Any) -> Report:
-        return self.check_call(loss, args, kwargs)
+        try:
+            return self.check_call(loss, args, kwargs)
+        except ConfigError as exc:
+            raise exc.with_traceback(None) from None  # one clear error at the user's line
 
     def check_call(
         self,
@@ -85,7 +172,10 @@ class Checker:
         the tensors `watch()` saw made (`softmax`, `sigmoid`, ...); it is certain evidence about the
         value kind, and the value heuristics remain the fallback where it says nothing.
         """
-        spec, form, instance = self.registry.resolve(loss)
+        registry = self.registry
+        spec, form, instance = registry.resolve(loss)
+        stamp = self._selection_stamp
+        selection = self._selection if stamp == -1 or stamp == sources.generation else self._current_selection()
         read_values = (depth or self.depth) == "values"
         # Whether the loss would build a graph matters to torch (SoftMarginLoss rejects a target that
         # requires grad); the checks themselves never do.
@@ -110,6 +200,8 @@ class Checker:
                 self._plans.popitem(last=False)
         findings = tuple(ctx.findings) if not spec.names else tuple(_own_names(f, spec.names) for f in ctx.findings)
         report = Report(loss=spec.name, findings=findings)
+        if selection is not None and findings:
+            report = selection.apply(report)
         if key is not None and not read_values:
             self._metadata_reports[key] = report
             if len(self._metadata_reports) > _METADATA_CACHE_SIZE:
@@ -168,9 +260,16 @@ def check(loss: object, /, *args: Any, **kwargs: Any) -> Report:
     """Judge one loss call before it runs: `check(nn.CrossEntropyLoss(), logits, target)`.
 
     `loss` is a loss module, a loss class, a torch.nn.functional loss or a name; `args`/`kwargs` are
-    exactly what the loss would receive. Returns a `Report`; raises only `UnknownLossError`.
+    exactly what the loss would receive. Returns a `Report`; raises only `UnknownLossError`, and
+    `ConfigError` when `[tool.losslint]` in the nearest pyproject.toml is broken. The file's `select`,
+    `ignore` and `severity` apply; `Checker(select=..., ignore=..., severity=...)` overrides them.
     """
-    return _DEFAULT.check(loss, *args, **kwargs)
+    try:
+        return _DEFAULT.check_call(loss, args, kwargs)
+    except ConfigError as exc:
+        raise exc.with_traceback(None) from None  # one clear error at the user's line
+
+
 
 
 # ---- the steps ------------------------------------------------------------------------------------

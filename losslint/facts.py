@@ -91,7 +91,8 @@ class TensorFacts:
         self.shape: tuple[int, ...] = tuple(tensor.shape)
         self.ndim = len(self.shape)
         self.layout = tensor.layout
-        self.is_meta = tensor.device.type == "meta"
+        self.device_type: str = tensor.device.type
+        self.is_meta = self.device_type == "meta"
         self.is_sparse = tensor.layout != torch.strided
         self.is_nested = bool(getattr(tensor, "is_nested", False))
         self.is_floating = tensor.dtype.is_floating_point

@@ -16,9 +16,12 @@ loss untouched. Under `torch.compile` it does nothing, so Dynamo traces it away 
 from __future__ import annotations
 
 import sys
+import weakref
+from typing import Any, Iterable
 
 import torch
 
+from .config import ConfigError
 from .engine import Checker
 from .monitor import Action, Monitor, claim, release, state
 from .policy import Policy
@@ -32,8 +35,8 @@ def _origin():
 class Hook(Monitor):
     """The handle `attach()` returns: `.reports`, `.calls`, `.remove()`, and a context manager."""
 
-    def __init__(self, module: torch.nn.Module, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None):
-        super().__init__(action=action, policy=policy, checker=checker)
+    def __init__(self, module: torch.nn.Module, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, **selection: Any):
+        super().__init__(action=action, policy=policy, checker=checker, **selection)
         if not isinstance(module, torch.nn.Module):
             raise TypeError(f"attach() takes a loss module, got {type(module).__name__}")
         # An unknown module raises UnknownLossError here, at attach time, not at the first call.
@@ -64,6 +67,8 @@ class Hook(Monitor):
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        if _ATTACHED.get(self.module) is self:
+            del _ATTACHED[self.module]
 
     def __enter__(self) -> "Hook":
         return self
@@ -76,21 +81,47 @@ class Hook(Monitor):
         return f"<losslint hook on {type(self.module).__name__}, action={self.action!r}, {state_}, {len(self.reports)} reports>"
 
 
+# The hook attached to each module, so that attaching twice (a notebook cell run again) leaves one
+# hook, not two that warn twice and count every call double. Weak: a hook never keeps a module alive.
+_ATTACHED: "weakref.WeakKeyDictionary[torch.nn.Module, Hook]" = weakref.WeakKeyDictionary()
+
+
 def attach(
     loss_module: torch.nn.Module,
     *,
     action: Action = "auto",
     policy: Policy | None = None,
     checker: Checker | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    severity: dict[str, str] | None = None,
+    fail_on: str | None = None,
 ) -> Hook:
     """Judge every call of `loss_module` before it runs.
 
     action: "auto" raises `LossLintError` where torch would raise and warns `LossLintWarning` for
-    other errors and warnings; "raise" raises on any error; "warn" only warns; "collect" only records.
+    other errors and warnings; "stop" raises where torch would and only records the rest; "raise"
+    raises on any error (or at `fail_on`); "warn" only warns; "collect" only records.
     policy: how often values are read (`Policy`; default: the first 10 calls of each call site, then
     every 100th; metadata on every call). checker: a `Checker` with losslint's own options.
+    select, ignore, severity, fail_on: as in `[tool.losslint]`, whose values they replace.
+
+    A module has at most one losslint hook: attaching it again with the same options returns the
+    hook already there; with other options, the earlier hook is removed first.
     """
-    return Hook(loss_module, action=action, policy=policy, checker=checker)
+    options = (action, policy, checker, select, ignore, severity, fail_on)
+    existing = _ATTACHED.get(loss_module) if isinstance(loss_module, torch.nn.Module) else None
+    if existing is not None:
+        if existing._options == options:
+            return existing
+        existing.remove()
+    try:
+        hook = Hook(loss_module, action=action, policy=policy, checker=checker, select=select, ignore=ignore, severity=severity, fail_on=fail_on)
+    except ConfigError as exc:
+        raise exc.with_traceback(None) from None  # one clear error at the user's line
+    hook._options = options
+    _ATTACHED[loss_module] = hook
+    return hook
 
 
 # The plain pre_hook's record: it has no handle, but repeats from one call site must still be warned

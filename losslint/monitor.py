@@ -22,7 +22,7 @@ import threading
 import warnings
 import weakref
 from types import FrameType
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensor
@@ -31,10 +31,13 @@ from . import callsite
 from .engine import Checker
 from .findings import LossLintError, LossLintInternalWarning, LossLintWarning, Report
 from .policy import Policy
+from .selection import FAIL_ON, fails
 from .suppress import apply_suppressions
 
-Action = Literal["auto", "raise", "warn", "collect"]
-ACTIONS = ("auto", "raise", "warn", "collect")
+# "stop" is "auto" without the warnings: stop what torch would reject, record the rest for a report
+# at the end (`losslint run`, `pytest --losslint`, the Lightning and HuggingFace callbacks).
+Action = Literal["auto", "stop", "raise", "warn", "collect"]
+ACTIONS = ("auto", "stop", "raise", "warn", "collect")
 
 
 class _ThreadState(threading.local):
@@ -165,14 +168,32 @@ def _warn_at(message: str, category: type[Warning], frame: FrameType | None) -> 
 class Monitor:
     """Reports and actions of one hook or watch; safe to share between threads."""
 
-    def __init__(self, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None):
+    def __init__(
+        self,
+        *,
+        action: Action = "auto",
+        policy: Policy | None = None,
+        checker: Checker | None = None,
+        select: Iterable[str] | None = None,
+        ignore: Iterable[str] | None = None,
+        severity: dict[str, str] | None = None,
+        fail_on: str | None = None,
+    ):
         if action not in ACTIONS:
             raise ValueError(f"action must be one of {', '.join(map(repr, ACTIONS))}, got {action!r}")
         if policy is not None and not isinstance(policy, Policy):
             raise TypeError(f"policy must be a losslint.Policy, got {type(policy).__name__}")
+        if fail_on is not None and fail_on not in FAIL_ON:
+            raise ValueError(f"fail_on must be 'error' or 'warning', got {fail_on!r}")
         self.action: Action = action
         self.policy = policy or Policy()
-        self.checker = checker or Checker()
+        checker = checker or Checker()
+        if select is not None or ignore is not None or severity is not None:
+            checker = checker.with_selection(select=select, ignore=ignore, severity=severity)
+        self.checker = checker
+        # action="raise" stops calls with findings at or above this; None: `fail-on` of [tool.losslint]
+        # if it sets one, else "error" (read when first needed: a module-level Monitor reads no file).
+        self._raise_at = fail_on
         self._lock = threading.Lock()
         self._reports: list[Report] = []
         self._index: dict[tuple, int] = {}
@@ -227,8 +248,10 @@ class Monitor:
                     if report.findings:  # a clean report is only counted: no need for its call site
                         report = dataclasses.replace(report, location=location)
                         _warn_internal(report, frame)
-                        # `# losslint: ignore[...]` on the calling line holds for the hooks too.
-                        report = apply_suppressions(report)
+                        # `# losslint: ignore[...]` on the calling line holds for the hooks too, and
+                        # on the user's own line when a library made the call.
+                        user = callsite.outside_libraries(frame)
+                        report = apply_suppressions(report, also=callsite.describe(user) if user is not frame else None)
             except Exception as exc:  # noqa: BLE001 - losslint must never be what breaks the step
                 _internal_failure(exc, location, frame)
                 report = None
@@ -261,11 +284,19 @@ class Monitor:
         __tracebackhide__ = True
         if self.action == "collect":
             return
-        if (self.action == "auto" and report.torch_raises) or (self.action == "raise" and report.errors):
+        if (self.action in ("auto", "stop") and report.torch_raises) or (
+            self.action == "raise" and fails(report, self._raise_at or self._configured_raise_at())
+        ):
             # Every time: the call is stopped before torch (or a CUDA kernel) sees it.
             error = LossLintError(report)
             error.add_note(f"losslint stopped this {report.loss} call before it ran (action={self.action!r}).")
             raise error
-        if new and (report.errors or report.warnings):
+        if new and self.action != "stop" and (report.errors or report.warnings):
             _warn(report, frame)
+
+    def _configured_raise_at(self) -> str:
+        from .sources import default_settings
+
+        self._raise_at = default_settings().raise_at
+        return self._raise_at
 

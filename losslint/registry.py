@@ -20,6 +20,7 @@ from typing import Any, Callable
 import torch
 
 from . import checks as check_library
+from . import releases
 from .domains import Domain, parse_domain
 from .findings import RuleFileError, RuleShadowWarning, UnknownLossError
 from .shapes import Pattern, parse_pattern
@@ -141,8 +142,17 @@ class CompiledLoss:
 
     @property
     def installed(self) -> bool:
-        """Whether the loss's library can be imported here (checked without importing it)."""
+        """Whether the loss's library can be imported here (checked without importing it), and for
+        torch's own losses whether the installed release has it (LinearCrossEntropyLoss is new in 2.13)."""
+        if self.library == "torch":
+            return self.module is not None or self.functional is not None
         return self.library is None or _installed(self.library)
+
+    @property
+    def missing_text(self) -> str:
+        """Why a torch loss is not offered here: "not in torch 2.10 (added in 2.13)"."""
+        added = f" (added in {self.rule.loss.added_in})" if self.rule.loss.added_in else ""
+        return f"not in torch {releases.version()}{added}"
 
 
 @lru_cache(maxsize=None)
@@ -221,10 +231,25 @@ def compile_rule(
                 array_ok=arg.array_ok,
             )
         checks = _compile_checks(fmt.checks, f"{source} → formats[{fi}]", problems)
-        formats.append(CompiledFormat(fmt.name, fmt.description, arguments, checks))
+        unknown = [c for c in fmt.when if not releases.known(c)]
+        if unknown:
+            problems.append(
+                f"{source} → formats[{fi}] → when: unknown torch behaviour {', '.join(map(repr, unknown))}; "
+                f"known: {', '.join(sorted(releases.BEHAVIOURS))}"
+            )
+        elif all(releases.condition_holds(c) for c in fmt.when):
+            formats.append(CompiledFormat(fmt.name, fmt.description, arguments, checks))
     for name, conf in rule.config.items():
         if conf.code not in codes:
             problems.append(f"{source} → config → {name} → code: unknown code {conf.code!r}")
+    for where, conditions in [(f"config → {n}", c.when) for n, c in rule.config.items()] + [
+        (f"examples → {e.name!r}", e.when) for e in rule.examples
+    ]:
+        unknown = [c for c in conditions if not releases.known(c)]
+        if unknown:
+            problems.append(f"{source} → {where} → when: unknown torch behaviour {', '.join(map(repr, unknown))}")
+    # Keywords the installed torch does not have are not part of the loss here (a TypeError if passed).
+    absent = {n for n, c in rule.config.items() if c.when and not all(releases.condition_holds(x) for x in c.when if releases.known(x))}
     sig = rule.signature
     if sig.forward is not None and len(sig.forward) + len(sig.from_module) != len(sig.arguments):
         problems.append(f"{source} → signature → forward: must name each argument not in from_module")
@@ -248,12 +273,12 @@ def compile_rule(
         forward=forward,
         from_module=dict(sig.from_module),
         module_adapter=module_adapter,
-        functional_params=tuple(sig.functional),
-        keyword_only=tuple(sig.keyword_only),
+        functional_params=tuple(p for p in sig.functional if p not in absent),
+        keyword_only=tuple(p for p in sig.keyword_only if p not in absent),
         optional=frozenset(sig.optional),
         sparse_ok=frozenset(sig.sparse_ok),
         empty_batch_skips_dtype_checks=sig.empty_batch_skips_dtype_checks,
-        config=dict(rule.config),
+        config={n: c for n, c in rule.config.items() if n not in absent},
         config_attributes=tuple(
             dict.fromkeys(
                 (name if conf.attribute is None else conf.attribute).split(".")[0]
@@ -374,6 +399,8 @@ class Registry:
             found = self._by_name.get(key) or self._by_name.get(loss.lower())
             if found is None:
                 raise self._unknown(repr(loss), loss)
+            if found[0].library == "torch" and not found[0].installed:
+                raise UnknownLossError(f"{found[0].name} is {found[0].missing_text}: upgrade torch to use it")
             return found[0], found[1], None
         if isinstance(loss, torch.nn.Module):
             found = self._class(type(loss))

@@ -35,6 +35,11 @@ GROUP = "losslint.rules"
 _lock = threading.Lock()
 _registered: list[Path] = []
 _default: Registry | None = None
+# `[tool.losslint]` of the working directory when the default registry was built: read together, once.
+_settings = None
+# Counts rebuilds (register_rules(), reset()): a Checker rereads the settings when it changes. The
+# registry itself cannot tell, since the same rules may give back the very same Registry object.
+generation = 0
 
 
 # ---- entry points ------------------------------------------------------------------------------------
@@ -127,24 +132,31 @@ def default_registry() -> Registry:
     if registry is None:
         with _lock:
             if _default is None:
-                _set(_build(_registered))
+                _set(*_build(_registered))
             registry = _default
     return registry  # type: ignore[return-value]
 
 
-def _set(registry: Registry | None) -> None:
-    global _default
-    _default = registry
+def default_settings():
+    """The `[tool.losslint]` settings that `check()` and the hooks honour (select, ignore, severity,
+    fail-on, rules), read once with the default registry; raises `ConfigError` for a broken file."""
+    default_registry()
+    return _settings
 
 
-def _build(registered: list[Path]) -> Registry:
-    from .config import ConfigError, load_rule_paths
+def _set(registry: Registry | None, settings=None) -> None:
+    global _default, _settings, generation
+    _default, _settings = registry, settings
+    generation += 1
 
-    try:
-        source, paths = load_rule_paths()
-    except ConfigError as exc:
-        raise RuleFileError([str(exc)]) from None
-    return registry_for(paths, source, registered)
+
+def _build(registered: list[Path]) -> tuple[Registry, object]:
+    from .config import load_settings
+
+    # A broken pyproject.toml raises ConfigError here, naming the file and the key: it is the
+    # configuration that is wrong, not a rule file.
+    settings = load_settings()
+    return registry_for(settings.rule_paths, settings.source, registered), settings
 
 
 def register_rules(*paths: str | os.PathLike) -> Registry:
@@ -160,9 +172,9 @@ def register_rules(*paths: str | os.PathLike) -> Registry:
         raise RuleFileError(missing)
     with _lock:
         combined = list(dict.fromkeys([*_registered, *(p.resolve() for p in new)]))
-        registry = _build(combined)
+        registry, settings = _build(combined)
         _registered[:] = combined
-        _set(registry)
+        _set(registry, settings)
     return registry
 
 

@@ -126,6 +126,9 @@ class FormatRule(_Model):
     arguments: dict[str, ArgumentRule]
     # Whether torch rejects a call whose shapes fit no format (False for losses that broadcast).
     checks: list[CheckRef] = Field(default_factory=list)
+    # Offered only where the installed torch behaves so: names of losslint/releases.py behaviours, each
+    # optionally "not <name>" (e.g. a (1,) target for an unbatched input, accepted from torch 2.9 on).
+    when: list[str] = Field(default_factory=list)
 
     _checks = field_validator("checks", mode="before")(classmethod(lambda cls, v: _check_refs(v)))
 
@@ -147,6 +150,9 @@ class ConfigRule(_Model):
     # without it is a TypeError.
     required: bool = False
     description: str = ""
+    # Exists only where the installed torch behaves so (losslint/releases.py names; "not <name>"):
+    # elsewhere the keyword is unknown to torch, and passing it is a TypeError.
+    when: list[str] = Field(default_factory=list)
 
     _range = field_validator("range")(classmethod(lambda cls, v: _check_domain(v)))
 
@@ -161,6 +167,9 @@ class Identity(_Model):
     summary: str
     # A base that other rules extend and that matches nothing itself.
     abstract: bool = False
+    # The release of its library that added the loss (history, for the message where it is missing:
+    # whether the installed release has it is read from the library itself).
+    added_in: str | None = None
 
     @model_validator(mode="after")
     def _abstract_matches_nothing(self) -> "Identity":
@@ -214,6 +223,8 @@ class Example(_Model):
     expect_info: list[str] = Field(default_factory=list)
     form: Literal["module", "functional", "both"] = "both"
     note: str = ""
+    # Run only where the installed torch behaves so (losslint/releases.py names; "not <name>").
+    when: list[str] = Field(default_factory=list)
 
 
 class Take(_Model):

@@ -6,6 +6,8 @@
 It applies to reports that carry their call site (`Report.location`, "path/to/file.py:57", set by
 `watch()` and the hooks); the line is read with `linecache`, the same cache tracebacks use. For a call
 written over several lines, the comment goes on the line Python reports for the call (its first line).
+When a library calls the loss (a HuggingFace model computing its own cross entropy), the comment may
+also go on the user's line that called into the library: the hooks pass it as `also`.
 """
 
 from __future__ import annotations
@@ -52,9 +54,18 @@ def suppressed(location: str | None) -> tuple[str, ...] | None:
     return tuple(code.strip().upper() for code in codes.split(",") if code.strip())
 
 
-def apply_suppressions(report: Report) -> Report:
-    """The report without the findings its call site's comment suppresses."""
+def apply_suppressions(report: Report, also: str | None = None) -> Report:
+    """The report without the findings its call site's comment suppresses.
+
+    also: a second line whose comment counts too: the user's own line when the loss was called from
+    inside a library (`model(**batch)` while HuggingFace computes the cross entropy), where a comment
+    on the library's line is out of the user's reach.
+    """
     codes = suppressed(getattr(report, "location", None))
+    if also is not None and also != report.location:
+        more = suppressed(also)
+        if more is not None:
+            codes = (*(codes or ()), *more)
     if codes is None:
         return report
     kept = tuple(

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import inspect
 import sys
-from typing import Any
+from typing import Any, Iterable
 
 import torch
 from torch.overrides import TorchFunctionMode
 
+from .config import ConfigError
 from .engine import Checker
 from .monitor import Action, Monitor, claim, claimed, release, state
 from .policy import Policy
@@ -74,8 +75,8 @@ def _complete(func, args: tuple, kwargs: dict) -> dict:
 class Watch(Monitor, TorchFunctionMode):
     """The context manager `watch()` returns: `.reports`, `.calls`, `.provenance`."""
 
-    def __init__(self, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None):
-        Monitor.__init__(self, action=action, policy=policy, checker=checker)
+    def __init__(self, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, **selection: Any):
+        Monitor.__init__(self, action=action, policy=policy, checker=checker, **selection)
         TorchFunctionMode.__init__(self)
         registry = self.checker.registry
         self._roles = _roles(registry)
@@ -142,13 +143,28 @@ class Watch(Monitor, TorchFunctionMode):
         return f"<losslint watch, action={self.action!r}, {self.calls} calls, {len(self.reports)} reports>"
 
 
-def watch(*, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None) -> Watch:
+def watch(
+    *,
+    action: Action = "auto",
+    policy: Policy | None = None,
+    checker: Checker | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    severity: dict[str, str] | None = None,
+    fail_on: str | None = None,
+) -> Watch:
     """A context manager that judges every functional loss call made inside it, in this thread.
 
     action: "auto" raises `LossLintError` where torch would raise and warns `LossLintWarning` for
-    other errors and warnings; "raise" raises on any error; "warn" only warns; "collect" only records.
+    other errors and warnings; "stop" raises where torch would and only records the rest; "raise"
+    raises on any error (or at `fail_on`); "warn" only warns; "collect" only records.
     policy: how often values are read (`Policy`; default: the first 10 calls of each call site, then
     every 100th; metadata on every call). checker: a `Checker` with losslint's own options.
+    select, ignore, severity, fail_on: as in `[tool.losslint]`, whose values they replace;
+    `ignore=["LL301"]` silences a finding about a loss that a library calls where no comment reaches.
     `.reports` lists what it saw, one report per call site and set of findings, with a count.
     """
-    return Watch(action=action, policy=policy, checker=checker)
+    try:
+        return Watch(action=action, policy=policy, checker=checker, select=select, ignore=ignore, severity=severity, fail_on=fail_on)
+    except ConfigError as exc:
+        raise exc.with_traceback(None) from None  # one clear error at the user's line

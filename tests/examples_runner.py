@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 import losslint
+from losslint import releases
 from losslint.examples import build
 from losslint.registry import CompiledLoss, builtin_registry
 
@@ -71,6 +72,16 @@ def torch_outcome(fn, args, kwargs) -> tuple[bool, str]:
     return False, ""
 
 
+def applies(example) -> bool:
+    """Whether the installed torch behaves as the example assumes (its `when`, see losslint/releases.py)."""
+    return all(releases.condition_holds(c) for c in example.when)
+
+
+def runnable_examples(loss: CompiledLoss):
+    """The loss's examples that apply to the installed torch release."""
+    return [e for e in loss.rule.examples if applies(e)]
+
+
 def all_examples(registry=None):
     """(loss, example, form) for every example of every rule, torch's and the other libraries'.
 
@@ -81,7 +92,7 @@ def all_examples(registry=None):
     for loss in registry.losses.values():
         if loss.installed:
             loss.load()
-        for example in loss.rule.examples:
+        for example in runnable_examples(loss):
             forms = example_calls(loss, example) if loss.installed else [None]
             for form in forms:
                 yield loss, example, form

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import losslint
-from examples_runner import build_call, torch_outcome
+from examples_runner import build_call, runnable_examples, torch_outcome
 from losslint.registry import builtin_registry
 
 EXAMPLES = int(os.environ.get("LOSSLINT_FUZZ_EXAMPLES", "400"))
@@ -28,7 +28,7 @@ REGISTRY = builtin_registry()
 SEEDS = [
     (loss, example)
     for loss in REGISTRY.losses.values()
-    for example in loss.rule.examples
+    for example in runnable_examples(loss)
     if loss.functional is not None and example.form in ("both", "functional")
 ]
 

@@ -16,14 +16,14 @@ import pytest
 import torch
 
 import losslint
-from examples_runner import build_call, torch_outcome
+from examples_runner import build_call, runnable_examples, torch_outcome
 from losslint.registry import builtin_registry
 
 REGISTRY = builtin_registry()
 
 
 def _clean_seed(loss):
-    for example in loss.rule.examples:
+    for example in runnable_examples(loss):
         if not example.expect and example.form in ("both", "functional"):
             return example
     return None

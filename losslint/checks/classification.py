@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .. import kinds
+from .. import kinds, releases
 from ..context import CallContext
 from ..facts import dtype_name, scalar_type_name
 from . import check, domain_hint, raiser
@@ -150,23 +150,58 @@ def probabilities_ignore_index(ctx: CallContext) -> None:
     )
 
 
-@check("uint8_spatial_target")
-def uint8_spatial_target(ctx: CallContext) -> None:
-    """uint8 class indices work with (N, C) inputs but not with (N, C, d1, ...) in torch 2.13."""
+@check("uint8_class_target")
+def uint8_class_target(ctx: CallContext) -> None:
+    """uint8 class indices work with (N, C) inputs, but not with (N, C, d1, ...) (the spatial kernel
+    takes int64 only), nor with a class weight and label smoothing (the smoothing term gathers the
+    weight with the target, and gather takes int32/int64 indices only)."""
     facts = ctx.fact("target")
-    if facts is None or facts.dtype != torch.uint8 or not ctx.binding.get("*d"):
+    if facts is None or facts.dtype != torch.uint8:
+        return
+    if ctx.binding.get("*d"):
+        why = (
+            "A uint8 mask (read from a PNG through NumPy) is accepted with (N, C) inputs, but with extra "
+            "dimensions torch raises (expected scalar type Long, found Byte)."
+        )
+    elif isinstance(ctx.config.get("weight"), torch.Tensor) and (ctx.config.get("label_smoothing") or 0) > 0:
+        why = (
+            "With a class weight and label smoothing, cross entropy gathers the weight at the target "
+            "indices, and torch's gather raises for uint8 indices."
+        )
+    else:
         return
     ctx.emit(
         "LL102",
         "target",
-        f"`target` is uint8 {facts.summary}; expected int64 for targets with spatial dimensions",
-        explanation=(
-            "A uint8 mask (read from a PNG through NumPy) is accepted with (N, C) inputs, but with extra "
-            "dimensions torch 2.13 raises 'expected scalar type Long but found Byte'."
-        ),
+        f"`target` is uint8 {facts.summary}; expected int64 class indices",
+        explanation=why,
         fix="target.long()",
         observed=facts.summary,
         expected="int64",
+        torch_raises=True,
+    )
+
+
+@check("unbatched_target_1_smoothing")
+def unbatched_target_1_smoothing(ctx: CallContext) -> None:
+    """A (1,) target for an unbatched (C,) input: label smoothing's term is computed at the input's
+    (scalar) shape and cannot take the target's (1,) one (where the installed torch rejects it)."""
+    smoothing = ctx.config.get("label_smoothing")
+    if not isinstance(smoothing, (int, float)) or smoothing <= 0 or releases.holds("unbatched_target_1_label_smoothing"):
+        return
+    facts = ctx.fact("target")
+    ctx.emit(
+        "LL203",
+        "target",
+        f"`target` has shape (1,) for an unbatched `input` with label_smoothing={smoothing}; expected a 0-d class index",
+        explanation=(
+            "Without label smoothing a (1,) target is accepted for a (C,) input, but the smoothing term "
+            "keeps the input's scalar shape: "
+            + releases.quote("unbatched_target_1_label_smoothing", "torch raises a shape error.")
+        ),
+        fix="target.squeeze(0)",
+        observed=facts.summary if facts is not None else "(1,)",
+        expected="a 0-d target, e.g. torch.tensor(3)",
         torch_raises=True,
     )
 
@@ -209,9 +244,21 @@ def padding_not_ignored(ctx: CallContext, min_rows: int = 2, min_length: int = 4
 
 
 @check("class_weight")
-def class_weight(ctx: CallContext, config: str = "weight", same_dtype: bool = True) -> None:
+def class_weight(
+    ctx: CallContext,
+    config: str = "weight",
+    same_dtype: bool = True,
+    promoting_formats: tuple[str, ...] = (),
+    spatial_numel: bool = False,
+) -> None:
     """A per-class weight: shape (C,), the input's floating dtype (where the loss requires it: kornia
-    promotes a float64 weight instead)."""
+    promotes a float64 weight instead).
+
+    promoting_formats: formats whose computation multiplies by the weight and so promotes its dtype
+    (cross entropy's class probabilities: any weight dtype is accepted there).
+    spatial_numel: with inputs of 3 or more dims, nll_loss2d checks only that the weight holds C values
+    (a (1, C) or (C, 1) weight passes), where the 1- and 2-d kernels require the shape (C,).
+    """
     weight = ctx.config.get(config)
     facts = ctx.fact("input")
     if not isinstance(weight, torch.Tensor) or facts is None:
@@ -220,7 +267,12 @@ def class_weight(ctx: CallContext, config: str = "weight", same_dtype: bool = Tr
     if classes is None and facts.ndim >= 1:
         classes = facts.shape[1] if facts.ndim >= 2 else facts.shape[0]
     shape = tuple(weight.shape)
-    if classes is not None and shape != (classes,):
+    fits = shape == (classes,)
+    if not fits and spatial_numel and facts.ndim >= 3 and ctx.format is not None and ctx.format.name not in promoting_formats:
+        fits = weight.numel() == classes
+    if same_dtype and ctx.format is not None and ctx.format.name in promoting_formats:
+        same_dtype = False
+    if classes is not None and not fits:
         ctx.emit(
             "LL206",
             config,

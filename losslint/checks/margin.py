@@ -227,6 +227,7 @@ def same_ndim_broadcast(
     arguments: list[str],
     fix: str = "",
     only_default_distance: bool = False,
+    pairwise: bool = False,
 ) -> None:
     """MarginRanking and the triplet losses: the same number of dimensions, then broadcasting.
 
@@ -236,6 +237,9 @@ def same_ndim_broadcast(
     sample with every other one (LL205).
     only_default_distance: TripletMarginWithDistanceLoss hands the tensors to a custom distance
     function, which decides itself how they combine; only the ndim check is torch's own.
+    pairwise: the triplet losses never broadcast all three together: they compute
+    d(anchor, positive) and d(anchor, negative) (and d(positive, negative) with swap=True), each over the
+    last dim, and then combine the distances. Shapes that fail jointly can pass that way.
     """
     facts = [(name, ctx.fact(name)) for name in arguments]
     if any(f is None for _, f in facts):
@@ -249,6 +253,8 @@ def same_ndim_broadcast(
     joint: tuple[int, ...] = facts[0][1].shape  # type: ignore[union-attr]
     for i, (name, f) in enumerate(facts[1:], start=1):
         new = broadcast_shape(joint, f.shape)  # type: ignore[union-attr]
+        if new is None and pairwise and _distances_broadcast(ctx, facts):  # type: ignore[arg-type]
+            return
         if new is None:
             others = ", ".join(f"`{n}` {_shape(g)}" for n, g in facts[:i])  # type: ignore[arg-type]
             ctx.emit(
@@ -293,6 +299,21 @@ def same_ndim_broadcast(
         observed=", ".join(f"{n} {g.summary}" for n, g in facts),  # type: ignore[union-attr]
         expected=f"one shape for all of {', '.join(f'`{n}`' for n, _ in facts)}",
     )
+
+
+def _distances_broadcast(ctx: CallContext, facts: list[tuple[str, TensorFacts]]) -> bool:
+    """Whether torch's pairwise distances of a triplet call, and then the distances, broadcast."""
+    shapes = [f.shape for _, f in facts]
+    if any(len(s) == 0 for s in shapes):
+        return False
+    pairs = [(0, 1), (0, 2)] + ([(1, 2)] if ctx.config.get("swap") else [])
+    distances: tuple[int, ...] | None = ()
+    for i, j in pairs:
+        pair = broadcast_shape(shapes[i], shapes[j])
+        if pair is None:
+            return False
+        distances = broadcast_shape(distances, pair[:-1]) if distances is not None else None
+    return distances is not None
 
 
 def _emit_ndim_mismatch(ctx: CallContext, facts: list[tuple[str, TensorFacts]], fix: str) -> None:

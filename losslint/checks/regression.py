@@ -27,7 +27,7 @@ import numbers
 
 import torch
 
-from .. import kinds
+from .. import kinds, releases
 from ..context import CallContext
 from ..facts import TensorFacts, dtype_name, scalar_type_name
 from ..shapes import broadcast_shape, render_shape
@@ -89,6 +89,9 @@ def regression_dtypes(ctx: CallContext, kernel: str) -> None:
             raises_target = ("LL101", f"\"{name}_cpu\" not implemented for '{scalar_type_name(common)}'")
         elif not common.is_floating_point:
             raises_input = f"\"{name}_cpu\" not implemented for '{scalar_type_name(common)}'"
+        elif inp.device_type == "cpu" and not releases.cpu_kernel_accepts(f"{name}_loss", common):
+            # Half-precision CPU kernels arrived in different releases (bfloat16 MSE in 2.6).
+            raises_input = releases.cpu_kernel_message(f"{name}_loss", common)
     elif kernel == "l1":
         common = _promoted(inp, tgt)
         if inp.is_bool:
@@ -381,11 +384,14 @@ def exact_size_weight(ctx: CallContext, config: str = "weight") -> None:
 
 
 def _var_size_ok(inp: tuple[int, ...], var: tuple[int, ...]) -> bool:
-    """torch 2.13's rule, verbatim: the input's shape; the input's shape without its last dim; or the
-    input's ndim with the sizes of var at the dims that differ summing to exactly 1 (one dim set to 1).
-    A var that merely broadcasts, (1, 1, H, W) for an (N, C, H, W) input, is rejected."""
+    """torch's rule, verbatim: the input's shape; the input's shape without its last dim; or the
+    input's ndim with one dim set to 1 — any dim where the installed torch allows it (the sizes of var
+    at the dims that differ sum to exactly 1), else only the last one. A var that merely broadcasts,
+    (1, 1, H, W) for an (N, C, H, W) input, is rejected."""
     if var == inp or inp[:-1] == var:
         return True
+    if not releases.holds("gaussian_nll_var_any_singleton"):
+        return len(inp) == len(var) >= 1 and inp[:-1] == var[:-1] and var[-1] == 1
     return len(inp) == len(var) and sum(v for i, v in zip(inp, var) if i != v) == 1
 
 
@@ -397,8 +403,23 @@ def gaussian_var(ctx: CallContext) -> None:
     if isinstance(var, bool) or var is None:
         return  # the engine reports it (LL002)
     if isinstance(var, numbers.Real) and not isinstance(var, torch.Tensor):
+        if not releases.holds("gaussian_nll_float_var"):
+            ctx.emit(
+                "LL002",
+                "var",
+                f"`var` is the number {var!r}; this torch takes only a tensor",
+                explanation=(
+                    f"F.gaussian_nll_loss in torch {releases.version()} reads var.size() and raises AttributeError "
+                    "for a Python number (later releases accept a float for a shared variance)."
+                ),
+                fix=f"var=torch.full_like(input, {float(var)!r})",
+                observed=f"{type(var).__name__} {var!r}",
+                expected="a tensor",
+                torch_raises=True,
+            )
+            return
         if not isinstance(var, float):
-            # torch 2.13 tests isinstance(var, float); an int goes to torch.any(var < 0), a TypeError.
+            # torch tests isinstance(var, float); an int goes to torch.any(var < 0), a TypeError.
             ctx.emit(
                 "LL002",
                 "var",
@@ -422,7 +443,7 @@ def gaussian_var(ctx: CallContext) -> None:
         return
     # dtype: `var < 0` has no complex kernel; var.clamp_(min=eps) writes into var's own dtype.
     eps = ctx.config.get("eps")
-    # A bool eps is an int to clamp_ (True clamps at 1): an integer var then passes too (torch 2.13).
+    # A bool eps is an int to clamp_ (True clamps at 1): an integer var then passes too.
     int_eps = isinstance(eps, int)
     if facts.is_complex or facts.is_bool or (facts.is_integral and not int_eps):
         message = (
@@ -457,7 +478,11 @@ def gaussian_var(ctx: CallContext) -> None:
         allowed = [render_shape(xs)]
         if xs:
             allowed.append(render_shape(xs[:-1]))
-            allowed.append(f"{render_shape(xs)} with exactly one dim set to 1")
+            allowed.append(
+                f"{render_shape(xs)} with exactly one dim set to 1"
+                if releases.holds("gaussian_nll_var_any_singleton")
+                else f"{render_shape(xs[:-1] + (1,))}"
+            )
         broadcasts = broadcast_shape(vs, xs) == xs
         ctx.emit(
             "LL201",
@@ -466,9 +491,10 @@ def gaussian_var(ctx: CallContext) -> None:
             if len(allowed) > 1
             else f"`var` has shape {render_shape(vs)}; expected {allowed[0]}, the shape of `input`",
             explanation=(
-                "torch 2.13 raises 'var is of incorrect size'. GaussianNLLLoss accepts only a var of the input's "
+                "torch raises 'var is of incorrect size'. GaussianNLLLoss accepts only a var of the input's "
                 "shape, of the input's shape without its last dim (one variance per sample), or of the input's "
-                "shape with exactly one dim set to 1, or a Python float"
+                + ("shape with exactly one dim set to 1" if releases.holds("gaussian_nll_var_any_singleton") else "shape with its last dim set to 1")
+                + (", or a Python float" if releases.holds("gaussian_nll_float_var") else "")
                 + (", even though this shape would broadcast." if broadcasts else ".")
             ),
             fix="var.expand_as(input)"

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from .. import releases
 from ..context import CallContext
 from ..facts import TensorFacts, dtype_name
 from . import DOMAIN_HINTS, adapter, check
@@ -363,7 +364,8 @@ def _out_of_range(
     facts = ctx.values(argument)
     if facts is None or not facts.is_integral or facts.numel == 0:
         return
-    data = ctx.args[argument].detach()
+    # Compare as int64, as the kernels do: a uint8 tensor compared with -100 would wrap it to 156.
+    data = ctx.args[argument].detach().to(torch.int64)
     outside = (data < 0) | (data >= classes)
     if ignore is not None:
         outside &= data != ignore
@@ -403,9 +405,11 @@ def _out_of_range(
 
 # ==== AdaptiveLogSoftmaxWithLoss =====================================================================
 
-# torch 2.13 AdaptiveLogSoftmaxWithLoss.forward gathers with the target itself: int64 or int32 only
-# ('gather(): Expected dtype int32/int64 for index'), unlike cross entropy which also takes uint8.
-_ASM_TARGET = (torch.int64, torch.int32)
+# AdaptiveLogSoftmaxWithLoss.forward gathers with the target itself: int64 only, or int64 and int32
+# where the installed torch's gather takes int32 indices (releases.adaptive_int32_target), never
+# uint8 (cross entropy takes uint8).
+def _asm_target_dtypes() -> tuple[torch.dtype, ...]:
+    return (torch.int64, torch.int32) if releases.holds("adaptive_int32_target") else (torch.int64,)
 
 
 @check("adaptive_softmax_call")
@@ -417,7 +421,9 @@ def adaptive_softmax_call(ctx: CallContext) -> None:
     in_features = ctx.config.get("in_features")
     n_classes = ctx.config.get("n_classes")
     head = ctx.fact("head_weight")
-    dtype_ok = _class_index_dtype(ctx, "target", _ASM_TARGET, "gather(): Expected dtype int32/int64 for index")
+    dtype_ok = _class_index_dtype(
+        ctx, "target", _asm_target_dtypes(), releases.said("adaptive_uint8_target") or "gather(): the index must be int64"
+    )
 
     if ctx.format is None:
         # forward() checks the target's dims first, then the batch, then the input's dims.
