@@ -147,6 +147,10 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
             return Description(kind="index_lists", evidence="integers from -1 up, one row per sample: class indices padded with -1", **made)
         if distinct and distinct <= {0.0, 1.0}:
             return Description(kind="binary", evidence="every value is 0 or 1, one per sample", **made)
+        # Against one raw score per sample (a regression head), non-negative integers are counts; against
+        # distances or embeddings they are the class labels of metric learning.
+        if vr.min >= 0 and pred_shape is not None and not per_class and prediction_kind == "logits":
+            return Description(kind="counts", evidence=f"non-negative integers up to {_number(vr.max)}, against one score per sample", alternatives=("class_indices",), **made)
         if vr.min >= 0 and not facts.is_floating:
             return Description(kind="class_indices", evidence=f"non-negative integers from {_number(vr.min)} to {_number(vr.max)}", **made)
     if facts.is_floating and rows_shape and vr.min >= 0:

@@ -184,6 +184,11 @@ def loss_text(rule: LossRule, origin: str | None = None) -> str:
             if arg.optional:
                 parts.append("optional")
             lines.append(f"    {own(name):<{width}}  " + ", ".join(parts))
+    from .targets import example_text  # the example docs/targets.md shows for this loss
+
+    example = example_text(rule)
+    if example is not None:
+        lines += ["", example]
     return "\n".join(lines)
 
 
@@ -283,6 +288,7 @@ def loss_page(rule: LossRule, codes: dict[str, CodeDoc], origin: str | None = No
 def index_page(codes: dict[str, CodeDoc], rules: list[LossRule]) -> str:
     out = [_HEADER, "# losslint reference", ""]
     out += ["Generated from [`rules/`](../rules/) by `python -m losslint.docs`; `losslint explain CODE|LOSS`", "prints the same in a terminal.", ""]
+    out += ["[Every loss's input and target, side by side](targets.md): what to change when you switch losses.", ""]
     out += ["## Codes", "", "Select or ignore them by code or by prefix (`LL3` is a whole group).", ""]
     group, last = None, next(reversed(codes), None)
     for code, doc in codes.items():
@@ -340,7 +346,9 @@ def build_pages(
     rules = sorted(rules, key=lambda r: r.loss.name)
     origins = origins or {}
     uses = code_uses(rules)
-    pages = {"index.md": index_page(codes, rules)}
+    from .targets import targets_page
+
+    pages = {"index.md": index_page(codes, rules), "targets.md": targets_page(rules, _HEADER)}
     for code, doc in codes.items():
         pages[f"codes/{code}.md"] = code_page(code, doc, uses.get(code, []), codes)
     for rule in rules:

@@ -365,7 +365,7 @@ def render_suggestion(s: Suggestion) -> str:
             elsewhere.setdefault(u.task or "", []).append(u.loss)
     if elsewhere:
         lines += ["", "for other tasks:"]
-        lines += [f"  {task}: {', '.join(losses)}" for task, losses in elsewhere.items()]
+        lines += [f"  {task}: {', '.join(elsewhere[task])}" for task in TASKS if task in elsewhere]
     lines += ["", _summary(s)]
     return "\n".join(lines)
 

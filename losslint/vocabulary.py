@@ -38,6 +38,7 @@ TARGET_KINDS = {
     "binary": "{0, 1} labels",
     "signed": "±1 labels",
     "real_values": "real values",
+    "counts": "counts (non-negative integers)",
     "distribution": "distributions (rows that sum to 1)",
     "index_lists": "class-index lists padded with -1",
 }
@@ -51,6 +52,7 @@ TARGET_TASKS = {
     "binary": ("binary",),
     "signed": ("binary", "metric"),
     "real_values": ("regression",),
+    "counts": ("regression",),
     "distribution": ("distillation", "multiclass"),
     "index_lists": ("multilabel",),
 }

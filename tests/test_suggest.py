@@ -9,8 +9,6 @@ accept it. What suggest() says about the tensors themselves is pinned too.
 from __future__ import annotations
 
 import json
-import warnings
-import zlib
 
 import pytest
 import torch
@@ -19,103 +17,26 @@ import torch.nn.functional as F
 
 import losslint
 from losslint.suggestion import suggest
-from losslint.vocabulary import PREDICTION_KINDS, TARGET_KINDS
 
-N, C = 32, 10
+from tensor_kinds import C, N, PAIRS, build_pair, expected_target_kind, pair_id, run_as_written
 
 
 def _gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def prediction_of(kind: str, per_class: bool, g: torch.Generator) -> torch.Tensor:
-    """A model output of this kind: one score per class (N, C), or one per sample (N, 1)."""
-    scores = torch.randn(N, C if per_class else 1, generator=g) * 2
-    if kind == "logits":
-        return scores
-    if kind == "probabilities":
-        return scores.softmax(dim=1) if per_class else scores.sigmoid()
-    if kind == "log_probabilities":
-        return scores.log_softmax(dim=1) if per_class else F.logsigmoid(scores)
-    if kind == "distances":
-        return F.pairwise_distance(torch.randn(N, 16, generator=g), torch.randn(N, 16, generator=g))
-    if kind == "embeddings":
-        return F.normalize(torch.randn(N, 128, generator=g), dim=1)
-    raise AssertionError(kind)
-
-
-def target_of(kind: str, g: torch.Generator) -> torch.Tensor:
-    labels = torch.randint(0, C, (N,), generator=g)
-    if kind == "class_indices":
-        return labels
-    if kind == "one_hot":
-        return F.one_hot(labels, C)
-    if kind == "multi_hot":
-        return (torch.rand(N, C, generator=g) > 0.7).float()
-    if kind == "soft_labels":
-        return torch.sigmoid(torch.randn(N, C, generator=g))
-    if kind == "binary":
-        return (torch.rand(N, generator=g) > 0.5).long()
-    if kind == "signed":
-        return torch.where(torch.rand(N, generator=g) > 0.5, 1.0, -1.0)
-    if kind == "real_values":
-        return torch.randn(N, generator=g) * 3 + 1
-    if kind == "distribution":
-        return torch.softmax(torch.randn(N, C, generator=g) / 2, dim=1)
-    if kind == "index_lists":
-        multi_hot = torch.rand(N, C, generator=g) > 0.7
-        return torch.where(multi_hot, torch.arange(C), -1).sort(dim=1, descending=True).values
-    raise AssertionError(kind)
-
-
-PER_SAMPLE_TARGETS = {"binary", "signed", "real_values"}
-PAIRS = [(p, t) for p in PREDICTION_KINDS for t in TARGET_KINDS]
-
-
 def _run_as_written(option, prediction, target):
-    """Evaluate the suggested call as the user would paste it; (report of check(), torch's error or None)."""
-    names = {"torch": torch, "nn": nn, "F": F, "input": prediction, "target": target}
-    module = eval(option.module, names)  # noqa: S307 - the point is to run the text as written
-    args = [eval(code, names) for code in _argument_codes(option)]  # noqa: S307
-    report = losslint.check(module, *args)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            eval(option.call, names)  # noqa: S307
-            error = None
-        except Exception as exc:  # noqa: BLE001
-            error = f"{type(exc).__name__}: {exc}"
-    return report, error
+    return run_as_written(option, {"input": prediction, "target": target})
 
 
-def _argument_codes(option):
-    inside = option.call[len(option.module) + 1 : -1]
-    # The call's arguments are expressions; split them at top-level commas.
-    depth, parts, current = 0, [], ""
-    for ch in inside:
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(current.strip())
-            current = ""
-        else:
-            current += ch
-    parts.append(current.strip())
-    return parts
-
-
-@pytest.mark.parametrize(("prediction_kind", "target_kind"), PAIRS, ids=[f"{p}-{t}" for p, t in PAIRS])
-def test_every_proposal_runs_as_written_and_is_clean(prediction_kind, target_kind):
-    g = _gen(zlib.crc32(f"{prediction_kind}-{target_kind}".encode()))
-    prediction = prediction_of(prediction_kind, target_kind not in PER_SAMPLE_TARGETS, g)
-    target = target_of(target_kind, g)
+@pytest.mark.parametrize(("prediction_kind", "target_kind", "per_class"), PAIRS, ids=[pair_id(*p) for p in PAIRS])
+def test_every_proposal_runs_as_written_and_is_clean(prediction_kind, target_kind, per_class):
+    prediction, target = build_pair(prediction_kind, target_kind, per_class)
     before = (prediction.clone(), target.clone())
     answer = suggest(prediction, target)
     assert torch.equal(prediction, before[0]) and torch.equal(target, before[1]), "suggest() changed its inputs"
     assert answer.prediction.kind == prediction_kind, answer.prediction
-    assert answer.target.kind == target_kind, answer.target
+    assert answer.target.kind == expected_target_kind(prediction_kind, target_kind), answer.target
     for option in (*answer.fits, *answer.converted):
         report, error = _run_as_written(option, prediction, target)
         assert error is None, f"{option.call}: torch raised {error}"
