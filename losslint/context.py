@@ -36,6 +36,8 @@ class CallContext:
     grad_enabled: bool = True
     # What produced an argument, where `watch()` saw it made: argument name -> provenance.Origin.
     origins: dict[str, "Origin"] = field(default_factory=dict)
+    # Whether `origins` was asked at all (inside watch()): then no origin means no squashing op was seen.
+    tracked: bool = False
 
     # ---- reading -----------------------------------------------------------------------------
 

@@ -291,6 +291,7 @@ def _run(
         if not _bind(ctx, spec, form, instance, args, kwargs):
             return ctx
         if origin is not None:
+            ctx.tracked = True
             for name, value in ctx.args.items():
                 found = origin(value) if isinstance(value, torch.Tensor) else None
                 if found is not None:

@@ -16,6 +16,7 @@ loss untouched. Under `torch.compile` it does nothing, so Dynamo traces it away 
 from __future__ import annotations
 
 import sys
+import threading
 import weakref
 from typing import Any, Iterable
 
@@ -41,6 +42,7 @@ class Hook(Monitor):
             raise TypeError(f"attach() takes a loss module, got {type(module).__name__}")
         # An unknown module raises UnknownLossError here, at attach time, not at the first call.
         self._loss_name = self.checker.registry.resolve(module)[0].name
+        self._depth = threading.local()  # the depth _before judged this thread's current call at
         self.module = module
         self._handles = [
             module.register_forward_pre_hook(self._before, with_kwargs=True),
@@ -51,7 +53,9 @@ class Hook(Monitor):
         if torch.compiler.is_compiling():
             return None
         __tracebackhide__ = True
-        self.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+        depth = self.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+        # Whether this call's values were read: only then does _after look at the loss value.
+        self._depth.value = depth
         # The module's forward calls its functional next; the active watches must not judge it again.
         claim(self._loss_name, args, kwargs, len(state.watches))
         return None
@@ -59,7 +63,11 @@ class Hook(Monitor):
     def _after(self, module: torch.nn.Module, args: tuple, kwargs: dict, output: object) -> None:
         if torch.compiler.is_compiling():
             return None
+        __tracebackhide__ = True
         release(self._loss_name, args, kwargs)
+        depth, self._depth.value = getattr(self._depth, "value", None), None
+        if depth == "values":
+            self.after(module, args, kwargs, output, depth, sys._getframe(1))
         return None
 
     def remove(self) -> None:

@@ -198,6 +198,7 @@ class Monitor:
         self._reports: list[Report] = []
         self._index: dict[tuple, int] = {}
         self._site_calls: dict[str | None, int] = {}
+        self._site_values: dict[str | None, int] = {}  # of those, the calls whose values were read
         self._calls = 0
 
     @property
@@ -205,6 +206,15 @@ class Monitor:
         """Reports with findings, one per call site and set of findings, each with its `count`."""
         with self._lock:
             return list(self._reports)
+
+    @property
+    def sites(self) -> dict[str | None, tuple[int, int]]:
+        """Per call site: (loss calls this monitor judged from there, calls whose values it read).
+
+        A report's `count` says how many calls had its findings; these say how many there were in
+        all, since the policy reads values on a sample only."""
+        with self._lock:
+            return {site: (n, self._site_values.get(site, 0)) for site, n in self._site_calls.items()}
 
     @property
     def calls(self) -> int:
@@ -221,11 +231,15 @@ class Monitor:
         kwargs: dict,
         start: FrameType,
         origin: Callable[[torch.Tensor], Any] | None = None,
-    ) -> None:
-        """Check one loss call, record it here and in the active watches, and act on it."""
+    ) -> str | None:
+        """Check one loss call, record it here and in the active watches, and act on it.
+
+        Returns the depth it was judged at ("values", "metadata" or None): `after()` reads the loss
+        value only on calls whose values were read.
+        """
         __tracebackhide__ = True
         if state.busy:
-            return
+            return None
         frame = callsite.user_frame(start)
         location = callsite.describe(frame)
         with self._lock:
@@ -245,6 +259,9 @@ class Monitor:
                         if depth == "values" and not _values_readable(args, kwargs):
                             depth = "metadata"
                         report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
+                    if depth == "values":
+                        with self._lock:
+                            self._site_values[location] = self._site_values.get(location, 0) + 1
                     if report.findings:  # a clean report is only counted: no need for its call site
                         report = dataclasses.replace(report, location=location)
                         _warn_internal(report, frame)
@@ -261,6 +278,52 @@ class Monitor:
                     other._record(report)
             if mine is not None:
                 self._act(mine, new, frame)
+        finally:
+            state.busy = False
+        return depth
+
+    def after(self, loss: object, args: tuple, kwargs: dict, output: object, depth: str | None, start: FrameType) -> None:
+        """The post-mortem: a non-finite loss value on a call whose values were read, re-judged.
+
+        Nothing happens on the calls the policy did not read (depth is not "values"); on the others
+        it costs one read of the loss value, and the arguments are judged again, in full, only when
+        that value is NaN or inf (see checks.numerics.post_mortem).
+        """
+        __tracebackhide__ = True
+        if depth != "values" or state.busy or not isinstance(output, torch.Tensor):
+            return
+        frame = callsite.user_frame(start)
+        report = None
+        state.busy = True
+        try:
+            try:
+                from .checks.numerics import post_mortem
+
+                with torch._C.DisableTorchFunction():
+                    report = post_mortem(self.checker, loss, args, kwargs, output)
+                if report is None:
+                    return
+                report = dataclasses.replace(report, location=callsite.describe(frame))
+                report = apply_suppressions(report)
+            except Exception as exc:  # noqa: BLE001 - losslint must never be what breaks the step
+                _internal_failure(exc, callsite.describe(frame), frame)
+                return
+            with self._lock:
+                self._calls -= 1  # the call was counted when it was judged
+            mine, new = self._record(report)
+            for other in dict.fromkeys(state.watches):
+                if other is not self:
+                    with other._lock:
+                        other._calls -= 1
+                    other._record(report)
+            if mine is None or self.action == "collect":
+                return
+            if self.action == "raise":
+                error = LossLintError(mine)
+                error.add_note(f"losslint stopped after this {mine.loss} call returned a non-finite value (action='raise').")
+                raise error
+            if new:
+                _warn(mine, frame)
         finally:
             state.busy = False
 

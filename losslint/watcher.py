@@ -129,15 +129,19 @@ class Watch(Monitor, TorchFunctionMode):
         kwargs = _complete(func, args, kwargs)
         if claimed(name, args, kwargs):
             return func(*args, **kwargs)
-        self.judge(func, args, kwargs, sys._getframe(1), origin=self.provenance.get)
+        depth = self.judge(func, args, kwargs, sys._getframe(1), origin=self.provenance.get)
         # Watches further out see this same call next (torch forwards it down the mode stack).
         outer = len(state.watches) - 1
         claim(name, args, kwargs, outer)
         try:
-            return func(*args, **kwargs)
+            out = func(*args, **kwargs)
         finally:
             if outer > 0:
                 release(name, args, kwargs)
+        if depth == "values":
+            # The post-mortem: one read of the loss value, on the calls whose values were read.
+            self.after(func, args, kwargs, out, depth, sys._getframe(1))
+        return out
 
     def __repr__(self) -> str:
         return f"<losslint watch, action={self.action!r}, {self.calls} calls, {len(self.reports)} reports>"

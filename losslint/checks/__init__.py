@@ -62,4 +62,4 @@ def raiser(ctx) -> str:
 
 # Importing the modules registers their checks.
 from . import binary, classification, distribution, elementwise, kinds, margin, metric, regression, sequence  # noqa: E402,F401
-from . import numerics  # noqa: E402,F401  (issue 11: certain NaN / inf results)
+from . import bounded, misuse, numerics  # noqa: E402,F401  (issue 11: NaN / inf, bounded predictions, domains)

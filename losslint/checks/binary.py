@@ -23,6 +23,7 @@ from ..context import CallContext
 from ..facts import dtype_name, scalar_type_name
 from ..shapes import broadcast_shape, render_shape
 from . import check, domain_hint
+from .bounded import untracked
 
 
 # ---- sharper diagnoses of values outside [0, 1] (engine._check_domains) -----------------------------
@@ -312,8 +313,10 @@ def kind_binary_logits(ctx: CallContext, argument: str, class_dim: int | None = 
         + ("; or keep the probabilities and use nn.BCELoss()" if ctx.loss.name == "BCEWithLogitsLoss" else ""),
         observed=f"{facts.summary}, values in ({lo:.3g}, {hi:.3g})",
         expected="raw logits (any real values, both signs)",
-        severity=None if enough else "info",
-        confidence="strong" if enough else "weak",
+        # Under watch(), which records every sigmoid it sees, none was recorded for this tensor: real
+        # logits that happen to lie in (0, 1) (a small head with a prior bias), so an info (issue 11).
+        severity=None if enough and not untracked(ctx, argument) else "info",
+        confidence="strong" if enough and not untracked(ctx, argument) else "weak",
     )
 
 

@@ -43,6 +43,8 @@ def elementwise_shapes(ctx: CallContext, first: str = "input", second: str = "ta
     if a.numel == b.numel == math.prod(joint):
         return
     total = math.prod(joint)
+    if ctx.config.get("reduction") == "none" and _pairwise(a.shape, b.shape):
+        return  # (N, K, 1) against (N, 1, K) with reduction='none': a deliberate pairwise loss (issue 11)
     if total > max(a.numel, b.numel):
         what = (
             f"they broadcast to {joint}, comparing every prediction with every target "
@@ -64,6 +66,16 @@ def elementwise_shapes(ctx: CallContext, first: str = "input", second: str = "ta
         observed=f"{first} {a.summary}, {second} {b.summary}",
         expected=f"{second} of shape {list(a.shape)}",
     )
+
+
+def _pairwise(a: tuple, b: tuple) -> bool:
+    """Explicit complementary singleton dims, each side broadcast along one the other has: the shapes
+    show the intent (a quantile or pairwise-distance loss), unlike an (N, 1) prediction against (N,)."""
+    if len(a) != len(b):
+        return False
+    grows_a = any(x == 1 and y > 1 for x, y in zip(a, b))
+    grows_b = any(y == 1 and x > 1 for x, y in zip(a, b))
+    return grows_a and grows_b
 
 
 def _fix(first: str, a: tuple, second: str, b: tuple) -> str:
