@@ -84,9 +84,28 @@ def _parser() -> _Parser:
     run.add_argument("script", type=Path, metavar="SCRIPT")
     run.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS")
 
+    suggest = sub.add_parser(
+        "suggest", help="which losses take a prediction and a target, and how to convert them for the others",
+        description="Describes the two tensors (saved with torch.save), lists the losses that take them as they "
+        "are, and for the others the exact conversion as code, checked on these tensors. Exits 0 when some loss "
+        "takes them (as they are or converted), 1 when none does.",
+    )
+    suggest.add_argument("prediction", type=Path, metavar="PRED", help="the model's output, e.g. logits.pt")
+    suggest.add_argument("target", type=Path, metavar="TARGET", help="the labels or targets, e.g. labels.pt")
+    suggest.add_argument("--task", choices=_tasks(), default=None,
+                         help="narrow the answer when the tensors are ambiguous (raw embeddings look like logits)")
+    suggest.add_argument("--format", choices=("text", "json"), default="text", help="text (default) or json (stable keys)")
+    suggest.add_argument("-o", "--output", type=Path, default=None, help="write the answer to this file")
+
     demo = sub.add_parser("demo", help="a short tour on generated tensors")
     demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return parser
+
+
+def _tasks() -> tuple[str, ...]:
+    from .vocabulary import TASKS
+
+    return tuple(TASKS)
 
 
 def _version() -> str:
@@ -450,6 +469,18 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failure or any(fails(r, settings.fail_on) for r in reports) else 0
 
 
+# ---- suggest ---------------------------------------------------------------------------------------
+
+
+def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from .suggestion import suggest
+
+    prediction, target = _load(args.prediction), _load(args.target)
+    answer = suggest(prediction, target, task=args.task, registry=settings.registry())
+    _emit(json.dumps(answer.to_dict(), indent=2) if args.format == "json" else str(answer), args)
+    return 0 if answer.fits or answer.converted else 1
+
+
 # ---- demo ------------------------------------------------------------------------------------------
 
 
@@ -459,7 +490,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run(color=use_color(sys.stdout, args.color))
 
 
-_COMMANDS = {"rules": _cmd_rules, "explain": _cmd_explain, "check": _cmd_check, "run": _cmd_run, "demo": _cmd_demo}
+_COMMANDS = {"rules": _cmd_rules, "explain": _cmd_explain, "check": _cmd_check, "run": _cmd_run, "suggest": _cmd_suggest, "demo": _cmd_demo}
 
 
 if __name__ == "__main__":

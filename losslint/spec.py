@@ -274,9 +274,13 @@ class Usage(_Model):
     # The name of a clean [[examples]] entry: the minimal correct call shown for this loss.
     example: str
     conversions: list[Conversion] = Field(default_factory=list)
-    # Among losses for the same task, lower comes first (the everyday loss of a task has 10).
-    rank: int = 50
+    # Among losses for the same task, lower comes first (the everyday loss of a task has 10); a table
+    # ranks per task (BCEWithLogitsLoss comes first for binary, after CrossEntropyLoss for multiclass).
+    rank: int | dict[str, int] = 50
     note: str = ""
+
+    def rank_for(self, task: str) -> int:
+        return self.rank if isinstance(self.rank, int) else self.rank.get(task, 50)
 
     @model_validator(mode="after")
     def _known_words(self) -> "Usage":

@@ -137,11 +137,11 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
     losses = sorted((loss for loss in checker.registry.losses.values() if loss.rule.usage is not None and loss.installed), key=_rank)
     for loss in losses:
         usage = loss.rule.usage
-        matching = [i for i, t in enumerate(usage.tasks) if t in tasks]  # type: ignore[union-attr]
+        matching = [(tasks.index(t), usage.rank_for(t)) for t in usage.tasks if t in tasks]  # type: ignore[union-attr]
         if not matching:
             other.append(((1, *_rank(loss)), Unfit(loss.name, _purpose(loss), False, usage.tasks[0])))  # type: ignore[union-attr]
             continue
-        key = (min(matching), *_rank(loss))
+        key = (*min(matching), loss.name)
         reason = _cannot_take_two(loss)
         if reason is not None:
             other.append(((0, *key), Unfit(loss.name, reason)))
@@ -188,7 +188,8 @@ def _tasks(task: str | None, pred: Description, tgt: Description) -> tuple[tuple
 
 
 def _rank(loss: CompiledLoss) -> tuple:
-    return (loss.rule.usage.rank, loss.name)  # type: ignore[union-attr]
+    usage = loss.rule.usage
+    return (usage.rank_for(usage.tasks[0]), loss.name)  # type: ignore[union-attr]
 
 
 def _takes_words(loss: CompiledLoss) -> str:

@@ -152,7 +152,7 @@ def take_rows(rule: LossRule) -> list[tuple[str, str, str, str]]:
 def _ordered(rules: list[LossRule]) -> list[LossRule]:
     tasks = list(TASKS)
     with_usage = [r for r in rules if r.usage is not None]
-    return sorted(with_usage, key=lambda r: (tasks.index(r.usage.tasks[0]), r.usage.rank, r.loss.name))  # type: ignore[union-attr]
+    return sorted(with_usage, key=lambda r: (tasks.index(r.usage.tasks[0]), r.usage.rank_for(r.usage.tasks[0]), r.loss.name))  # type: ignore[union-attr]
 
 
 # ---- the page --------------------------------------------------------------------------------------

@@ -159,3 +159,40 @@ def test_renderings():
     assert answer._repr_html_().startswith("<pre>")
     assert set(answer.to_dict()) == {"prediction", "target", "task", "tasks", "task_source", "fits", "converted", "other"}
     assert losslint.suggest is suggest
+
+
+# ---- the command ---------------------------------------------------------------------------------
+
+
+def _saved(tmp_path, **tensors):
+    paths = []
+    for name, value in tensors.items():
+        path = tmp_path / f"{name}.pt"
+        torch.save(value, path)
+        paths.append(str(path))
+    return paths
+
+
+def test_cli_suggest_text_and_json(tmp_path, capsys):
+    from losslint.cli import main
+
+    g = _gen(0)
+    prediction, target = torch.randn(N, C, generator=g), torch.randint(0, C, (N,), generator=g)
+    paths = _saved(tmp_path, logits=prediction, labels=target)
+    assert main(["suggest", *paths]) == 0
+    out = capsys.readouterr().out
+    assert out.strip() == str(suggest(prediction, target))
+    assert main(["suggest", *paths, "--format", "json", "--task", "multilabel"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == json.loads(json.dumps(suggest(prediction, target, task="multilabel").to_dict()))
+    assert data["converted"][0]["call"] == "nn.BCEWithLogitsLoss()(input, F.one_hot(target, 10).float())"
+
+
+def test_cli_suggest_exit_status(tmp_path, capsys):
+    from losslint.cli import main
+
+    # Integer "predictions" fit no loss: exit 1.
+    paths = _saved(tmp_path, pred=torch.randint(0, 3, (8, 3)), target=torch.zeros(8).long())
+    assert main(["suggest", *paths]) == 1
+    assert main(["suggest", paths[0], str(tmp_path / "missing.pt")]) == 2
+    assert "no such file" in capsys.readouterr().err
