@@ -318,6 +318,10 @@ def _run(
         _run_checks(ctx, spec.checks)
         if ctx.format is None and not any(f.code.startswith("LL2") for f in ctx.findings):
             _shape_mismatch(ctx, spec)
+        if ctx.read_values and ctx.findings and spec.rule.usage is not None:
+            from .switch import point_to_switch  # the target fits another loss: say both fixes
+
+            point_to_switch(ctx)
     except Exception as exc:  # noqa: BLE001 - a linter must never be what breaks the training run
         _internal_error(ctx, "engine", exc)
     return ctx

@@ -125,7 +125,7 @@ def test_check_a_one_hot_target(tensors, capsys):
     status, out, _ = run_main(capsys, "check", "CrossEntropyLoss", "logits.pt", "onehot.pt")
     assert status == 1
     assert out.startswith("error[LL202] CrossEntropyLoss: `target` looks one-hot")
-    assert "\n  help: target.argmax(dim=1)\n" in out
+    assert "\n  help: convert the target: target.argmax(dim=1); or use the loss that takes it: nn.BCEWithLogitsLoss()(input, target.float())\n" in out
     assert "\x1b[" not in out  # not a terminal: plain text
 
 

@@ -25,7 +25,8 @@ def test_one_hot_target():
         "  expected: int64[8] class indices\n"
         "  why: A target of the input's shape is read as class probabilities, which must be float: torch raises "
         "'Expected floating point type for target with class probabilities, got Long'; other losses raise a shape error.\n"
-        "  help: target.argmax(dim=1)\n"
+        "  help: convert the target: target.argmax(dim=1); or use the loss that takes it: "
+        "nn.BCEWithLogitsLoss()(input, target.float())\n"
         "\n"
         "CrossEntropyLoss: 1 error — torch will reject this call"
     )
