@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
+import io
 import json
 import os
 import sys
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any, Sequence
 
 from .config import ConfigError, Settings, load_settings
-from .findings import RuleFileError
+from .findings import LossLintError, RuleFileError
 from .selection import FAIL_ON, Selection, SelectionError, fails, split_codes
 
 
@@ -253,6 +255,7 @@ def _cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
                 "functional": loss.rule.loss.functional,
                 "aliases": list(loss.aliases),
                 "formats": [f.name for f in loss.formats],
+                "format_descriptions": [f.description for f in loss.formats],
                 "library": loss.library,
                 "installed": loss.installed,
                 "origin": loss.origin,
@@ -263,9 +266,16 @@ def _cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
             for loss in losses
         ], indent=2))
         return 0
-    for loss in losses:
-        formats = "; ".join(f.name for f in loss.formats)
-        print(f"{loss.name:<32} {_callee(loss):<40} {origin_text(loss):<28} {formats}")
+    # Columns sized to their contents, under a header; formats in words (the rule files' descriptions),
+    # not their kebab-case names, which are identifiers for JSON and rule files.
+    rows = [("LOSS", "FUNCTIONAL", "FROM", "TAKES")]
+    rows += [
+        (loss.name, _callee(loss), origin_text(loss), " | ".join(f.description.split(":")[0] for f in loss.formats))
+        for loss in losses
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])
     for shadow in registry.shadows:
         print(f"losslint: note: {shadow}", file=sys.stderr)
     return 0
@@ -308,10 +318,35 @@ def _load(path: Path) -> Any:
     if not path.is_file():
         raise UsageError(f"cannot read {path}: no such file")
     try:
-        # weights_only: a tensor file from elsewhere must not run code when it is read.
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notes on pickle protocols are not the user's problem
+            # weights_only: a tensor file from elsewhere must not run code when it is read.
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure to read is the user's input, not a crash
-        raise UsageError(f"cannot load {path} with torch.load: {_first_line(exc)}") from None
+        raise UsageError(f"cannot load {path}: {_load_failure(path, exc)}") from None
+
+
+def _load_failure(path: Path, exc: Exception) -> str:
+    """Why torch.load failed, in words: torch's own message is often a bare pickle opcode (`101`)."""
+    import pickle
+    import zipfile
+
+    if path.stat().st_size == 0:
+        return "the file is empty"
+    if zipfile.is_zipfile(path) and "Weights only load failed" in str(exc):
+        return (
+            "it holds Python objects besides tensors, and losslint loads only tensors, numbers and "
+            "containers of them (torch.load(weights_only=True)); save the tensors themselves"
+        )
+    with path.open("rb") as handle:
+        first = handle.read(1)
+    # torch.save writes a zip archive (a legacy file: a pickle, whose first byte is the PROTO opcode).
+    if not zipfile.is_zipfile(path) and (first != b"\x80" or isinstance(exc, (KeyError, EOFError, pickle.UnpicklingError))):
+        return (
+            "it is not a file written by torch.save (expected tensors saved with "
+            f"torch.save(tensor, {path.name!r}); torch.load said {type(exc).__name__}: {_first_line(exc)})"
+        )
+    return f"torch.load raised {type(exc).__name__}: {_first_line(exc)}"
 
 
 def _parse_value(key: str, text: str, spec: Any) -> Any:
@@ -365,10 +400,33 @@ def _parse_settings(items: list[str], spec: Any) -> dict[str, Any]:
     return config
 
 
-def _call(spec: Any, values: list[Any], config: dict[str, Any]) -> tuple[object, list[Any], dict[str, Any]]:
+# Accepted by torch for old code, never worth suggesting: `reduction` replaces both.
+_DEPRECATED = ("size_average", "reduce")
+
+
+def _check_keys(spec: Any, keys: list[str], path: Path | None) -> None:
+    """A dict file's keys must be the loss's argument names: `logits`/`labels` is a naming mistake in
+    the file (exit 2), not four findings about the call."""
+    names = [n for n in dict.fromkeys([*spec.arguments, *spec.functional_params, *spec.keyword_only, *spec.config]) if n not in _DEPRECATED]
+    unknown = [k for k in keys if k not in names and k not in _DEPRECATED]
+    if not unknown:
+        return
+    required = [n for n in spec.arguments if n not in spec.optional and n not in spec.from_module]
+    optional = [n for n in names if n not in required]
+    where = str(path) if path is not None else "the file"
+    raise UsageError(
+        f"{where} holds a dict with {'key' if len(unknown) == 1 else 'keys'} {', '.join(map(repr, unknown))}, "
+        f"which {spec.name} does not take; name the tensors {', '.join(required)}"
+        + (f" (optional: {', '.join(optional)})" if optional else "")
+        + ", or save each tensor to its own file and give the files in that order"
+    )
+
+
+def _call(spec: Any, values: list[Any], config: dict[str, Any], path: Path | None = None) -> tuple[object, list[Any], dict[str, Any]]:
     """What to hand to check(): the functional with keywords, or a module built from the configuration."""
     positional, keywords = list(values), {}
     if len(values) == 1 and isinstance(values[0], dict) and all(isinstance(k, str) for k in values[0]):
+        _check_keys(spec, list(values[0]), path)
         positional, keywords = [], dict(values[0])
     elif len(values) == 1 and isinstance(values[0], (list, tuple)):
         positional = list(values[0])
@@ -409,7 +467,7 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     spec = _resolve(registry, args.loss).load()  # asked for by name: import its library, if installed
     config = _parse_settings(args.settings, spec)
     values = [_load(path) for path in args.files]
-    target, positional, keywords = _call(spec, values, config)
+    target, positional, keywords = _call(spec, values, config, args.files[0] if len(args.files) == 1 else None)
     report = selection.apply(Checker(registry=registry).check(target, *positional, **keywords))
     _emit(_render_one(report, args), args)
     return 1 if fails(report, settings.fail_on) else 0
@@ -436,13 +494,21 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     sys.argv = [str(script), *args.script_args]
     sys.path.insert(0, str(script.resolve().parent))  # as `python script.py` does
     failure = ""
+    # action="stop": a call torch would reject is stopped before it runs (on a GPU, before the
+    # device-side assert); everything else is recorded and reported once, at the end.
+    checker = Checker(registry=settings.registry(), select=settings.select, ignore=settings.ignore, severity=settings.severity)
+    # JSON and annotations are read by programs: the script's own prints go to stderr.
+    machine = args.format != "text" and args.output is None
     try:
-        with watch(action="collect", checker=Checker(registry=settings.registry())) as watcher:
+        with _stdout_to_stderr(machine), watch(action="stop", checker=checker) as watcher:
             try:
                 runpy.run_path(path, run_name="__main__")
             except SystemExit as exc:
                 if exc.code not in (None, 0):
                     failure = f"{script} exited with status {exc.code}"
+            except LossLintError as exc:
+                # The findings below say what and why; a traceback through torch would only repeat it.
+                failure = f"stopped {script} before a {exc.report.loss} call that torch would reject, at {exc.report.location}"
             except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - report it, then the findings
                 tb = exc.__traceback__
                 while tb is not None and tb.tb_frame.f_code.co_filename != path:
@@ -452,8 +518,10 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         sys.argv[:], sys.path[:] = saved_argv, saved_path
     reports = [selection.apply(apply_suppressions(r)) for r in watcher.reports]
+    sites = watcher.sites
     if args.format == "json":
-        data = reports_to_dict(reports)
+        data = reports_to_dict(reports, sites)
+        data["calls"] = watcher.calls
         data["script"] = str(script)
         data["script_failed"] = bool(failure)
         text = json.dumps(data, indent=2)
@@ -461,12 +529,36 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         text = render_github_reports(reports)
     else:
         color = args.output is None and use_color(sys.stdout, args.color)
-        text = render_reports(reports, color=color, calls=getattr(watcher, "calls", None))
+        text = render_reports(reports, color=color, calls=watcher.calls, sites=sites)
     sys.stdout.flush()
     _emit(text, args)
     if failure:
         print(f"losslint: {failure}", file=sys.stderr)
     return 1 if failure or any(fails(r, settings.fail_on) for r in reports) else 0
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool):
+    """While a script runs: its stdout, Python's and the C level's (fd 1), goes to stderr."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved_fd = None
+    try:
+        if sys.stdout.fileno() == 1:  # a real stdout (not pytest's capture): move fd 1 as well
+            saved_fd = os.dup(1)
+            os.dup2(2, 1)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        saved_fd = None
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved_fd is not None:
+            os.dup2(saved_fd, 1)
+            os.close(saved_fd)
 
 
 # ---- suggest ---------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--losslint-fail-on",
         choices=("error", "warning"),
         default=None,
-        help="the severity that fails a test (default: warning, or fail-on in [tool.losslint])",
+        help="the severity that fails a test (default: warning, or fail-on in [tool.losslint]); implies --losslint",
     )
 
 
@@ -48,7 +48,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "losslint(ignore=[codes], select=[codes], fail_on='error'|'warning'): adjust losslint for this test "
         "(with --losslint)",
     )
-    if config.getoption("losslint"):
+    # --losslint-fail-on alone means --losslint: asking for a threshold and getting nothing checked
+    # would pass every test silently.
+    if config.getoption("losslint") or config.getoption("losslint_fail_on") is not None:
         config.pluginmanager.register(_Watcher(config), "losslint-watcher")
 
 
@@ -111,17 +113,29 @@ class _Watcher:
         from .suppress import apply_suppressions
         from .watcher import watch
 
+        from .findings import LossLintError
+
         selection, fail_on = self._adjusted(item)
         raised: BaseException | None = None
-        with watch(action="collect", checker=self.checker) as watcher:
+        # action="stop": a call torch would reject is stopped before it runs, with losslint's report
+        # instead of torch's message (on a GPU, instead of a device-side assert); the rest is
+        # collected and judged against fail-on after the test. The test's selection decides what
+        # stops too: a marker's ignore=["ALL"] leaves the test alone entirely.
+        checker = self.checker.with_selection(select=selection.select, ignore=selection.ignore, severity=selection.severity)
+        with watch(action="stop", checker=checker) as watcher:
             try:
                 result = yield
             except BaseException as exc:  # the test's own failure (or skip) goes on as it was
                 raised = exc
         reports = [r for r in (selection.apply(apply_suppressions(r)) for r in watcher.reports) if r.findings]
         if reports:
-            text = render_reports(reports)
+            text = render_reports(reports, sites=watcher.sites)
             failing = [r for r in reports if fails(r, fail_on)]
+            if isinstance(raised, LossLintError) and raised.report.location is not None:
+                pytest.fail(
+                    f"losslint stopped a {raised.report.loss} call that torch would reject, at {raised.report.location}\n\n{text}",
+                    pytrace=False,
+                )
             if raised is None and failing:
                 pytest.fail(f"losslint: loss calls with findings at or above {fail_on!r}\n\n{text}", pytrace=False)
             item.add_report_section("call", "losslint", text)

@@ -191,10 +191,28 @@ def group_by_site(reports: Iterable[Report]) -> dict[str, list[Report]]:
     return groups
 
 
-def render_reports(reports: Sequence[Report], *, color: bool = False, calls: int | None = None) -> str:
+def repeat_text(count: int, site: tuple[int, int] | None) -> str:
+    """How many calls had these findings, out of how many the line made and how many were read:
+    "(10 identical calls)" for a line called 100 times read as if only 10 had the problem."""
+    if site is None or site[0] <= 1:
+        return f" ({count} calls with these findings)" if count > 1 else ""
+    calls, read = site
+    read_text = "values read on every one" if read >= calls else f"values read on {read} of them, shapes and dtypes on all"
+    share = f"all {calls}" if count >= calls else f"{count} of the {calls}"
+    return f" ({share} calls from this line had these findings; {read_text})"
+
+
+def render_reports(
+    reports: Sequence[Report],
+    *,
+    color: bool = False,
+    calls: int | None = None,
+    sites: dict[str | None, tuple[int, int]] | None = None,
+) -> str:
     """Every report with findings under its call site, then one summary line.
 
-    `calls`: how many loss calls were seen, when known (`watch().calls`).
+    `calls`: how many loss calls were seen, when known (`watch().calls`); `sites`: per call site, the
+    calls made and the calls whose values were read (`watch().sites`).
     """
     groups = group_by_site(reports)
     seen = f" in {_plural(calls, 'loss call')}" if calls is not None else ""
@@ -204,7 +222,7 @@ def render_reports(reports: Sequence[Report], *, color: bool = False, calls: int
     for site, members in groups.items():
         for report in members:
             count = getattr(report, "count", 1) or 1
-            repeated = f" ({count} identical calls)" if count > 1 else ""
+            repeated = repeat_text(count, (sites or {}).get(report.location))
             header = _paint(f"{site}: {report.loss}{repeated}", "bold", color)
             blocks.append(f"{header}\n{render_text(report, color=color)}")
     findings = [f for members in groups.values() for report in members for f in report.findings]
@@ -212,8 +230,11 @@ def render_reports(reports: Sequence[Report], *, color: bool = False, calls: int
     return "\n\n".join(blocks) + "\n\n" + summary
 
 
-def reports_to_dict(reports: Sequence[Report]) -> dict:
-    """JSON-ready: each report's stable keys plus its call site and count; totals by severity."""
+def reports_to_dict(reports: Sequence[Report], sites: dict[str | None, tuple[int, int]] | None = None) -> dict:
+    """JSON-ready: each report's stable keys plus its call site and count; totals by severity.
+
+    With `sites` (`watch().sites`), each report also says how many calls its line made
+    (`site_calls`) and on how many of them values were read (`values_read`)."""
     out = []
     for report in reports:
         if not report.findings:
@@ -221,6 +242,8 @@ def reports_to_dict(reports: Sequence[Report]) -> dict:
         entry = report.to_dict()
         entry.setdefault("location", getattr(report, "location", None))
         entry.setdefault("count", getattr(report, "count", 1))
+        if sites is not None and report.location in sites:
+            entry["site_calls"], entry["values_read"] = sites[report.location]
         out.append(entry)
     findings = [f for r in reports for f in r.findings]
     counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_RANK}

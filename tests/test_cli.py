@@ -69,14 +69,21 @@ def torch_losses() -> tuple[list[str], list[str]]:
 def test_rules_lists_every_torch_loss_one_line_each(capsys):
     status, out, _ = run_main(capsys, "rules")
     assert status == 0
-    lines = out.splitlines()
+    header, *lines = out.splitlines()
     classes, functionals = torch_losses()
     names = [line.split()[0] for line in lines]
     assert set(classes) <= set(names), set(classes) - set(names)
     shown = {line.split()[1] for line in lines}
     assert {f"F.{f}" for f in functionals} <= shown
     (ce,) = [line for line in lines if line.startswith("CrossEntropyLoss ")]
-    assert "F.cross_entropy" in ce and "class-indices" in ce and "class-probabilities" in ce
+    # Formats in words, not their kebab-case identifiers.
+    assert "F.cross_entropy" in ce and "class indices" in ce and "class probabilities" in ce and "class-indices" not in ce
+    # Aligned columns under a header: every column starts where its heading does.
+    assert header.split() == ["LOSS", "FUNCTIONAL", "FROM", "TAKES"]
+    starts = [header.index(word) for word in ("FUNCTIONAL", "FROM", "TAKES")]
+    for line in lines:
+        assert all(line[at - 2:at] == "  " and line[at] != " " for at in starts), line
+    assert "elementwise" not in out  # one spelling: element-wise
 
 
 def test_rules_as_json(capsys):
@@ -199,7 +206,16 @@ def test_usage_errors_are_one_line(tensors, capsys):
     assert usage_error(capsys, *call, "--set", "reduction") == "--set reduction: expected KEY=VALUE, e.g. --set reduction=sum"
     assert usage_error(capsys, "check", "Cross", "logits.pt").startswith("losslint does not know the loss 'Cross'")
     Path("garbage.pt").write_bytes(b"not a torch file")
-    assert usage_error(capsys, "check", "CrossEntropyLoss", "garbage.pt").startswith("cannot load garbage.pt with torch.load: ")
+    # torch.load's own message for this file is a bare "101" (a pickle opcode it did not expect).
+    assert usage_error(capsys, "check", "CrossEntropyLoss", "garbage.pt").startswith(
+        "cannot load garbage.pt: it is not a file written by torch.save (expected tensors saved with torch.save(tensor, 'garbage.pt')"
+    )
+    Path("empty.pt").write_bytes(b"")
+    assert usage_error(capsys, "check", "CrossEntropyLoss", "empty.pt") == "cannot load empty.pt: the file is empty"
+    torch.save({"model": torch.nn.Linear(2, 2)}, "module.pt")  # a pickled module, not tensors
+    assert usage_error(capsys, "check", "CrossEntropyLoss", "module.pt").startswith(
+        "cannot load module.pt: it holds Python objects besides tensors"
+    )
     assert usage_error(capsys, "frobnicate").startswith("argument COMMAND: invalid choice: 'frobnicate'")
     assert usage_error(capsys).startswith("the following arguments are required: COMMAND")
 
@@ -317,7 +333,7 @@ def test_run_a_script_that_feeds_raw_logits_to_nll_loss(tensors, capsys):
     assert (sys.argv, sys.path) == (argv_before, path_before)
     assert status == 1, err
     assert out.startswith("args ['--epochs', '3']\n")
-    assert "train.py:9: NLLLoss (3 identical calls)\nwarning[LL302] NLLLoss: `input` " in out
+    assert "train.py:9: NLLLoss (all 3 calls from this line had these findings; values read on every one)\nwarning[LL302] NLLLoss: `input` " in out
     assert out.rstrip().endswith("losslint: 1 warning at 1 call site in 3 loss calls")
     assert run_main(capsys, "run", "--fail-on", "error", "train.py")[0] == 0
 
@@ -347,12 +363,12 @@ def test_run_json_and_github(tensors, capsys):
 
 
 def test_run_a_script_that_fails(tensors, capsys):
-    script(tensors, "crash.py", "import torch.nn.functional as F, torch\nF.cross_entropy(torch.randn(4, 3), torch.ones(4, 3).long())\n")
+    script(tensors, "crash.py", "import torch\ntorch.randn(4, 3) @ torch.randn(4, 3)\n")
     status, out, err = run_main(capsys, "run", "crash.py")
     assert status == 1
     assert err.startswith('Traceback (most recent call last):\n  File "') and "crash.py\", line 2, in <module>" in err.splitlines()[1]
     assert err.rstrip().endswith("losslint: crash.py raised RuntimeError")
-    assert out.startswith("crash.py:2: CrossEntropyLoss\nerror[LL202]")
+    assert out == "losslint: no problems found in 0 loss calls\n"
     script(tensors, "exits.py", "import sys\nsys.exit(3)\n")
     assert run_main(capsys, "run", "exits.py") == (1, "losslint: no problems found in 0 loss calls\n", "losslint: exits.py exited with status 3\n")
     script(tensors, "zero.py", "import sys\nsys.exit(0)\n")

@@ -129,6 +129,28 @@ def test_an_invalid_rule_file_is_a_usage_error(suite):
 def test_a_test_that_fails_anyway_gets_the_findings_as_a_section(suite):
     suite.makepyfile(test_crash="""
         import torch
+        import torch.nn.functional as F
+
+        def test_raw_logits():
+            torch.manual_seed(0)
+            loss = F.nll_loss(torch.randn(16, 5) * 3, torch.randint(0, 5, (16,)))
+            assert loss.item() > 1e9, "the model's own check fails"
+    """)
+    result = run(suite, "--losslint", "test_crash.py")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "E * AssertionError: the model's own check fails",
+        "*- Captured losslint call -*",
+        "test_crash.py:6: NLLLoss",
+        "warning[[]LL302] NLLLoss: `input` has positive values*",
+    ])
+
+
+def test_a_call_torch_would_reject_is_stopped_before_it_runs(suite):
+    # On a GPU torch's own failure is a device-side assert that poisons the process; losslint stops
+    # the call first and fails the test with its report instead.
+    suite.makepyfile(test_crash="""
+        import torch
         import torch.nn as nn
         import torch.nn.functional as F
 
@@ -139,11 +161,40 @@ def test_a_test_that_fails_anyway_gets_the_findings_as_a_section(suite):
     result = run(suite, "--losslint", "test_crash.py")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "E * RuntimeError: Expected floating point type for target with class probabilities, got Long",
-        "*- Captured losslint call -*",
+        "losslint stopped a CrossEntropyLoss call that torch would reject, at test_crash.py:7",
+        "",
         "test_crash.py:7: CrossEntropyLoss",
         "error[[]LL202] CrossEntropyLoss: `target` looks one-hot*",
     ])
+    assert "RuntimeError" not in result.stdout.str()  # torch never ran the call
+    # A test that checks torch's own error opts out with its marker.
+    suite.makepyfile(test_torch_error="""
+        import pytest
+        import torch
+        import torch.nn.functional as F
+
+        @pytest.mark.losslint(ignore=["ALL"])
+        def test_torch_rejects_one_hot_targets():
+            with pytest.raises(RuntimeError, match="Expected floating point type"):
+                F.cross_entropy(torch.randn(16, 5), F.one_hot(torch.randint(0, 5, (16,)), 5))
+    """)
+    run(suite, "--losslint", "test_torch_error.py").assert_outcomes(passed=1)
+
+
+def test_fail_on_alone_implies_losslint(suite):
+    suite.makepyfile(test_raw="""
+        import torch
+        import torch.nn.functional as F
+
+        def test_raw_logits():
+            torch.manual_seed(0)
+            F.nll_loss(torch.randn(16, 5) * 3, torch.randint(0, 5, (16,)))
+    """)
+    run(suite, "test_raw.py").assert_outcomes(passed=1)
+    result = run(suite, "--losslint-fail-on=warning", "test_raw.py")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["losslint: every test under watch(), fail-on warning*", "*warning[[]LL302]*"])
+    run(suite, "--losslint-fail-on=error", "test_raw.py").assert_outcomes(passed=1)
 
 
 def test_inert_without_the_flag(suite):
