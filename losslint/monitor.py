@@ -355,7 +355,11 @@ class Monitor:
             error.add_note(f"losslint stopped this {report.loss} call before it ran (action={self.action!r}).")
             raise error
         if new and self.action != "stop" and (report.errors or report.warnings):
-            _warn(report, frame)
+            # Under DDP every rank sees the same mistake: the first rank to see it warns, with its rank.
+            from .distributed import first_to_report, rank_note
+
+            if first_to_report(report):
+                _warn_at(str(report) + rank_note(), LossLintWarning, frame)
 
     def _configured_raise_at(self) -> str:
         from .sources import default_settings

@@ -79,6 +79,18 @@ def main() -> None:
                 "warnings": [str(w.message).splitlines()[0] for w in caught if issubclass(w.category, losslint.LossLintWarning)],
                 "reports": [(r.codes, r.count) for r in hook.reports],
             }
+        elif scenario == "same":
+            # Every rank makes the same mistake: one warning in the whole group, then one merged report.
+            from losslint.distributed import gather_reports, render_ranked
+
+            criterion = nn.BCEWithLogitsLoss()
+            with warnings.catch_warnings(record=True) as caught, losslint.attach(criterion) as hook:
+                warnings.simplefilter("always")
+                train(rank, criterion, 4, binary=True, signed_on=rank)
+            result["warnings"] = [str(w.message) for w in caught if issubclass(w.category, losslint.LossLintWarning)]
+            ranked = gather_reports(hook.reports)
+            result["merged"] = [(item.report.codes, item.report.count, list(item.ranks)) for item in ranked]
+            result["text"] = render_ranked(ranked, title="epoch 0", world=world)
         elif scenario == "raise":
             criterion = nn.CrossEntropyLoss()
             net = model()

@@ -75,3 +75,17 @@ def test_a_rank_whose_targets_torch_rejects_raises_and_the_run_does_not_hang(tmp
     assert r1["error"]["location"].endswith(f"ddp_worker.py:{call}")
     # Rank 0 learns from its collective that its peer is gone, instead of waiting for it.
     assert rc0 == 3 and r0["peer_error"] and r0["steps"] >= 2
+
+
+def test_the_same_mistake_on_every_rank_is_warned_once_and_merged_with_its_ranks(tmp_path):
+    (rc0, r0), (rc1, r1) = run_ranks("same", tmp_path)
+    assert (rc0, rc1) == (0, 0), (r0, r1)
+    # One warning in the whole group (not one per rank), naming the rank that saw it first.
+    warned = r0["warnings"] + r1["warnings"]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("error[LL402] BCEWithLogitsLoss: `target` has")
+    assert "seen first on rank " in warned[0] and " of 2; other ranks that see the same findings at this line stay quiet" in warned[0]
+    # At a point every rank reaches, every rank gets the merged report: both calls' counts, both ranks.
+    assert r0["merged"] == r1["merged"] == [[["LL402"], 8, [0, 1]]]
+    assert "(8 calls with these findings; on all 2 ranks)" in r0["text"]
+    assert r0["text"].endswith("losslint, epoch 0: 1 error at 1 call site")
