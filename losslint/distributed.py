@@ -130,4 +130,4 @@ def render_ranked(ranked: Sequence[RankedReport], *, title: str, world: int | No
     counts = ", ".join(_plural(sum(1 for f in found if f.severity == s), s) for s in ("error", "warning") if any(f.severity == s for f in found))
     sites = _plural(len({item.report.location for item in ranked}), "call site")
     summary = f"losslint, {title}: {counts or 'infos only'} at {sites}"
-    return "\n\n".join(blocks) + "\n\n" + summary
+    return summary + "\n\n" + "\n\n".join(blocks)
