@@ -22,6 +22,7 @@ from typing import Any, Iterable
 
 import torch
 
+from .compiled import notice_when_compiling
 from .config import ConfigError
 from .engine import Checker
 from .monitor import Action, Monitor, claim, release, state
@@ -129,6 +130,7 @@ def attach(
         raise exc.with_traceback(None) from None  # one clear error at the user's line
     hook._options = options
     _ATTACHED[loss_module] = hook
+    notice_when_compiling()
     return hook
 
 

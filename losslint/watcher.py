@@ -24,6 +24,7 @@ from typing import Any, Iterable
 import torch
 from torch.overrides import TorchFunctionMode
 
+from .compiled import notice_when_compiling
 from .config import ConfigError
 from .engine import Checker
 from .monitor import Action, Monitor, claim, claimed, release, state
@@ -84,6 +85,7 @@ class Watch(Monitor, TorchFunctionMode):
         self.provenance = Provenance()
 
     def __enter__(self) -> "Watch":
+        notice_when_compiling()
         state.watches.append(self)
         try:
             return super().__enter__()

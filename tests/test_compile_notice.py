@@ -1,0 +1,49 @@
+"""Under torch.compile the hooks step aside; losslint says so once instead of skipping compiled code silently."""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+import torch.nn as nn
+
+import losslint
+from losslint import compiled
+
+
+def _notices(caught) -> list[str]:
+    return [str(w.message) for w in caught if str(w.message).startswith("losslint: torch.compile")]
+
+
+def test_compiling_while_a_hook_is_attached_is_said_once(monkeypatch):
+    import torch._dynamo  # noqa: F401 - as a program that called torch.compile has
+
+    torch._dynamo.reset()
+    monkeypatch.setattr(compiled, "_said", False)
+    criterion = nn.CrossEntropyLoss()
+    step = torch.compile(lambda x, y: criterion(x, y), backend="eager")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))  # no hook yet: nothing to say
+        assert _notices(caught) == []
+        torch._dynamo.reset()  # compile anew (reset also clears Dynamo's callbacks: attach registers again)
+        with losslint.attach(criterion):
+            step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
+            step(torch.randn(5, 3), torch.tensor([0, 1, 2, 0, 1]))  # a recompilation (new shape)
+    [notice] = _notices(caught)
+    assert "loss calls inside compiled code run unchecked" in notice
+    torch._dynamo.reset()
+
+
+def test_compiling_inside_watch_is_said_too(monkeypatch):
+    import torch._dynamo  # noqa: F401
+
+    torch._dynamo.reset()
+    monkeypatch.setattr(compiled, "_said", False)
+    step = torch.compile(lambda x, y: torch.nn.functional.cross_entropy(x, y), backend="eager")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with losslint.watch():
+            step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
+    assert len(_notices(caught)) == 1
+    torch._dynamo.reset()
