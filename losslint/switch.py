@@ -33,6 +33,8 @@ def point_to_switch(ctx: CallContext) -> None:
     token = _ACTIVE.set(True)
     try:
         hint = _both_fixes(ctx, usage, worst)
+    except Exception:  # noqa: BLE001 - a better help is a bonus: failing to find one leaves the finding as it is
+        hint = None
     finally:
         _ACTIVE.reset(token)
     if hint is None:

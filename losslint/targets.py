@@ -168,7 +168,7 @@ def targets_page(rules: list[LossRule], header: str) -> str:
         "tables for your own tensors and proposes the conversions below, checked on them. Every example and every",
         "conversion on this page runs in the test suite through torch and through `check()`, which finds it clean.",
         "",
-        "| loss | for | input | target dtype | target shape | target values | `reduction='mean'` computes |",
+        "| loss | for | input | target dtype | target shape | target values | the reduction (`'mean'` unless said) |",
         "|---|---|---|---|---|---|---|",
     ]
     for rule in ordered:
@@ -210,7 +210,14 @@ def example_text(rule: LossRule) -> str | None:
     if code is None:
         return None
     usage = rule.usage
-    lines = [f"for: {', '.join(usage.tasks)}; reduction='mean' computes {usage.reduction}", "", "example (runs as written):"]  # type: ignore[union-attr]
+    lines = [
+        "used for:",
+        *(f"  {TASKS[t]}" for t in usage.tasks),  # type: ignore[union-attr]
+        "reduction:",
+        f"  {usage.reduction}",  # type: ignore[union-attr]
+        "",
+        "example (runs as written; docs/targets.md has every loss side by side):",
+    ]
     lines += [f"    {line}" if line else "" for line in code.text.splitlines()]
     if usage.conversions:  # type: ignore[union-attr]
         lines += ["", "from the usual starting points:"]

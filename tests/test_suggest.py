@@ -196,3 +196,59 @@ def test_cli_suggest_exit_status(tmp_path, capsys):
     assert main(["suggest", *paths]) == 1
     assert main(["suggest", paths[0], str(tmp_path / "missing.pt")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+# ---- the rule files' own examples, and what the rule files know ------------------------------------
+
+
+def _two_argument_usages():
+    from losslint.spec import load_builtin
+    from losslint.targets import example_code
+
+    for _, rule in load_builtin()[1]:
+        usage = rule.usage
+        if usage is None or not usage.target or rule.signature.from_module:
+            continue
+        if [a for a in rule.signature.arguments if a not in (usage.prediction, usage.target) and a not in rule.signature.optional]:
+            continue
+        yield rule, example_code(rule)
+
+
+@pytest.mark.parametrize(("rule", "code"), list(_two_argument_usages()), ids=lambda x: getattr(getattr(x, "loss", None), "name", ""))
+def test_each_loss_takes_its_own_example_as_it_is(rule, code):
+    names = {"torch": torch, "nn": nn, "F": F}
+    torch.manual_seed(0)
+    for line in code.setup:
+        exec(line, names)  # noqa: S102
+    own = dict(zip([a for a in rule.signature.arguments if a not in rule.signature.from_module], code.arguments))
+    answer = suggest(names[own[rule.usage.prediction]], names[own[rule.usage.target]])
+    assert rule.loss.name in [o.loss for o in answer.fits], str(answer)
+
+
+def test_the_pairs_cover_every_kind_the_rule_files_name():
+    from losslint.spec import load_builtin
+    from tensor_kinds import PAIRS
+
+    named_predictions, named_targets = set(), set()
+    for _, rule in load_builtin()[1]:
+        if rule.usage is None:
+            continue
+        for take in rule.usage.takes:
+            named_predictions |= set(take.input)
+            named_targets |= set(take.target)
+        for conv in rule.usage.conversions:
+            (named_predictions if conv.argument == rule.usage.prediction else named_targets).update(conv.start)
+    assert named_predictions <= {p for p, _, _ in PAIRS}
+    assert named_targets <= {t for _, t, _ in PAIRS}
+
+
+def test_every_loss_suggest_can_call_is_proposed_somewhere():
+    """No [usage] table is dead: each loss callable with a prediction and a target is proposed for some pair."""
+    from tensor_kinds import pairs
+
+    proposed = set()
+    for *_, prediction, target in pairs():
+        answer = suggest(prediction, target)
+        proposed |= {o.loss for o in (*answer.fits, *answer.converted)}
+    expected = {rule.loss.name for rule, _ in _two_argument_usages()} - {"KLDivLoss"}  # KLDivLoss: with task="distillation"
+    assert expected <= proposed, expected - proposed
