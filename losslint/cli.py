@@ -131,8 +131,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _import_torch_quietly() -> None:
+    """Import torch with its "Failed to initialize NumPy" warning silenced.
+
+    torch works without NumPy (losslint never needs it) but warns on import when NumPy is missing;
+    in a fresh venv that warning would be the first line of every command's output. It is torch's,
+    about an optional package, and says nothing about the user's losses.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
+        import torch  # noqa: F401
+
+
 def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    _import_torch_quietly()
     try:
         settings = load_settings()
         if hasattr(args, "fail_on"):
