@@ -100,7 +100,7 @@ class CallContext:
             severity = "warning"
             explanation = (
                 (explanation or doc.why)
-                + " This batch is empty, so torch 2.13 returns before checking dtypes and accepts the call;"
+                + " This batch is empty, so torch returns before checking dtypes and accepts the call;"
                 " the first non-empty batch raises."
             )
         if replaces:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 Depth = Literal["metadata", "values"]
 
-# What torch's argument parser takes (torch 2.13): an int argument takes NumPy integers but not bool;
+# What torch's argument parser takes: an int argument takes NumPy integers but not bool;
 # a float argument takes bool and any real number.
 _TYPE_CHECKS = {
     "int": lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool),
@@ -597,13 +597,13 @@ def _observe_facts(ctx: CallContext, spec: CompiledLoss) -> None:
 
 
 def _unsupported_layout(ctx: CallContext, spec: CompiledLoss, name: str, value: torch.Tensor) -> None:
-    """Nested tensors never reach a torch 2.13 loss kernel; sparse ones only where spec.sparse_ok says."""
+    """Nested tensors never reach a torch loss kernel; sparse ones only where spec.sparse_ok says."""
     layout = "nested" if value.is_nested else str(value.layout).removeprefix("torch.")
     ctx.emit(
         "LL006",
         name,
         f"`{name}` is a {layout} tensor; {spec.name} takes dense (strided) tensors",
-        explanation=f"torch 2.13 has no {layout} kernel for {spec.name} and raises (NotImplementedError or a size error).",
+        explanation=f"torch has no {layout} kernel for {spec.name} and raises (NotImplementedError or a size error).",
         fix=f"{name}.to_dense()" if not value.is_nested else f"{name}.to_padded_tensor(0.0), with a mask for the padding",
         observed=f"{layout} {str(value.dtype).removeprefix('torch.')}",
         expected="a dense tensor",

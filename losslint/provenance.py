@@ -104,7 +104,7 @@ def _entry_point(frame: FrameType | None, default: str) -> tuple[str, str | None
 def _softmax_dim(func: object, args: tuple, kwargs: dict, ndim: int) -> int | None:
     dim = args[1] if len(args) > 1 else kwargs.get("dim")
     if dim is None:
-        # F.softmax(x) without dim: torch 2.13 picks dim 0 for 0-, 1- and 3-d input, else 1 (and warns).
+        # F.softmax(x) without dim: torch picks dim 0 for 0-, 1- and 3-d input, else 1 (and warns).
         dim = 0 if ndim in (0, 1, 3) else 1
     if not isinstance(dim, int):  # a dimension name (named tensors): nothing certain to say
         return None

@@ -143,14 +143,14 @@ class CompiledLoss:
     @property
     def installed(self) -> bool:
         """Whether the loss's library can be imported here (checked without importing it), and for
-        torch's own losses whether the installed release has it (LinearCrossEntropyLoss is new in 2.13)."""
+        torch's own losses whether the installed release has it (a rule's `added_in` says which release added it)."""
         if self.library == "torch":
             return self.module is not None or self.functional is not None
         return self.library is None or _installed(self.library)
 
     @property
     def missing_text(self) -> str:
-        """Why a torch loss is not offered here: "not in torch 2.10 (added in 2.13)"."""
+        """Why a torch loss is not offered here: "not in torch X (added in Y)"."""
         added = f" (added in {self.rule.loss.added_in})" if self.rule.loss.added_in else ""
         return f"not in torch {releases.version()}{added}"
 

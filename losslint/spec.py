@@ -86,7 +86,7 @@ class ArgumentRule(_Model):
     optional: bool = False
     number_ok: bool = False
     # May be a NumPy array: a loss written in Python arithmetic (GaussianNLLLoss's `input - target`)
-    # converts it, as torch 2.13 does.
+    # converts it, as torch does.
     array_ok: bool = False
 
     _domain = field_validator("domain")(classmethod(lambda cls, v: _check_domain(v)))
@@ -127,7 +127,7 @@ class FormatRule(_Model):
     # Whether torch rejects a call whose shapes fit no format (False for losses that broadcast).
     checks: list[CheckRef] = Field(default_factory=list)
     # Offered only where the installed torch behaves so: names of losslint/releases.py behaviours, each
-    # optionally "not <name>" (e.g. a (1,) target for an unbatched input, accepted from torch 2.9 on).
+    # optionally "not <name>" (e.g. a (1,) target for an unbatched input, which older releases reject).
     when: list[str] = Field(default_factory=list)
 
     _checks = field_validator("checks", mode="before")(classmethod(lambda cls, v: _check_refs(v)))
@@ -192,10 +192,10 @@ class Signature(_Model):
     # Every positional-or-keyword parameter of the functional, in order; then its keyword-only ones.
     functional: list[str] = Field(default_factory=list)
     keyword_only: list[str] = Field(default_factory=list)
-    # The kernel returns before its dtype checks when the batch is empty (torch 2.13's multi_margin_loss
+    # The kernel returns before its dtype checks when the batch is empty (torch's multi_margin_loss
     # and multilabel_margin_loss): dtype findings on an empty batch are then not raises.
     empty_batch_skips_dtype_checks: bool = False
-    # Arguments that torch 2.13 happens to accept as sparse COO tensors (its dense-sparse arithmetic
+    # Arguments that torch happens to accept as sparse COO tensors (its dense-sparse arithmetic
     # covers them); every other argument must be dense.
     sparse_ok: list[str] = Field(default_factory=list)
     # Arguments that may be omitted (defaults to None), e.g. AdaptiveLogSoftmax has none.

@@ -50,7 +50,7 @@ _PARAMETERS: dict[object, tuple[tuple[str, object], ...]] = {}
 def _complete(func, args: tuple, kwargs: dict) -> dict:
     """The keyword arguments of a functional loss call, with those torch left out restored.
 
-    torch 2.13's `F.l1_loss` hands a TorchFunctionMode its arguments without `weight`, so under any
+    torch's `F.l1_loss` hands a TorchFunctionMode its arguments without `weight`, so under any
     mode a weighted L1 loss would silently run unweighted. The functional's own frame, two levels up
     (below `handle_torch_function`), still holds every argument it was called with.
     """

@@ -33,6 +33,10 @@ DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int
 # product (CTC's four tensors would give 20,736 shape combinations).
 FULL_PRODUCT_ARGUMENTS = 3
 
+# Examples with large tensors exist for value heuristics (float16 overflow of a mean); their shape
+# combinations would broadcast to tens of GB, so they are not seeds here.
+MAX_SEED_ELEMENTS = 20_000
+
 
 @dataclass
 class Case:
@@ -55,11 +59,16 @@ class Case:
         return f"{self.loss.name} ({self.example!r}, {self.axis}): {name}({', '.join(parts)})"
 
 
-def seeds(registry=None) -> Iterator[tuple[CompiledLoss, Any, Any, list[Any], dict[str, Any]]]:
-    """(loss, example, fn, positional args, keyword config) of every valid example of torch's losses."""
+def torch_losses(registry=None) -> list[CompiledLoss]:
+    """torch's own losses that the installed release has."""
     registry = registry or builtin_registry()
-    for loss in registry.losses.values():
-        if loss.library != "torch" or not loss.installed:
+    return [loss for loss in registry.losses.values() if loss.library == "torch" and loss.installed]
+
+
+def seeds(limit_losses: set[str] | None = None, registry=None) -> Iterator[tuple[CompiledLoss, Any, Any, list[Any], dict[str, Any]]]:
+    """(loss, example, fn, positional args, keyword config) of every valid example of torch's losses."""
+    for loss in torch_losses(registry):
+        if limit_losses and loss.name not in limit_losses:
             continue
         for example in runnable_examples(loss):
             if example.expect or example.form == "module" and loss.module is None:
@@ -150,15 +159,15 @@ def reshaped(t: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return flat[torch.arange(count) % flat.numel()].reshape(shape).clone()
 
 
-def cases(limit_losses: set[str] | None = None, registry=None) -> Iterator[Case]:
-    for loss, example, fn, args, kwargs in seeds(registry):
-        if limit_losses and loss.name not in limit_losses:
-            continue
+def cases(limit_losses: set[str] | None = None, registry=None, axes: set[str] = frozenset({"dtype", "shape"})) -> Iterator[Case]:
+    for loss, example, fn, args, kwargs in seeds(limit_losses, registry):
         slots = _tensor_slots(args, kwargs)
-        if not slots:
+        if not slots or any(t.numel() > MAX_SEED_ELEMENTS for _, t in slots):
             continue
         # dtypes: the full product over every tensor argument.
-        for dtypes in itertools.product(DTYPES, repeat=len(slots)):
+        for dtypes in itertools.product(DTYPES, repeat=len(slots) if "dtype" in axes else 0):
+            if not dtypes:
+                break
             a, k = list(args), dict(kwargs)
             for (slot, t), dt in zip(slots, dtypes):
                 _replace(a, k, slot, t.to(dt))
@@ -166,6 +175,8 @@ def cases(limit_losses: set[str] | None = None, registry=None) -> Iterator[Case]
         # shapes: the full product, or pairs of arguments at a time for losses with many tensors.
         vocabulary = shape_vocabulary(args)
         groups = [slots] if len(slots) <= FULL_PRODUCT_ARGUMENTS else list(itertools.combinations(slots, 2))
+        if "shape" not in axes:
+            groups = []
         for group in groups:
             for shapes in itertools.product(vocabulary, repeat=len(group)):
                 a, k = list(args), dict(kwargs)

@@ -11,7 +11,10 @@ the very same call. A short profile runs in CI; the long one runs by hand:
 
 from __future__ import annotations
 
+import json
 import os
+import random
+from pathlib import Path
 
 import pytest
 import torch
@@ -121,27 +124,48 @@ class Call:
         return f"<{self.loss.name} from {self.example.name!r}, mutations {self.steps}>"
 
 
-@st.composite
-def mutated_calls(draw):
-    loss, example = draw(st.sampled_from(SEEDS))
-    args, config = build_call(loss, example, seed=draw(st.integers(0, 3)))
-    names = [n for n in loss.arguments if n in args]
+SKIPPED_CONFIG = ("size_average", "reduce", "options", "distance_function")
+
+
+def apply_plan(loss, example, seed: int, plan: list[list]) -> Call:
+    """Build the example and apply a mutation plan: ["config", name, choice index] or
+    ["tensor", name, mutation, param] steps. Plans are plain data, so that a saved set replays the
+    very same calls on every torch release (random draws would not)."""
+    args, config = build_call(loss, example, seed=seed)
     steps = []
-    for _ in range(draw(st.integers(1, 3))):
-        if loss.config and draw(st.integers(0, 3)) == 0:
-            name = draw(st.sampled_from(sorted(loss.config)))
-            if name in ("size_average", "reduce", "options", "distance_function"):
+    for step in plan:
+        if step[0] == "config":
+            _, name, choice = step
+            if name not in loss.config or name in SKIPPED_CONFIG:
                 continue
-            config[name] = _config_value(loss, name, draw(st.sampled_from(CONFIG_VALUES)), args)
+            config[name] = _config_value(loss, name, CONFIG_VALUES[choice], args)
             steps.append(f"config {name}={config[name]!r}")
-        elif names:
-            name = draw(st.sampled_from(names))
-            how = draw(st.sampled_from(TENSOR_MUTATIONS))
-            param = draw(st.integers(0, 50))
-            if isinstance(args[name], torch.Tensor):
+        else:
+            _, name, how, param = step
+            if isinstance(args.get(name), torch.Tensor):
                 args[name] = _mutate_tensor(args[name], how, param, loss.name not in NO_RANGE_MUTATIONS)
                 steps.append(f"{name} {how}({param})")
     return Call(loss, example, args, config, steps)
+
+
+def random_plan(loss, args_names: list[str], pick) -> list[list]:
+    """A plan of one to three mutations; `pick(seq)` chooses (hypothesis's draw, or random.choice)."""
+    plan: list[list] = []
+    for _ in range(pick([1, 2, 3])):
+        if loss.config and pick([0, 1, 2, 3]) == 0:
+            plan.append(["config", pick(sorted(loss.config)), pick(range(len(CONFIG_VALUES)))])
+        elif args_names:
+            plan.append(["tensor", pick(args_names), pick(TENSOR_MUTATIONS), pick(range(51))])
+    return plan
+
+
+@st.composite
+def mutated_calls(draw):
+    loss, example = draw(st.sampled_from(SEEDS))
+    seed = draw(st.integers(0, 3))
+    names = [n for n in loss.arguments if n in example.args]
+    plan = random_plan(loss, names, lambda seq: draw(st.sampled_from(list(seq))))
+    return apply_plan(loss, example, seed, plan)
 
 
 def _summary(value):
@@ -150,9 +174,7 @@ def _summary(value):
     return repr(value)
 
 
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 400, database=None, suppress_health_check=list(HealthCheck))
-@given(mutated_calls())
-def test_torch_raises_agrees_with_torch(call):
+def _judge(call: Call) -> None:
     loss, example, args, config, steps = call.loss, call.example, call.args, call.config, call.steps
     positional = [args[n] for n in loss.arguments if n in args]
     report = losslint.check(loss.functional, *positional, **config)
@@ -164,3 +186,61 @@ def test_torch_raises_agrees_with_torch(call):
         f"{', '.join(f'{k}={_summary(v)}' for k, v in config.items())})\n"
         f"torch: {error or 'accepted'}\n{report}"
     )
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 400, database=None, suppress_health_check=list(HealthCheck))
+@given(mutated_calls())
+def test_torch_raises_agrees_with_torch(call):
+    _judge(call)
+
+
+# ---- the saved case set: the same calls on every torch release (tests/versions.sh) ---------------------
+
+SAVED = Path(__file__).parent / "data" / "differential_cases.json"
+
+
+def _saved_groups() -> list[tuple[str, list[dict]]]:
+    cases = json.loads(SAVED.read_text()) if SAVED.exists() else []
+    groups: dict[str, list[dict]] = {}
+    for case in cases:
+        groups.setdefault(case["loss"], []).append(case)
+    return sorted(groups.items())
+
+
+@pytest.mark.parametrize("loss_name, cases", _saved_groups(), ids=lambda v: v if isinstance(v, str) else "")
+def test_saved_cases_agree_with_torch(loss_name, cases):
+    """Replays tests/data/differential_cases.json (one test per loss; every case, every failure listed).
+    Cases whose loss or example the installed torch does not offer are skipped."""
+    loss = REGISTRY.losses.get(loss_name)
+    if loss is None or loss.functional is None:
+        pytest.skip(f"{loss_name} is not in this torch")
+    examples = {e.name: e for e in runnable_examples(loss)}
+    failures = []
+    for case in cases:
+        example = examples.get(case["example"])
+        if example is None:
+            continue
+        try:
+            _judge(apply_plan(loss, example, case["seed"], case["plan"]))
+        except AssertionError as exc:
+            failures.append(str(exc))
+    assert not failures, f"{len(failures)} of {len(cases)} saved cases disagree with torch:\n\n" + "\n\n".join(failures[:10])
+
+
+def save_cases(count: int, seed: int = 0) -> None:
+    """Write a fresh case set: `python tests/test_differential.py --save 4000`."""
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(count):
+        loss, example = rng.choice(SEEDS)
+        names = [n for n in loss.arguments if n in example.args]
+        plan = random_plan(loss, names, lambda seq: rng.choice(list(seq)))
+        cases.append({"loss": loss.name, "example": example.name, "seed": rng.randrange(4), "plan": plan})
+    SAVED.parent.mkdir(exist_ok=True)
+    SAVED.write_text("[\n" + ",\n".join(json.dumps(c, separators=(",", ":")) for c in cases) + "\n]\n")
+
+
+if __name__ == "__main__":
+    import sys
+
+    save_cases(int(sys.argv[sys.argv.index("--save") + 1]))

@@ -1,7 +1,7 @@
 """Checks for the binary / multi-label losses: BCELoss, BCEWithLogitsLoss, MultiLabelSoftMarginLoss.
 
 All three compare every element of the prediction with a target in [0, 1]; they differ in what they
-validate (torch 2.13, CPU, see notes/torch_behaviour.md):
+validate (torch, CPU, see notes/torch_behaviour.md):
 
 - BCELoss checks values: input and target outside [0, 1] (or NaN) raise; and it demands that target
   has exactly input's dtype ('Found dtype Double but expected Float'), even among float dtypes.
@@ -95,7 +95,7 @@ def explain_input_outside_unit_interval(ctx: CallContext, argument: str, bad: to
 
 @check("same_float_dtype")
 def same_float_dtype(ctx: CallContext, argument: str = "target") -> None:
-    """BCELoss: target must have exactly input's dtype; torch 2.13 does not promote f32 to f64 here."""
+    """BCELoss: target must have exactly input's dtype; torch does not promote f32 to f64 here."""
     inp, other = ctx.fact("input"), ctx.fact(argument)
     if inp is None or other is None or not inp.is_floating or inp.dtype == other.dtype:
         return
@@ -181,7 +181,7 @@ def elementwise_weight(
                 message += f": torch aligns it with the last dimension ({xs[-1]})"
                 if class_dim == 1 and len(xs) >= 3 and classes == ws[0]:
                     message += f", not with the {classes} classes at dim 1"
-            why = "torch raises a size error ('The size of tensor a must match the size of tensor b' or 'Attempting to broadcast a dimension'): weights broadcast from the right."
+            why = "torch raises a size error ('The size of tensor a (...) must match the size of tensor b (...)' or 'Attempting to broadcast a dimension'): weights broadcast from the right."
         else:
             message = f"`{config}` has shape {render_shape(ws)}; broadcast against {against} {render_shape(xs)} it grows the loss to {render_shape(joint)}"
             why = (
@@ -203,7 +203,7 @@ def elementwise_weight(
         )
         return
     # Broadcasts fine, but possibly against the wrong axis: a (C,) weight with (N, C, H, W) where
-    # W == C is accepted by torch 2.13 and weights the W columns, not the C classes. With 3-D inputs
+    # W == C is accepted by torch and weights the W columns, not the C classes. With 3-D inputs
     # (N, T, C) is a common correct layout, so only 4-D and up are judged.
     if class_dim == 1 and len(xs) >= 4 and len(ws) == 1 and ws[0] > 1 and ws[0] == xs[1] == xs[-1]:
         ctx.emit(
@@ -256,7 +256,7 @@ def multilabel_shapes(ctx: CallContext) -> None:
             "LL201",
             "input",
             "`input` is 0-d; expected at least one dimension, (C,) or (N, C)",
-            explanation=f"{ctx.loss.name} averages over the classes of input's last dimension; torch raises 'IndexError: Dimension specified as -1 but tensor has no dimensions'.",
+            explanation=f"{ctx.loss.name} averages over the classes of input's last dimension; torch raises IndexError 'Dimension specified as -1 but tensor has no dimensions'.",
             fix="input.reshape(1, -1) and target.reshape(1, -1)  # one sample of C classes",
             observed=inp.summary,
             expected="(N, C) or (C,)",

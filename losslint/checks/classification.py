@@ -134,7 +134,7 @@ def probability_target_rows(ctx: CallContext) -> None:
 
 @check("probabilities_ignore_index")
 def probabilities_ignore_index(ctx: CallContext) -> None:
-    """torch 2.13 rejects ignore_index >= 0 with probability targets (negative values are ignored)."""
+    """torch rejects ignore_index >= 0 with probability targets (negative values are ignored)."""
     ignore = ctx.config.get("ignore_index")
     facts = ctx.fact("target")
     if facts is None or not facts.is_floating or not isinstance(ignore, int) or ignore < 0:

@@ -211,7 +211,7 @@ def kl_div_reduction(ctx: CallContext) -> None:
             f"`reduction` is {reduction!r}{detail}; expected {'sum' if ndim <= 1 else 'batchmean'!r}",
             explanation=(
                 "KLDivLoss 'mean' averages over all elements, so the value is the KL divergence divided by the "
-                "number of classes (and positions). torch 2.13 warns on every call and will change 'mean' to "
+                "number of classes (and positions). torch warns on every call and will change 'mean' to "
                 "behave like 'batchmean' in a future major release."
             ),
             fix="reduction='sum'  # one distribution, unbatched" if ndim <= 1 else "reduction='batchmean'",

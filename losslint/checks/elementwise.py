@@ -25,7 +25,7 @@ def elementwise_shapes(ctx: CallContext, first: str = "input", second: str = "ta
         why = (
             f"{ctx.loss.name} requires `{second}` to have exactly `{first}`'s shape and raises a ValueError otherwise."
             if mismatch_raises and joint is not None
-            else f"torch raises 'The size of tensor a must match the size of tensor b': {list(a.shape)} and {list(b.shape)} do not broadcast."
+            else f"torch raises 'The size of tensor a (...) must match the size of tensor b (...)': {list(a.shape)} and {list(b.shape)} do not broadcast."
         )
         ctx.emit(
             "LL201",

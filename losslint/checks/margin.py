@@ -3,7 +3,7 @@ SoftMargin, MultiMargin, MultiLabelMargin, TripletMargin and TripletMarginWithDi
 
 Most of these losses are composite operations in torch (subtractions, `where`, `clamp_min`) rather
 than kernels with their own shape checks, so what torch accepts is decided by broadcasting and by the
-few explicit checks each one makes. Every rule below cites the torch 2.13 behaviour it mirrors
+few explicit checks each one makes. Every rule below cites the torch behaviour it mirrors
 (see notes/torch_behaviour.md).
 """
 
@@ -50,7 +50,7 @@ def explain_signed_labels(ctx: CallContext, argument: str, bad: torch.Tensor):
 
 @check("integer_input_mean")
 def integer_input_mean(ctx: CallContext, argument: str = "input") -> None:
-    """HingeEmbeddingLoss computes on integer inputs, but torch 2.13 cannot take their mean."""
+    """HingeEmbeddingLoss computes on integer inputs, but torch cannot take their mean."""
     facts = ctx.fact(argument)
     reduction = ctx.config.get("reduction")
     if facts is None or not facts.is_integral or reduction not in ("mean", "elementwise_mean"):
@@ -61,7 +61,7 @@ def integer_input_mean(ctx: CallContext, argument: str = "input") -> None:
         f"`{argument}` is {dtype_name(facts.dtype)} with reduction={reduction!r}; expected a floating dtype",
         explanation=(
             f"{ctx.loss.name} computes element-wise on integer inputs, but the mean of an integer tensor "
-            "has no dtype: torch 2.13 raises 'mean(): could not infer output dtype'. An integer "
+            "has no dtype: torch raises 'mean(): could not infer output dtype'. An integer "
             "prediction cannot carry gradients in any case."
         ),
         fix=f"{argument}.float()",
@@ -82,7 +82,7 @@ def complex_target_real_input(ctx: CallContext) -> None:
         "target",
         f"`target` is {dtype_name(tgt.dtype)} while `input` is {dtype_name(inp.dtype)}; expected a real target",
         explanation=(
-            "soft_margin_loss computes into a tensor of the input's dtype; torch 2.13 raises "
+            "soft_margin_loss computes into a tensor of the input's dtype; torch raises "
             f"'result type {scalar_type_name(tgt.dtype)} can't be cast to the desired output type {scalar_type_name(inp.dtype)}'."
         ),
         fix="target.real",
@@ -94,7 +94,7 @@ def complex_target_real_input(ctx: CallContext) -> None:
 
 @check("cpu_float_kernel")
 def cpu_float_kernel(ctx: CallContext, kernel: str, argument: str = "input") -> None:
-    """MultiMargin and MultiLabelMargin have float32/float64 CPU kernels only in torch 2.13.
+    """MultiMargin and MultiLabelMargin have float32/float64 CPU kernels only.
 
     Their CUDA kernels also take float16 and bfloat16 (AT_DISPATCH_FLOATING_TYPES_AND2), so a half
     input raises only on the CPU.
@@ -110,7 +110,7 @@ def cpu_float_kernel(ctx: CallContext, kernel: str, argument: str = "input") -> 
         argument,
         f"`{argument}` is {dtype_name(facts.dtype)} on the CPU; expected float32 or float64",
         explanation=(
-            f"torch 2.13 implements {kernel} on the CPU for float32 and float64 only and raises "
+            f"torch implements {kernel} on the CPU for float32 and float64 only and raises "
             f"'\"{kernel}\" not implemented for {scalar_type_name(facts.dtype)!r}'. The CUDA kernel accepts "
             "float16 and bfloat16."
         ),
@@ -123,7 +123,7 @@ def cpu_float_kernel(ctx: CallContext, kernel: str, argument: str = "input") -> 
 
 @check("bool_signed_labels")
 def bool_signed_labels(ctx: CallContext, argument: str = "target") -> None:
-    """MarginRankingLoss negates its target; torch 2.13 rejects `-` on a bool tensor.
+    """MarginRankingLoss negates its target; torch rejects `-` on a bool tensor.
 
     Replaces the generic dtype finding, whose `.long()` fix would turn the mask into {0, 1} labels.
     """
@@ -135,7 +135,7 @@ def bool_signed_labels(ctx: CallContext, argument: str = "target") -> None:
         argument,
         f"`{argument}` is bool; expected ±1 labels in a floating or integer dtype",
         explanation=(
-            f"{ctx.loss.name} computes max(0, -y * (x1 - x2) + margin); torch 2.13 raises 'Negation, the `-` "
+            f"{ctx.loss.name} computes max(0, -y * (x1 - x2) + margin); torch raises 'Negation, the `-` "
             "operator, on a bool tensor is not supported'. Casting is not enough: False would become 0, "
             "a label that makes the term a constant."
         ),
@@ -161,7 +161,7 @@ def _default_distance(ctx: CallContext) -> bool:
 
 @check("no_bool_operands")
 def no_bool_operands(ctx: CallContext, arguments: list[str], only_default_distance: bool = False) -> None:
-    """The triplet losses subtract their arguments; torch 2.13 rejects subtraction with a bool tensor."""
+    """The triplet losses subtract their arguments; torch rejects subtraction with a bool tensor."""
     if only_default_distance and not _default_distance(ctx):
         return  # a custom distance decides for itself what it accepts
     for name in arguments:
@@ -173,7 +173,7 @@ def no_bool_operands(ctx: CallContext, arguments: list[str], only_default_distan
             name,
             f"`{name}` is bool; expected a floating embedding",
             explanation=(
-                f"{ctx.loss.name} measures distances by subtracting embeddings; torch 2.13 raises "
+                f"{ctx.loss.name} measures distances by subtracting embeddings; torch raises "
                 "'Subtraction, the `-` operator, with a bool tensor is not supported'."
             ),
             fix=f"{name}.float()",
@@ -188,7 +188,7 @@ def no_bool_operands(ctx: CallContext, arguments: list[str], only_default_distan
 
 @check("positive_margin")
 def positive_margin(ctx: CallContext, config: str = "margin") -> None:
-    """The triplet losses reject margin <= 0 (torch 2.13: nn at construction, F at the call).
+    """The triplet losses reject margin <= 0 (torch: nn at construction, F at the call).
 
     Written as a check rather than a `range` so that it mirrors torch's own `margin <= 0` test
     exactly: a NaN margin passes torch's test (and yields NaN), so it is not predicted to raise.
@@ -203,7 +203,7 @@ def positive_margin(ctx: CallContext, config: str = "margin") -> None:
         config,
         f"`{config}` is {value!r}; expected a value > 0",
         explanation=(
-            f"torch 2.13 raises 'margin must be greater than 0, got {value}' ({ctx.loss.name} raises it when "
+            f"torch raises 'margin must be greater than 0, got {value}' ({ctx.loss.name} raises it when "
             "the module is built). With margin 0 every triplet with d(a, p) <= d(a, n) costs nothing, "
             "which a collapsed embedding satisfies."
         ),
@@ -231,7 +231,7 @@ def same_ndim_broadcast(
 ) -> None:
     """MarginRanking and the triplet losses: the same number of dimensions, then broadcasting.
 
-    torch 2.13 checks that every argument has the same ndim (MarginRanking: 'All input tensors
+    torch checks that every argument has the same ndim (MarginRanking: 'All input tensors
     should have same dimension'; triplet: 'expected to have the same number of dimensions') and then
     broadcasts them silently. A broadcast that makes the result larger than every argument pairs each
     sample with every other one (LL205).
@@ -263,7 +263,7 @@ def same_ndim_broadcast(
                 f"`{name}` has shape {_shape(f)}, which does not broadcast with {others}",  # type: ignore[arg-type]
                 explanation=(
                     f"{ctx.loss.name} combines its arguments element-wise; torch raises 'The size of tensor a "
-                    "must match the size of tensor b at non-singleton dimension'."
+                    "(...) must match the size of tensor b (...) at non-singleton dimension'."
                 ),
                 fix=f"give `{name}` the shape {tuple(joint)} (the same batch size and feature size as the others)",
                 observed=", ".join(f"{n} {g.summary}" for n, g in facts),  # type: ignore[union-attr]
@@ -336,7 +336,7 @@ def _emit_ndim_mismatch(ctx: CallContext, facts: list[tuple[str, TensorFacts]], 
         f"{'has' if len(others) == 1 else 'have'} {majority}; expected the same number of dimensions",
         explanation=(
             f"{ctx.loss.name} requires all of {', '.join(f'`{n}`' for n, _ in facts)} to have the same number of "
-            "dimensions and raises otherwise (torch 2.13: "
+            "dimensions and raises otherwise (torch: "
             + (
                 "'margin_ranking_loss : All input tensors should have same dimension')."
                 if ctx.loss.name == "MarginRankingLoss"
@@ -352,7 +352,7 @@ def _emit_ndim_mismatch(ctx: CallContext, facts: list[tuple[str, TensorFacts]], 
 
 @check("soft_margin_shapes")
 def soft_margin_shapes(ctx: CallContext) -> None:
-    """SoftMarginLoss computes into a tensor of the input's shape (torch 2.13).
+    """SoftMarginLoss computes into a tensor of the input's shape.
 
     A target that broadcasts *into* the input's shape is accepted without a warning (LL205: each
     label is reused for several scores); one that makes the broadcast larger than the input raises
@@ -369,7 +369,7 @@ def soft_margin_shapes(ctx: CallContext) -> None:
             "target",
             f"`target` has shape {_shape(tgt)} and `input` {_shape(inp)}; they broadcast to {joint}, larger than `input`",
             explanation=(
-                "soft_margin_loss writes its result into a tensor of the input's shape; torch 2.13 raises "
+                "soft_margin_loss writes its result into a tensor of the input's shape; torch raises "
                 f"'output with shape {list(inp.shape)} doesn't match the broadcast shape {list(joint)}'."
             ),
             fix=_squeeze_fix(inp.shape, tgt.shape),
@@ -389,7 +389,7 @@ def soft_margin_shapes(ctx: CallContext) -> None:
         "target",
         f"`target` has shape {_shape(tgt)} and `input` {_shape(inp)}; each label is reused for {reuse} scores",
         explanation=(
-            "SoftMarginLoss is element-wise and expects one ±1 label per score. torch 2.13 broadcasts a "
+            "SoftMarginLoss is element-wise and expects one ±1 label per score. torch broadcasts a "
             "smaller target into the input's shape without a warning (MSELoss at least warns), so "
             f"{tgt.numel} labels are spread over {inp.numel} scores. A column of per-sample labels against "
             "per-class scores is the usual cause."
@@ -410,7 +410,7 @@ def _squeeze_fix(a: tuple[int, ...], b: tuple[int, ...]) -> str:
 
 @check("cosine_shapes")
 def cosine_shapes(ctx: CallContext) -> None:
-    """CosineEmbeddingLoss: (N, D) pairs with an (N,) target, or (D,) with a 0-d target (torch 2.13).
+    """CosineEmbeddingLoss: (N, D) pairs with an (N,) target, or (D,) with a 0-d target.
 
     torch checks the target's ndim first ('0D or 1D target tensor expected, multi-target not
     supported'), then that the inputs have ndim target.ndim + 1, then broadcasts: (1, D) against
@@ -429,7 +429,7 @@ def cosine_shapes(ctx: CallContext) -> None:
             f"`target` has shape {_shape(y)}"
             + (", with an extra dimension of size 1" if singleton else "")
             + f"; expected one label per pair, shape {squeezed if singleton else '(N,)'}",
-            explanation="torch 2.13 raises '0D or 1D target tensor expected, multi-target not supported'.",
+            explanation="torch raises '0D or 1D target tensor expected, multi-target not supported'.",
             fix="target.flatten()" if singleton else "give `target` one ±1 label per pair, shape (N,)",
             observed=observed,
             expected="target of shape (N,) with (N, D) inputs, or 0-d with (D,) inputs",
@@ -463,7 +463,7 @@ def cosine_shapes(ctx: CallContext) -> None:
             name,
             message,
             explanation=(
-                "torch 2.13 raises "
+                "torch raises "
                 + ("'1D target tensor expects 2D input tensors'" if y.ndim == 1 else "'0D target tensor expects 1D input tensors'")
                 + ": CosineEmbeddingLoss takes (N, D) pairs with an (N,) target, or one (D,) pair with a 0-d target."
             ),
@@ -479,7 +479,7 @@ def cosine_shapes(ctx: CallContext) -> None:
             "LL201",
             "input2",
             f"`input2` has shape {_shape(x2)}, which does not broadcast with `input1` {_shape(x1)}",
-            explanation="torch 2.13 multiplies the inputs element-wise and raises 'The size of tensor a must match the size of tensor b'.",
+            explanation="torch multiplies the inputs element-wise and raises 'The size of tensor a (...) must match the size of tensor b (...)'.",
             fix="give both inputs the same shape (N, D): the same batch size and embedding size",
             observed=observed,
             expected=f"input2 of shape {list(x1.shape)}",
@@ -491,7 +491,7 @@ def cosine_shapes(ctx: CallContext) -> None:
             "LL207",
             "target",
             f"`target` has {y.shape[0]} labels; the inputs hold {joint[0]} pairs",
-            explanation="torch 2.13 raises 'The size of tensor a must match the size of tensor b at non-singleton dimension 0'.",
+            explanation="torch raises 'The size of tensor a (...) must match the size of tensor b (...) at non-singleton dimension 0'.",
             fix="build the target from the same batch as the inputs (check drop_last / the last partial batch)",
             observed=observed,
             expected=f"target of shape ({joint[0]},)",
@@ -503,7 +503,7 @@ def cosine_shapes(ctx: CallContext) -> None:
 
 
 def _non_empty_classes(ctx: CallContext, op: str) -> bool:
-    """MultiMargin / MultiLabelMargin take 0-d, (C,) or (N, C) input with C > 0 (torch 2.13)."""
+    """MultiMargin / MultiLabelMargin take 0-d, (C,) or (N, C) input with C > 0."""
     inp = ctx.fact("input")
     if inp is None:
         return False
@@ -514,7 +514,7 @@ def _non_empty_classes(ctx: CallContext, op: str) -> bool:
         "input",
         f"`input` has shape {_shape(inp)}; expected (N, C) or (C,) with C > 0",
         explanation=(
-            f"{ctx.loss.name} scores each sample against C classes; torch 2.13 raises 'Expected non-empty "
+            f"{ctx.loss.name} scores each sample against C classes; torch raises 'Expected non-empty "
             f"vector or matrix with optional 0-dim batch size, but got: {list(inp.shape)}' ({op})."
         ),
         fix=(
@@ -533,7 +533,7 @@ def _non_empty_classes(ctx: CallContext, op: str) -> bool:
 def multi_margin_shapes(ctx: CallContext) -> None:
     """Input (N, C) and a target of N class indices ((C,) input: a 0-d or (1,) target).
 
-    torch 2.13 checks `target.dim() <= 1 and target.numel() == N` and names neither the classic
+    torch checks `target.dim() <= 1 and target.numel() == N` and names neither the classic
     one-hot (N, C) target nor the (N, 1) column.
     """
     if not _non_empty_classes(ctx, "multi_margin_loss") or ctx.format is not None:
@@ -543,7 +543,7 @@ def multi_margin_shapes(ctx: CallContext) -> None:
         return
     n = inp.shape[0] if inp.ndim == 2 else 1
     torch_message = (
-        "torch 2.13 raises 'multi_margin_loss: target tensor should be 1-D with size equal to the number "
+        "torch raises 'multi_margin_loss: target tensor should be 1-D with size equal to the number "
         f"of input samples (batch size). Expected target size [{n}], but got {list(tgt.shape)}'."
     )
     observed = f"input {inp.summary}, target {tgt.summary}"
@@ -607,7 +607,7 @@ def multi_margin_shapes(ctx: CallContext) -> None:
 
 @check("multi_margin_weight")
 def multi_margin_weight(ctx: CallContext, config: str = "weight") -> None:
-    """A 1-D weight of C entries in the input's dtype (torch 2.13; a 0-d input counts as C = 1)."""
+    """A 1-D weight of C entries in the input's dtype (a 0-d input counts as C = 1)."""
     weight = ctx.config.get(config)
     inp = ctx.fact("input")
     if not isinstance(weight, torch.Tensor) or inp is None or inp.ndim > 2:
@@ -619,7 +619,7 @@ def multi_margin_weight(ctx: CallContext, config: str = "weight") -> None:
         torch_says = (
             "F.multi_margin_loss raises 'weight must be one-dimensional' (nn.MultiMarginLoss refuses it when built)"
             if weight.ndim != 1
-            else f"torch 2.13 raises 'inconsistent weight size, expected {classes} but got {list(shape)}'"
+            else f"torch raises 'inconsistent weight size, expected {classes} but got {list(shape)}'"
         )
         ctx.emit(
             "LL206",
@@ -657,7 +657,7 @@ def multilabel_margin_shapes(ctx: CallContext) -> None:
         return
     observed = f"input {inp.summary}, target {tgt.summary}"
     torch_message = (
-        f"torch 2.13 raises 'inconsistent target size: {list(tgt.shape)} for input of size: {list(inp.shape)}': "
+        f"torch raises 'inconsistent target size: {list(tgt.shape)} for input of size: {list(inp.shape)}': "
         "MultiLabelMarginLoss wants a target of the input's shape, each row the sample's class indices "
         "followed by -1 padding."
     )
@@ -692,7 +692,7 @@ def multilabel_margin_shapes(ctx: CallContext) -> None:
 def multilabel_index_lists(ctx: CallContext) -> None:
     """Rows of class indices, each list ended by the first -1 (later entries are ignored).
 
-    Range (LL401): torch 2.13 on the CPU range-checks the *whole* target against [-1, C), including
+    Range (LL401): torch on the CPU range-checks the *whole* target against [-1, C), including
     the entries after a row's first -1 that the loss then ignores ("argument #2 'target' is out of
     range"). The CUDA kernel checks nothing: an index >= C before the first -1 reads out of bounds,
     and anything after it is ignored.
@@ -730,7 +730,7 @@ def _index_range(ctx: CallContext, facts: TensorFacts, rows: torch.Tensor, befor
             f"`target` has values outside [-1, {classes}) after a row's first -1: {shown}; ignored on "
             f"{ctx.args['target'].device.type}, rejected on the CPU",
             explanation=(
-                "The CUDA kernel of torch 2.13 stops reading a row at its first -1, so these entries are "
+                "The CUDA kernel of torch stops reading a row at its first -1, so these entries are "
                 "ignored; the CPU kernel range-checks the whole target and raises \"argument #2 'target' is "
                 "out of range\". Pad with -1 so the call works on both."
             ),
@@ -755,12 +755,12 @@ def _index_range(ctx: CallContext, facts: TensorFacts, rows: torch.Tensor, befor
         fix = f"map the labels to 0..{classes - 1} and pad each row with -1"
     if on_cpu:
         explanation = (
-            "torch 2.13 raises \"argument #2 'target' is out of range\" on the CPU: it checks every entry of "
+            "torch raises \"argument #2 'target' is out of range\" on the CPU: it checks every entry of "
             "the target against [-1, C), also the entries after a row's first -1 that the loss ignores."
         )
     else:
         explanation = (
-            "The CUDA kernel of torch 2.13 does not range-check the target: an index >= C (or < -1) before "
+            "The CUDA kernel of torch does not range-check the target: an index >= C (or < -1) before "
             "a row's first -1 reads memory outside the row, so the loss is meaningless. The CPU raises "
             "\"argument #2 'target' is out of range\"."
         )
@@ -810,7 +810,7 @@ def _multi_hot_rows(ctx: CallContext, facts: TensorFacts, rows: torch.Tensor, be
 
 @check("target_not_differentiable")
 def target_not_differentiable(ctx: CallContext, argument: str = "target") -> None:
-    """SoftMarginLoss has no derivative for its target: torch 2.13 raises when it requires grad."""
+    """SoftMarginLoss has no derivative for its target: torch raises when it requires grad."""
     value = ctx.tensor(argument)
     if value is None or not value.requires_grad or not ctx.grad_enabled:
         return

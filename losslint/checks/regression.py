@@ -1,7 +1,7 @@
 """Checks for the regression losses: MSELoss, L1Loss, SmoothL1Loss, HuberLoss, PoissonNLLLoss and
 GaussianNLLLoss (element-wise shapes are `elementwise.elementwise_shapes`).
 
-Which dtype pairs torch 2.13 rejects depends on the kernel, the reduction and even on the functional's
+Which dtype pairs torch rejects depends on the kernel, the reduction and even on the functional's
 `weight` keyword, so it cannot be written as one dtype list per argument; `regression_dtypes` encodes
 the table below, measured on CPU (I = integer, B = bool, C = complex, F = real floating):
 
@@ -121,9 +121,9 @@ def regression_dtypes(ctx: CallContext, kernel: str) -> None:
         if inp.is_bool and (tgt.is_bool or not log_input):
             raises_input = _BOOL_SUBTRACTION
         elif full and tgt.is_bool:
-            raises_target = ("LL103", _BOOL_SUBTRACTION + " (full=True adds a Stirling term computed from the target)")
+            raises_target = ("LL103", _BOOL_SUBTRACTION)  # full=True adds a Stirling term computed from the target
         elif full and tgt.is_complex:
-            raises_target = ("LL101", f"\"le_cpu\" not implemented for '{scalar_type_name(tgt.dtype)}' (full=True compares target with 1)")
+            raises_target = ("LL101", f"\"le_cpu\" not implemented for '{scalar_type_name(tgt.dtype)}'")  # full=True compares target with 1
         elif (inp.is_complex or tgt.is_complex) and reduction in ("mean", "sum", "elementwise_mean"):
             # The loss is plain tensor arithmetic without a broadcast first, so a 0-d complex64 meets a
             # float16 tensor as complex32, which has no sum kernel ('"sum_cpu" not implemented for
@@ -279,7 +279,7 @@ def scalar_config(ctx: CallContext, floats: tuple[str, ...] = (), bools: tuple[s
 
     floats: must be a real number (bool and int included) or a 0-d tensor ('must be float, not str');
     tensor_ok="any": any tensor passes (GaussianNLLLoss's eps goes to clamp_, not to the parser).
-    bools: must be exactly a Python bool; torch 2.13 rejects 1, 0, numpy bools and tensors
+    bools: must be exactly a Python bool; torch rejects 1, 0, numpy bools and tensors
     ('argument 'log_input' (position 3) must be bool, not int').
     """
     for name in floats:
@@ -327,7 +327,7 @@ def _describe(value: object) -> str:
 def exact_size_weight(ctx: CallContext, config: str = "weight") -> None:
     """F.mse_loss / F.l1_loss / F.huber_loss(weight=...): one weight per element of the input.
 
-    torch 2.13 compares `weight.size()` with `input.size()` (not the broadcast size) and raises
+    torch compares `weight.size()` with `input.size()` (not the broadcast size) and raises
     'Weights and input must have the same size.' otherwise, even when it would broadcast; the weighted
     path also rejects reduction='elementwise_mean', which the unweighted kernel still accepts.
     """
@@ -514,7 +514,7 @@ def gaussian_var(ctx: CallContext) -> None:
             "LL201",
             "var",
             f"`var` has shape {render_shape(vs)}, which does not broadcast against the loss's shape {render_shape(joint)}",
-            explanation="torch raises 'The size of tensor a must match the size of tensor b'.",
+            explanation="torch raises 'The size of tensor a (...) must match the size of tensor b (...)'.",
             fix=f"a var of shape {render_shape(xs)}",
             observed=f"var {facts.summary}, input {inp.summary}",
             expected=render_shape(xs),

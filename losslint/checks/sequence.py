@@ -1,7 +1,7 @@
 """Checks for CTCLoss, AdaptiveLogSoftmaxWithLoss and LinearCrossEntropyLoss.
 
 CTC: torch validates the lengths against the shapes (and raises), but not the label values: on CPU
-torch 2.13 reads labels outside [0, C) out of bounds, accepts the blank inside a target and float
+torch reads labels outside [0, C) out of bounds, accepts the blank inside a target and float
 targets (truncated), and returns inf for an input too short to align with its target.
 
 AdaptiveLogSoftmaxWithLoss and LinearCrossEntropyLoss compute their logits from a weight the module
@@ -245,7 +245,7 @@ def _ctc_target_values(ctx: CallContext, tl: torch.Tensor, il: torch.Tensor | No
             f"`targets` is {dtype_name(facts.dtype)}; expected integer class indices"
             + ("" if integral else ", and some values are fractional (torch truncates them)"),
             explanation=(
-                "torch 2.13 accepts float CTC targets and truncates them to integers"
+                "torch accepts float CTC targets and truncates them to integers"
                 + (" silently, so 2.7 is read as label 2." if not integral else "; these hold whole numbers, so the loss is right, but a float label is easy to corrupt.")
             ),
             fix="targets.long()" if integral else "targets.round().long()  # or fix how the labels were produced",
@@ -302,7 +302,7 @@ def _ctc_target_values(ctx: CallContext, tl: torch.Tensor, il: torch.Tensor | No
             "targets",
             f"`targets` contain labels outside [0, {C}) inside the target lengths: {shown}; log_probs has C = {C} classes",
             explanation=(
-                "torch 2.13 does not bounds-check CTC targets on CPU: it reads log-probabilities out of bounds "
+                "torch does not bounds-check CTC targets on CPU: it reads log-probabilities out of bounds "
                 "(garbage values, or a crash for very large labels); on CUDA it may fault asynchronously."
             ),
             fix=f"map the labels to 1..{C - 1} (blank={blank})"
@@ -498,7 +498,7 @@ def linear_cross_entropy_module(ctx: CallContext) -> None:
     """Give `linear_weight` the shape LinearCrossEntropyLoss.forward passes on.
 
     The module stores its weight flat, Linear(in_features, C * prod(out_features)), and forward()
-    reshapes it to (C, *out_features, in_features) before calling F.linear_cross_entropy (torch 2.13).
+    reshapes it to (C, *out_features, in_features) before calling F.linear_cross_entropy.
     """
     weight = ctx.tensor("linear_weight")
     classes, out = ctx.config.get("num_classes"), ctx.config.get("out_features")
@@ -513,7 +513,7 @@ def linear_cross_entropy_module(ctx: CallContext) -> None:
 
 
 def _chunked(ctx: CallContext, target: TensorFacts | None, out_features: tuple[int, ...]) -> bool:
-    """Whether F.linear_cross_entropy takes the chunked path (its condition in torch 2.13, verbatim)."""
+    """Whether F.linear_cross_entropy takes the chunked path (its condition, verbatim)."""
     return (
         ctx.config.get("options") is not None
         and ctx.config.get("reduction") in ("mean", "sum", "none")

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The torch-release matrix: run losslint's contract tests against other torch releases.
+#
+#   tests/versions.sh 2.4.1 2.9.1 2.15.0      # any list of releases
+#
+# For each release, a venv of its own (under $LOSSLINT_VENVS, default .venvs/) gets that torch and the
+# test dependencies, and runs, with losslint from this source tree:
+#   - test_conformance.py   torch's own sample and error inputs (OpInfo / ModuleInfo)
+#   - test_differential.py  the saved differential case set (tests/data/differential_cases.json) and
+#                           a short hypothesis run
+#   - test_combinations.py  every dtype and plausible shape over every tensor argument of valid calls
+#   - test_rule_examples.py every rule file's examples, run through losslint and torch
+# and prints one line per release. Exit status: 0 when every release passed.
+#
+# Only torch 2.13.0 has a local CPU wheel on the CI machines; other releases are CUDA builds from the
+# registry (4-5 GB with their nvidia wheels, 2-4 minutes each), which run on a CPU-only machine. The
+# machines' pip constraint file caps torch at 2.14.1; PIP_CONSTRAINT=/dev/null lifts it for this install.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+venvs=${LOSSLINT_VENVS:-$root/.venvs}
+tests=(tests/test_conformance.py tests/test_differential.py tests/test_combinations.py tests/test_rule_examples.py)
+[ $# -gt 0 ] || { echo "usage: tests/versions.sh RELEASE [RELEASE ...]" >&2; exit 2; }
+mkdir -p "$venvs"
+summary=()
+status=0
+for release in "$@"; do
+  venv="$venvs/torch-$release"
+  if [ ! -f "$venv/.ready" ]; then
+    echo "== torch $release: installing into $venv"
+    rm -rf "$venv"
+    python -m venv "$venv"
+    # torch.testing._internal needs expecttest, and packaging on some releases (torch does not declare it).
+    if ! PIP_CONSTRAINT=/dev/null "$venv/bin/python" -m pip install --quiet --no-cache-dir \
+        "torch==$release" "pydantic>=2" pytest expecttest "hypothesis>=6" numpy packaging; then
+      summary+=("torch $release: install failed")
+      status=1
+      continue
+    fi
+    touch "$venv/.ready"
+  fi
+  echo "== torch $release: ${tests[*]}"
+  start=$(date +%s)
+  log="$venv/pytest.log"
+  PYTHONPATH="$root" "$venv/bin/python" -m pytest -q -p no:cacheprovider "${tests[@]}" >"$log" 2>&1
+  rc=$?
+  tail -n 30 "$log"
+  result=$(tail -n 1 "$log" | sed 's/=//g; s/^ *//; s/ *$//')
+  summary+=("torch $release ($("$venv/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null)): $result, $(( $(date +%s) - start )) s")
+  [ $rc -eq 0 ] || status=1
+done
+echo
+echo "release matrix:"
+printf '  %s\n' "${summary[@]}"
+exit $status
