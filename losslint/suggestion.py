@@ -126,10 +126,10 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
     if task is not None and task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
     checker = Checker(registry=registry)
-    pred = describe_prediction(prediction)
+    pred = _described(describe_prediction, prediction)
     if task is not None:
         pred = _settled(pred, task)
-    tgt = describe_target(target, prediction, pred.kind)
+    tgt = _described(describe_target, target, prediction, pred.kind)
     tasks, source = _tasks(task, pred, tgt)
     fits: list[tuple[tuple, Option]] = []
     converted: list[tuple[tuple, Option]] = []
@@ -146,7 +146,10 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         if reason is not None:
             other.append(((0, *key), Unfit(loss.name, reason)))
             continue
-        found = _fit(checker, loss, prediction, target, pred, tgt)
+        try:
+            found = _fit(checker, loss, prediction, target, pred, tgt)
+        except Exception as exc:  # noqa: BLE001 - one loss losslint fails on must not cost the whole answer
+            found = f"losslint failed on it: {type(exc).__name__}: {exc}"
         if isinstance(found, Option):
             (converted if found.conversions else fits).append((key, found))
         else:
@@ -160,6 +163,14 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         converted=tuple(o for _, o in sorted(converted, key=lambda x: x[0])),
         other=tuple(u for _, u in sorted(other, key=lambda x: x[0])),
     )
+
+
+def _described(describe, value: object, *context: object) -> Description:
+    try:
+        return describe(value, *context)
+    except Exception as exc:  # noqa: BLE001 - an odd tensor is described as unreadable, never raised
+        summary = type(value).__name__
+        return Description(summary, None, f"its values cannot be read ({type(exc).__name__})")
 
 
 def _settled(pred: Description, task: str) -> Description:

@@ -2,9 +2,10 @@
 
 Shared by tests/test_suggest.py (suggest() on every pair) and tests/test_targets.py (every conversion
 of docs/targets.md applied where suggest() proposes it). A batch of N = 32 samples and C = 10 classes;
-a target that holds one value per sample (binary, ±1, real values) comes with a one-score-per-sample
-prediction of shape (N, 1), as a binary or regression head has; real values also come per class
-(multi-output regression, a teacher's logits).
+a target that holds one value per sample (binary, ±1, real values, counts) comes with a
+one-score-per-sample prediction of shape (N, 1), as a binary or regression head has; real values also
+come per class (multi-output regression, a teacher's logits), and class indices also per pixel
+(segmentation: (4, C, 8, 8) scores against a (4, 8, 8) mask).
 """
 
 from __future__ import annotations
@@ -27,9 +28,18 @@ def generator(name: str) -> torch.Generator:
     return torch.Generator().manual_seed(zlib.crc32(name.encode()))
 
 
-def prediction_of(kind: str, per_class: bool, g: torch.Generator) -> torch.Tensor:
-    """A model output of this kind: one score per class (N, C), or one per sample (N, 1)."""
-    scores = torch.randn(N, C if per_class else 1, generator=g) * 2
+SPATIAL = (4, 8, 8)  # a small segmentation batch: (N, H, W)
+
+
+def prediction_of(kind: str, layout: str, g: torch.Generator) -> torch.Tensor:
+    """A model output of this kind: one score per class (N, C) or per class and pixel (N, C, H, W), or one
+    per sample (N, 1)."""
+    if layout == "spatial":
+        shape = (SPATIAL[0], C, *SPATIAL[1:])
+    else:
+        shape = (N, C if layout == "per_class" else 1)
+    per_class = layout != "per_sample"
+    scores = torch.randn(*shape, generator=g) * 2
     if kind == "logits":
         return scores
     if kind == "probabilities":
@@ -43,8 +53,9 @@ def prediction_of(kind: str, per_class: bool, g: torch.Generator) -> torch.Tenso
     raise AssertionError(kind)
 
 
-def target_of(kind: str, per_class: bool, g: torch.Generator) -> torch.Tensor:
-    labels = torch.randint(0, C, (N,), generator=g)
+def target_of(kind: str, layout: str, g: torch.Generator) -> torch.Tensor:
+    per_class = layout != "per_sample"
+    labels = torch.randint(0, C, SPATIAL if layout == "spatial" else (N,), generator=g)
     if kind == "class_indices":
         return labels
     if kind == "one_hot":
@@ -69,14 +80,16 @@ def target_of(kind: str, per_class: bool, g: torch.Generator) -> torch.Tensor:
     raise AssertionError(kind)
 
 
-def layouts(target_kind: str) -> list[bool]:
-    """per_class for each layout a target kind comes in."""
+def layouts(target_kind: str) -> list[str]:
+    """The layouts a target kind comes in: "per_sample", "per_class", "spatial"."""
     if target_kind == "real_values":
-        return [False, True]
-    return [target_kind not in PER_SAMPLE_TARGETS]
+        return ["per_sample", "per_class"]
+    if target_kind == "class_indices":
+        return ["per_class", "spatial"]
+    return ["per_sample" if target_kind in PER_SAMPLE_TARGETS else "per_class"]
 
 
-PAIRS = [(p, t, per_class) for p in PREDICTION_KINDS for t in TARGET_KINDS for per_class in layouts(t)]
+PAIRS = [(p, t, layout) for p in PREDICTION_KINDS for t in TARGET_KINDS for layout in layouts(t)]
 
 
 def expected_target_kind(prediction_kind: str, target_kind: str) -> str:
@@ -86,19 +99,19 @@ def expected_target_kind(prediction_kind: str, target_kind: str) -> str:
     return target_kind
 
 
-def pair_id(prediction_kind: str, target_kind: str, per_class: bool) -> str:
-    layout = "" if layouts(target_kind) == [per_class] else ("-per-class" if per_class else "-per-sample")
-    return f"{prediction_kind}-{target_kind}{layout}"
+def pair_id(prediction_kind: str, target_kind: str, layout: str) -> str:
+    shown = "" if layouts(target_kind) == [layout] else "-" + layout.replace("_", "-")
+    return f"{prediction_kind}-{target_kind}{shown}"
 
 
-def build_pair(prediction_kind: str, target_kind: str, per_class: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    g = generator(pair_id(prediction_kind, target_kind, per_class))
-    return prediction_of(prediction_kind, per_class, g), target_of(target_kind, per_class, g)
+def build_pair(prediction_kind: str, target_kind: str, layout: str) -> tuple[torch.Tensor, torch.Tensor]:
+    g = generator(pair_id(prediction_kind, target_kind, layout))
+    return prediction_of(prediction_kind, layout, g), target_of(target_kind, layout, g)
 
 
-def pairs() -> Iterator[tuple[str, str, bool, torch.Tensor, torch.Tensor]]:
-    for p, t, per_class in PAIRS:
-        yield (p, t, per_class, *build_pair(p, t, per_class))
+def pairs() -> Iterator[tuple[str, str, str, torch.Tensor, torch.Tensor]]:
+    for p, t, layout in PAIRS:
+        yield (p, t, layout, *build_pair(p, t, layout))
 
 
 # ---- running a suggestion as written --------------------------------------------------------------

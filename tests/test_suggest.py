@@ -29,9 +29,9 @@ def _run_as_written(option, prediction, target):
     return run_as_written(option, {"input": prediction, "target": target})
 
 
-@pytest.mark.parametrize(("prediction_kind", "target_kind", "per_class"), PAIRS, ids=[pair_id(*p) for p in PAIRS])
-def test_every_proposal_runs_as_written_and_is_clean(prediction_kind, target_kind, per_class):
-    prediction, target = build_pair(prediction_kind, target_kind, per_class)
+@pytest.mark.parametrize(("prediction_kind", "target_kind", "layout"), PAIRS, ids=[pair_id(*p) for p in PAIRS])
+def test_every_proposal_runs_as_written_and_is_clean(prediction_kind, target_kind, layout):
+    prediction, target = build_pair(prediction_kind, target_kind, layout)
     before = (prediction.clone(), target.clone())
     answer = suggest(prediction, target)
     assert torch.equal(prediction, before[0]) and torch.equal(target, before[1]), "suggest() changed its inputs"
