@@ -564,11 +564,18 @@ def _observe(ctx: CallContext, spec: CompiledLoss) -> None:
             name,
             f"`{name}` is {describe_value(value)}; expected a tensor",
             explanation=f"{spec.name} computes on tensors only; {check_library.raiser(ctx)} raises a TypeError or AttributeError for {describe_value(value)}.",
-            fix=f"torch.as_tensor({name}, device=input.device)",
+            fix=_as_tensor_fix(ctx, name),
             observed=describe_value(value),
             expected="a tensor" + (" or a float" if name in number_ok else ""),
             torch_raises=True,
         )
+
+
+def _as_tensor_fix(ctx, name: str) -> str:
+    """torch.as_tensor(target, device=input.device): on the device of another argument that is a tensor,
+    never of the argument itself (a list has no device)."""
+    other = next((n for n, v in ctx.args.items() if n != name and isinstance(v, torch.Tensor)), None)
+    return f"torch.as_tensor({name}, device={other}.device)" if other else f"torch.as_tensor({name})"
 
 
 @dataclass(frozen=True)

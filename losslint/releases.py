@@ -117,6 +117,11 @@ def _int32_class_target() -> object:
     return F.cross_entropy(torch.zeros(1, 2), torch.zeros(1, dtype=torch.int32))
 
 
+@saying("integer_probability_target")
+def _integer_probability_target() -> object:
+    return F.cross_entropy(torch.zeros(1, 2), torch.zeros(1, 2, dtype=torch.int64))
+
+
 @saying("float_class_target")
 def _float_class_target() -> object:
     return F.nll_loss(torch.zeros(1, 2, 1), torch.zeros(1, 1))

@@ -24,7 +24,7 @@ def test_one_hot_target():
         "  observed: i64[8, 5], values {0, 1}, one 1 per row\n"
         "  expected: int64[8] class indices\n"
         "  why: A target of the input's shape is read as class probabilities, which must be float: torch raises "
-        "'Expected floating point type for target with class probabilities, got Long'; other losses raise a shape error.\n"
+        "'Expected floating point type for target with class probabilities, got Long'.\n"
         "  help: convert the target: target.argmax(dim=1); or use the loss that takes it: "
         "nn.BCEWithLogitsLoss()(input, target.float())\n"
         "\n"
@@ -92,3 +92,34 @@ def test_concise_rendering_and_clean_report():
     report = losslint.check(nn.NLLLoss(), torch.softmax(torch.randn(4, 3), 1), torch.tensor([0, 1, 2, 0]))
     assert render_concise(report).startswith("warning[LL303] NLLLoss input: `input` holds probabilities")
     assert str(losslint.check(nn.CrossEntropyLoss(), torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))) == "CrossEntropyLoss: no problems found"
+
+
+# ---- messages that were wrong (issue: the product as users meet it) --------------------------------
+
+
+def test_list_argument_fix_uses_another_arguments_device():
+    report = losslint.check(nn.CrossEntropyLoss(), [[0.1, 0.9], [0.8, 0.2]], torch.tensor([1, 0]))
+    assert only(report, "LL002").fix == "torch.as_tensor(input, device=target.device)"
+    report = losslint.check(nn.CrossEntropyLoss(), torch.randn(2, 3), [1, 2])
+    assert only(report, "LL002").fix == "torch.as_tensor(target, device=input.device)"
+
+
+def test_int32_target_is_not_explained_as_float():
+    report = losslint.check(nn.CrossEntropyLoss(), torch.randn(4, 3), torch.tensor([0, 1, 2, 0], dtype=torch.int32))
+    finding = only(report, "LL102")
+    assert "int32" in finding.message and "Float" not in finding.explanation
+
+
+def test_sequence_logits_with_as_many_positions_as_classes_are_flagged_as_ambiguous():
+    report = losslint.check(nn.CrossEntropyLoss(), torch.randn(4, 12, 12), torch.randint(0, 12, (4, 12)))
+    finding = only(report, "LL204")
+    assert (finding.severity, finding.torch_raises, finding.confidence) == ("info", False, "weak")
+    assert finding.fix == "if the classes are last: loss(input.transpose(1, 2), target)"
+    assert not losslint.check(nn.CrossEntropyLoss(), torch.randn(4, 12, 7), torch.randint(0, 12, (4, 7))).findings
+
+
+def test_negative_label_smoothing_is_meaningless():
+    report = losslint.check(nn.CrossEntropyLoss(label_smoothing=-0.1), torch.randn(8, 5), torch.randint(0, 5, (8,)))
+    finding = only(report, "LL004")
+    assert (finding.severity, finding.torch_raises) == ("warning", False)
+    assert finding.message == "`label_smoothing` is -0.1; expected a value in [0, 1]"

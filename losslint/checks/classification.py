@@ -206,6 +206,55 @@ def unbatched_target_1_smoothing(ctx: CallContext) -> None:
     )
 
 
+@check("square_sequence_logits")
+def square_sequence_logits(ctx: CallContext) -> None:
+    """(N, L, L) logits with an (N, L) target fit (N, C, d) with C == d, but they are just as likely
+    (N, T, V) sequence logits with T == V, which would normalize over the time axis silently. The
+    shapes cannot tell which; say so once, as info."""
+    inp, tgt = ctx.fact("input"), ctx.fact("target")
+    if inp is None or tgt is None or inp.ndim != 3 or tgt.ndim != 2 or inp.shape[1] != inp.shape[2] or inp.shape[1] < 2:
+        return
+    size = inp.shape[1]
+    ctx.emit(
+        "LL204",
+        "input",
+        f"`input` {inp.summary} has as many classes as positions ({size}): read as (N, C, L), classes at dim 1",
+        explanation=(
+            f"{ctx.loss.name} reads the classes from dim 1. If this is (N, T, V) sequence logits (vocabulary last) "
+            "with T == V, the call is accepted and normalizes over the time axis silently; if it is (N, C, L) "
+            "with C == L, it is right. The shapes cannot tell the two apart."
+        ),
+        fix="if the classes are last: loss(input.transpose(1, 2), target)",
+        observed=f"input {inp.summary}, target {tgt.summary}",
+        expected="classes at dim 1: (N, C, L)",
+        severity="info",
+        confidence="weak",
+    )
+
+
+@check("label_smoothing_range")
+def label_smoothing_range(ctx: CallContext) -> None:
+    """torch rejects label_smoothing > 1 but takes negative values, which mean nothing: the smoothing
+    would push probability away from the uniform distribution."""
+    smoothing = ctx.config.get("label_smoothing")
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or smoothing >= 0:
+        return
+    ctx.emit(
+        "LL004",
+        "label_smoothing",
+        f"`label_smoothing` is {smoothing}; expected a value in [0, 1]",
+        explanation=(
+            "Label smoothing mixes the target with the uniform distribution: target * (1 - s) + s / C. A "
+            "negative s gives the non-target classes negative probability. torch does not check it and "
+            "computes a loss that rewards over-confidence instead of tempering it."
+        ),
+        fix="label_smoothing=0.0 (off), or a small positive value such as 0.1",
+        observed=f"label_smoothing={smoothing}",
+        expected="0 <= label_smoothing <= 1",
+        severity="warning",
+    )
+
+
 @check("padding_not_ignored")
 def padding_not_ignored(ctx: CallContext, min_rows: int = 2, min_length: int = 4) -> None:
     """(N, T) token targets whose rows end in runs of an id that appears nowhere else: padding."""
@@ -395,11 +444,12 @@ def diagnose_class_target_shape(ctx: CallContext, float_one_hot: bool = False, o
             _emit_one_hot(ctx, rows, torch_raises=True, replaces=("LL102", "LL103") if float_one_hot else ())
 
 
-def _emit_one_hot(ctx: CallContext, rows: kinds.RowPattern, torch_raises: bool, replaces: tuple[str, ...] = ()) -> None:
+def _emit_one_hot(
+    ctx: CallContext, rows: kinds.RowPattern, torch_raises: bool, replaces: tuple[str, ...] = (), explanation: str | None = None
+) -> None:
     facts = ctx.fact("target")
     kind = "one-hot" if rows.one_hot else "multi-hot"
     library = raiser(ctx)
-    explanation = None
     if library != "torch":
         explanation = (
             f"{ctx.loss.name} takes class indices, without a class dimension; {library} raises a shape "
@@ -429,4 +479,9 @@ def one_hot_integer_target(ctx: CallContext, replaces: tuple[str, ...] = ("LL103
         return
     rows = _one_hot_rows(ctx, "target", 1 if facts.ndim >= 2 else 0)
     if rows is not None:
-        _emit_one_hot(ctx, rows, torch_raises=True, replaces=replaces)
+        why = None
+        if raiser(ctx) == "torch":
+            why = "A target of the input's shape is read as class probabilities, which must be float: " + releases.quote(
+                "integer_probability_target", "torch raises a dtype error"
+            ) + "."
+        _emit_one_hot(ctx, rows, torch_raises=True, replaces=replaces, explanation=why)
