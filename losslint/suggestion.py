@@ -110,7 +110,7 @@ class Suggestion:
         printer.text(repr(self) if cycle else str(self))
 
     def _repr_html_(self) -> str:  # Jupyter
-        return f"<pre>{html.escape(str(self))}</pre>"
+        return render_suggestion_html(self)
 
 
 # ---- the answer ----------------------------------------------------------------------------------
@@ -380,6 +380,43 @@ def render_suggestion(s: Suggestion) -> str:
         lines += [f"  {task}: {', '.join(elsewhere[task])}" for task in TASKS if task in elsewhere]
     lines += ["", _summary(s)]
     return "\n".join(lines)
+
+
+# Inline styles only, as for reports (render.render_html): notebooks drop <style> blocks.
+_BOX = "font-family: var(--jp-content-font-family, sans-serif); line-height: 1.45; margin: 0.3em 0"
+
+
+def render_suggestion_html(s: Suggestion) -> str:
+    """The answer for a notebook: what the tensors are, the calls as code, the rest folded away."""
+    e = html.escape
+
+    def described(label: str, d: Description) -> str:
+        rest = f" {e(d.words)}: {e(d.evidence)}" if d.kind else f": {e(d.evidence)}"
+        also = f"; could also be {e(', '.join(d.alternatives))}" if d.alternatives else ""
+        return f"<div><b>{label}</b> <code>{e(d.summary)}</code>{rest}{also}</div>"
+
+    def options(title: str, found: tuple[Option, ...]) -> str:
+        if not found:
+            return ""
+        items = "".join(
+            f"<li><code>{e(o.call)}</code>" + "".join(f'<br><span style="color: gray">{e(n)}</span>' for n in o.notes) + "</li>"
+            for o in found
+        )
+        return f'<div style="margin-top: 0.4em"><b>{title}</b><ul style="margin: 0.2em 0">{items}</ul></div>'
+
+    task = TASKS[s.tasks[0]] + (" (given)" if s.task_source == "given" else f", from {s.task_source}") if s.tasks else "not recognized; pass task=... to narrow it"
+    parts = [described("prediction:", s.prediction), described("target:", s.target), f"<div><b>task:</b> {e(task)}</div>"]
+    parts += [options("take them as they are", s.fits), options("take them after a conversion", s.converted)]
+    here = [u for u in s.other if u.for_this_task]
+    if here:
+        items = "".join(f"<li>{e(u.loss)}: {e(u.why)}</li>" for u in here)
+        parts.append(f'<details><summary>do not take them ({len(here)})</summary><ul style="margin: 0.2em 0">{items}</ul></details>')
+    elsewhere = [u for u in s.other if not u.for_this_task]
+    if elsewhere:
+        items = "".join(f"<li>{e(u.loss)}: {e(u.why)}</li>" for u in elsewhere)
+        parts.append(f'<details><summary>for other tasks ({len(elsewhere)})</summary><ul style="margin: 0.2em 0">{items}</ul></details>')
+    parts.append(f"<div><b>{e(_summary(s))}</b></div>")
+    return f'<div class="losslint-suggestion" style="{_BOX}">{"".join(parts)}</div>'
 
 
 def _option_lines(option: Option) -> list[str]:

@@ -156,7 +156,10 @@ def test_renderings():
     g = _gen(0)
     answer = suggest(torch.randn(N, C, generator=g), torch.randint(0, C, (N,), generator=g))
     assert repr(answer).startswith("<Suggestion multiclass: ")
-    assert answer._repr_html_().startswith("<pre>")
+    page = answer._repr_html_()
+    assert page.startswith('<div class="losslint-suggestion"')
+    assert "<code>nn.CrossEntropyLoss()(input, target)</code>" in page
+    assert "<details><summary>for other tasks" in page and "<script" not in page
     assert set(answer.to_dict()) == {"prediction", "target", "task", "tasks", "task_source", "fits", "converted", "other"}
     assert losslint.suggest is suggest
 
