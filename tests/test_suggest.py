@@ -255,3 +255,20 @@ def test_every_loss_suggest_can_call_is_proposed_somewhere():
         proposed |= {o.loss for o in (*answer.fits, *answer.converted)}
     expected = {rule.loss.name for rule, _ in _two_argument_usages()} - {"KLDivLoss"}  # KLDivLoss: with task="distillation"
     assert expected <= proposed, expected - proposed
+
+
+def test_a_bad_usage_table_is_reported_with_its_file_and_field(tmp_path):
+    from pathlib import Path
+
+    from losslint.spec import load_loss_files
+
+    text = (Path(__file__).resolve().parent.parent / "rules" / "mse.toml").read_text(encoding="utf-8")
+    text = text.replace('tasks = ["regression"]', 'tasks = ["regresion"]').replace('target = ["real_values", "counts"]', 'target = ["reals"]')
+    text = text.replace('example = "regression on matching shapes"', 'example = "no such example"')
+    path = tmp_path / "mse.toml"
+    path.write_text(text, encoding="utf-8")
+    problems: list[str] = []
+    load_loss_files([path], problems)
+    joined = "\n".join(problems)
+    assert f"{path} → usage" in joined
+    assert "unknown task 'regresion'" in joined and "unknown target kind 'reals'" in joined

@@ -161,3 +161,17 @@ def test_readme_links_the_page_first():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     links = re.findall(r"\]\((docs/[^)#]+)", readme)
     assert links and links[0] == "docs/targets.md"
+
+
+def test_readme_opening_shows_real_suggest_output():
+    """The README's first example is suggest() on the binary -> multi-class switch; its output is real."""
+    import contextlib
+    import io
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code, shown = re.search(r"```python\n(.*?)```\s*```text\n(.*?)```", readme, re.S).groups()
+    assert "losslint.suggest(" in code
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(code, {})  # noqa: S102 - the README's code, as a reader would run it
+    assert out.getvalue().strip() == shown.strip()
