@@ -240,11 +240,18 @@ def _fit(checker: Checker, loss: CompiledLoss, prediction: object, target: objec
     if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
         return "needs tensors"
     placeholders = {"C": prediction.shape[1]} if has_class_dim(tuple(prediction.shape)) else {}
+    if not placeholders and _needs_class_dim(loss):
+        return (
+            f"needs one score per class ({p_name} of shape (N, C, ...), C >= 2); the prediction has one per "
+            f"sample, {pred.summary}: give the model one output per class"
+        )
     as_is = any(pred.kind in take.input and tgt.kind in take.target for take in usage.takes)  # type: ignore[union-attr]
     inputs = _candidates(loss, p_name, pred.kind, [k for take in usage.takes for k in take.input], placeholders)  # type: ignore[union-attr]
     targets = _candidates(loss, t_name, tgt.kind, [k for take in usage.takes for k in take.target], placeholders)  # type: ignore[union-attr]
     if not inputs or not targets:
-        side = pred if not inputs else tgt
+        side, which = (pred, "prediction") if not inputs else (tgt, "target")
+        if side.kind is None:
+            return f"takes {_takes_words(loss)}; the {which} is not recognized ({side.evidence})"
         return f"takes {_takes_words(loss)}; there is no conversion from {side.words}"
     attempts = sorted(
         ((i, t) for i in inputs for t in targets),
@@ -261,6 +268,17 @@ def _fit(checker: Checker, loss: CompiledLoss, prediction: object, target: objec
             return _option(loss, codes, notes, report)
         first_problem = first_problem or result
     return f"no conversion makes the call clean: {first_problem}" if first_problem else f"takes {_takes_words(loss)}"
+
+
+def _needs_class_dim(loss: CompiledLoss) -> bool:
+    """Whether every way the loss is fed puts classes on the prediction's dim 1 ("N C *d" in its formats)."""
+    usage = loss.rule.usage
+    patterns = []
+    for take in usage.takes:  # type: ignore[union-attr]
+        fmt = next((f for f in loss.rule.formats if f.name == take.format), None)
+        arg = fmt.arguments.get(usage.prediction) if fmt is not None else None  # type: ignore[union-attr]
+        patterns.append(arg.shape.split() if arg is not None and arg.shape else [])
+    return bool(patterns) and all(len(p) >= 2 and p[1] == "C" for p in patterns)
 
 
 def _candidates(loss: CompiledLoss, argument: str, kind: str | None, accepted: list[str], placeholders: dict) -> list[tuple[str, str]]:
