@@ -272,3 +272,14 @@ def test_a_bad_usage_table_is_reported_with_its_file_and_field(tmp_path):
     joined = "\n".join(problems)
     assert f"{path} → usage" in joined
     assert "unknown task 'regresion'" in joined and "unknown target kind 'reals'" in joined
+
+
+def test_a_class_loss_says_why_one_score_per_sample_does_not_do():
+    g = _gen(0)
+    answer = suggest(torch.randn(N, 1, generator=g), (torch.rand(N, generator=g) > 0.5).long(), task="multiclass")
+    why = {u.loss: u.why for u in answer.other}
+    assert why["CrossEntropyLoss"] == (
+        "needs one score per class (input of shape (N, C, ...), C >= 2); the prediction has one per sample, "
+        "f32[32, 1]: give the model one output per class"
+    )
+    assert [o.loss for o in answer.converted][:1] == ["BCEWithLogitsLoss"]
