@@ -159,23 +159,40 @@ def reshaped(t: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return flat[torch.arange(count) % flat.numel()].reshape(shape).clone()
 
 
+def _structure(fn, args: list[Any], kwargs: dict[str, Any], axis: str) -> tuple:
+    """What the enumeration of one axis starts from: the callee, where the tensors are (and, for the
+    dtype axis, their ndim), and the other configuration. The axis replaces each tensor's dtype (or
+    shape), so seeds that differ only there, or in their values, give the same cases."""
+    def part(v):
+        if isinstance(v, torch.Tensor):
+            return ("tensor", v.ndim) if axis == "dtype" else "tensor"
+        return repr(v)
+
+    callee = type(fn) if isinstance(fn, torch.nn.Module) else id(fn)
+    return (axis, callee, tuple(part(a) for a in args), tuple(sorted((k, part(v)) for k, v in kwargs.items())))
+
+
 def cases(limit_losses: set[str] | None = None, registry=None, axes: set[str] = frozenset({"dtype", "shape"})) -> Iterator[Case]:
+    seen: set[tuple] = set()
     for loss, example, fn, args, kwargs in seeds(limit_losses, registry):
         slots = _tensor_slots(args, kwargs)
         if not slots or any(t.numel() > MAX_SEED_ELEMENTS for _, t in slots):
             continue
-        # dtypes: the full product over every tensor argument.
-        for dtypes in itertools.product(DTYPES, repeat=len(slots) if "dtype" in axes else 0):
-            if not dtypes:
-                break
-            a, k = list(args), dict(kwargs)
-            for (slot, t), dt in zip(slots, dtypes):
-                _replace(a, k, slot, t.to(dt))
-            yield Case(loss, example.name, "dtype", fn, a, k, tuple(str(d).removeprefix("torch.") for d in dtypes))
+        axes_here = {a for a in axes if _structure(fn, args, kwargs, a) not in seen}
+        seen.update(_structure(fn, args, kwargs, a) for a in axes_here)
+        # dtypes: the full product over every tensor argument (over every three of them for losses with
+        # four or more: a half input, a float target and a double weight is the widest mix that matters).
+        dtype_groups = [slots] if len(slots) <= FULL_PRODUCT_ARGUMENTS else list(itertools.combinations(slots, 3))
+        for group in dtype_groups if "dtype" in axes_here else []:
+            for dtypes in itertools.product(DTYPES, repeat=len(group)):
+                a, k = list(args), dict(kwargs)
+                for (slot, t), dt in zip(group, dtypes):
+                    _replace(a, k, slot, t.to(dt))
+                yield Case(loss, example.name, "dtype", fn, a, k, tuple(str(d).removeprefix("torch.") for d in dtypes))
         # shapes: the full product, or pairs of arguments at a time for losses with many tensors.
         vocabulary = shape_vocabulary(args)
         groups = [slots] if len(slots) <= FULL_PRODUCT_ARGUMENTS else list(itertools.combinations(slots, 2))
-        if "shape" not in axes:
+        if "shape" not in axes_here:
             groups = []
         for group in groups:
             for shapes in itertools.product(vocabulary, repeat=len(group)):
