@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -123,3 +124,23 @@ def test_negative_label_smoothing_is_meaningless():
     finding = only(report, "LL004")
     assert (finding.severity, finding.torch_raises) == ("warning", False)
     assert finding.message == "`label_smoothing` is -0.1; expected a value in [0, 1]"
+
+
+def test_custom_distance_returning_a_python_float():
+    def distance(a, b):
+        return float((a - b).norm())
+
+    anchor, positive, negative = torch.randn(4, 3), torch.randn(4, 3), torch.randn(4, 3)
+    report = losslint.check(F.triplet_margin_with_distance_loss, anchor, positive, negative, distance_function=distance)
+    finding = only(report, "LL002")
+    assert finding.torch_raises and finding.argument == "distance_function"
+    assert finding.message == "`distance_function` distance returns a Python float; expected a tensor of distances"
+    with pytest.raises(TypeError):
+        F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=distance)
+    # A distance that returns tensors is judged as before, and the metadata depth never calls it.
+    assert losslint.check(F.triplet_margin_with_distance_loss, anchor, positive, negative, distance_function=F.pairwise_distance).ok
+    calls = []
+    losslint.Checker(depth="metadata").check(
+        F.triplet_margin_with_distance_loss, anchor, positive, negative, distance_function=lambda a, b: calls.append(1) or 0.0
+    )
+    assert calls == []

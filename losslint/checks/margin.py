@@ -10,6 +10,7 @@ few explicit checks each one makes. Every rule below cites the torch behaviour i
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -67,6 +68,32 @@ def integer_input_mean(ctx: CallContext, argument: str = "input") -> None:
         fix=f"{argument}.float()",
         observed=facts.summary,
         expected="float32 (or another floating dtype)",
+        torch_raises=True,
+    )
+
+
+@check("integer_margin_overflow")
+def integer_margin_overflow(ctx: CallContext) -> None:
+    """HingeEmbeddingLoss computes margin - input in the input's dtype: with an integer input the margin
+    must fit that dtype (a negative margin and a uint8 distance overflow)."""
+    facts = ctx.fact("input")
+    margin = ctx.config.get("margin")
+    if facts is None or not facts.is_integral or isinstance(margin, bool) or not isinstance(margin, (int, float)):
+        return
+    info = torch.iinfo(facts.dtype)
+    if info.min <= margin <= info.max:
+        return
+    ctx.emit(
+        "LL004",
+        "margin",
+        f"`margin` is {margin}, which {dtype_name(facts.dtype)} cannot hold; `input` is {facts.summary}",
+        explanation=(
+            f"{ctx.loss.name} computes max(0, margin - input) in the input's dtype, so torch converts the margin "
+            f"to {dtype_name(facts.dtype)} and raises 'value cannot be converted to type ... without overflow'."
+        ),
+        fix="input.float() (distances are real numbers)",
+        observed=f"margin={margin}, input {facts.summary}",
+        expected=f"a floating input, or a margin in [{info.min}, {info.max}]",
         torch_raises=True,
     )
 
@@ -156,6 +183,46 @@ def _default_distance(ctx: CallContext) -> bool:
         fn is None
         or fn is torch.nn.functional.pairwise_distance
         or type(fn) is torch.nn.PairwiseDistance
+    )
+
+
+@check("distance_function_output")
+def distance_function_output(ctx: CallContext, rows: int = 2) -> None:
+    """A custom distance must return a tensor: torch computes clamp_min(margin + d(a, p) - d(a, n), 0),
+    and torch.clamp_min rejects a Python number (a distance ending in .item()).
+
+    Only where values are read: the function is the user's code, so it is called once on copies of the
+    first `rows` rows of anchor and positive, without autograd, and only its result's type is kept.
+    """
+    fn = ctx.config.get("distance_function")
+    if fn is None or _default_distance(ctx) or not callable(fn) or not ctx.read_values:
+        return
+    anchor, positive = ctx.tensor("anchor"), ctx.tensor("positive")
+    if anchor is None or positive is None or anchor.is_meta or positive.is_meta:
+        return
+    a = anchor.detach()[:rows].clone() if anchor.ndim >= 2 else anchor.detach().clone()
+    p = positive.detach()[:rows].clone() if positive.ndim >= 2 else positive.detach().clone()
+    try:
+        with torch.no_grad():
+            out = fn(a, p)
+    except Exception:  # noqa: BLE001 - on a slice it may fail where the whole batch would not
+        return
+    if isinstance(out, torch.Tensor) or not isinstance(out, numbers.Number):
+        return
+    name = getattr(fn, "__name__", type(fn).__name__)
+    ctx.emit(
+        "LL002",
+        "distance_function",
+        f"`distance_function` {name} returns a Python {type(out).__name__}; expected a tensor of distances",
+        explanation=(
+            f"{ctx.loss.name} computes torch.clamp_min(margin + d(anchor, positive) - d(anchor, negative), 0), "
+            "and torch.clamp_min raises a TypeError for a Python number. A distance reduced with .item() also "
+            "loses its gradient, so nothing would train."
+        ),
+        fix="return the distances as a tensor, one per sample (drop .item() and any reduction over the batch)",
+        observed=f"{name}(anchor[:{rows}], positive[:{rows}]) -> {type(out).__name__}",
+        expected="a tensor of shape (N,)",
+        torch_raises=True,
     )
 
 
