@@ -47,6 +47,9 @@ class _ThreadState(threading.local):
         self.busy = False  # a check runs in this thread: calls it triggers are not judged again
         self.watches: list = []  # the watch() contexts entered in this thread, innermost last
         self.claims: list[list] = []  # [loss name, weakref to the first tensor, watches still to pass]
+        # The last call judged whose report already said what is wrong (an error or a warning): id
+        # of its args tuple. after() does not judge that call again (issue 11): once is enough.
+        self.predicted: int | None = None
 
 
 state = _ThreadState()
@@ -272,6 +275,11 @@ class Monitor:
             except Exception as exc:  # noqa: BLE001 - losslint must never be what breaks the step
                 _internal_failure(exc, location, frame)
                 report = None
+            state.predicted = (
+                id(args)
+                if report is not None and any(f.severity in ("error", "warning") for f in report.findings)
+                else None
+            )
             mine, new = self._record(report)
             for other in dict.fromkeys(state.watches):
                 if other is not self:
@@ -292,6 +300,9 @@ class Monitor:
         __tracebackhide__ = True
         if depth != "values" or state.busy or not isinstance(output, torch.Tensor):
             return
+        if state.predicted == id(args):
+            state.predicted = None
+            return  # the check before the call predicted this value and said why
         frame = callsite.user_frame(start)
         report = None
         state.busy = True

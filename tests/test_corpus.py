@@ -155,3 +155,109 @@ def test_correct_usage_stays_quiet(case, loss, args, kwargs):
     report = losslint.check(loss, *args, **kwargs)
     assert not report.errors and not report.warnings, f"{case}:\n{report}"
     assert not torch_outcome(loss, args, kwargs)[0]
+
+
+# ---- public reports beyond dev_cases.md (issue 11), each rebuilt as one call, with its source ----------
+# (id, source, loss, args, kwargs, expected code, minimum severity). The tensors follow the report's
+# shapes and values; where a report used another framework or a larger model, the same mistake is
+# rebuilt with PyTorch at a small size, and the comment says so.
+
+
+def _lm_all_ignored():
+    # pytorch/pytorch#116349: logits (1, 5, 10) viewed as (5, 10), every label -100.
+    return (randn(1, 5, 10).view(-1, 10), torch.full((5,), -100))
+
+
+def _pos_weight_no_positives():
+    # small-text#39: class weights from a labelled set whose labels all come from one class; rebuilt
+    # with the recipe of the BCEWithLogitsLoss docs, pos_weight = negatives / positives.
+    target = (rand(16, 5) > 0.6).float()
+    target[:, 2] = 0
+    return (randn(16, 5), target), {"pos_weight": (16 - target.sum(0)) / target.sum(0)}
+
+
+def _class_balanced_weights():
+    # fcakyon/balanced-loss#12: samples_per_class [310, 2489, 114, 17, 0, 725], beta 0.999; the class
+    # with no sample gets (1 - beta) / (1 - beta**0) = inf, and normalizing makes it nan.
+    counts = torch.tensor([310.0, 2489.0, 114.0, 17.0, 0.0, 725.0])
+    weights = (1 - 0.999) / (1 - 0.999**counts)
+    weights = weights / weights.sum() * 6
+    return nn.CrossEntropyLoss(weight=weights), (randn(5, 6), torch.tensor([5, 0, 4, 0, 0]))
+
+
+def _in_batch_cosine(batch=32):
+    # sentence-transformers#3179: MultipleNegativesRankingLoss's cosine scores without the scale
+    # (the report builds them from an embedding and its negation); in-batch, as the loss computes them.
+    a = F.normalize(randn(batch, 64), dim=1)
+    b = F.normalize(a + 0.1 * randn(batch, 64), dim=1)
+    return a @ b.T, torch.arange(batch)
+
+
+def _causal_lm_pad_labels():
+    # 01-ai/Yi#110 (and hengjiUSTC/learn-llm#2): labels = input_ids with the pad id left in, shifted
+    # and flattened by the model's loss, so padding is scored like any token.
+    ids = randint(3, 6400, (4, 40))
+    for row, pad in enumerate([0, 6, 15, 22]):
+        if pad:
+            ids[row, -pad:] = 0
+    labels = ids[:, 1:].reshape(-1)
+    return (randn(labels.numel(), 6400), labels)
+
+
+_CB_LOSS, _CB_ARGS = _class_balanced_weights()
+_PW_ARGS, _PW_KWARGS = _pos_weight_no_positives()
+
+PUBLIC_MISTAKES = [
+    ("pt116349-lm-labels-all-ignored", "https://github.com/pytorch/pytorch/issues/116349",
+     nn.CrossEntropyLoss(), _lm_all_ignored(), {}, "LL601", "error"),
+    ("pt75181-ignore-index-minus-1", "https://github.com/pytorch/pytorch/issues/75181",
+     nn.CrossEntropyLoss(ignore_index=-1), (torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([-1])), {}, "LL601", "error"),
+    ("openrlhf583-ring-attention-chunk-all-ignored", "https://github.com/OpenRLHF/OpenRLHF/pull/583",
+     nn.CrossEntropyLoss(ignore_index=-100), (torch.tensor([[0.2, 1.0, 0.5], [0.1, 0.3, 0.6]]), torch.tensor([-100, -100])), {}, "LL601", "error"),
+    ("e2ec7-smooth-l1-no-instances", "https://github.com/zhang-tao-whu/e2ec/issues/7",
+     F.smooth_l1_loss, (randn(0, 128, 2), randn(0, 128, 2)), {}, "LL602", "error"),
+    ("small-text39-pos-weight-label-without-positives", "https://github.com/webis-de/small-text/issues/39",
+     F.binary_cross_entropy_with_logits, _PW_ARGS, _PW_KWARGS, "LL604", "error"),
+    ("balanced-loss12-class-with-no-samples", "https://github.com/fcakyon/balanced-loss/pull/12",
+     _CB_LOSS, _CB_ARGS, {}, "LL604", "error"),
+    ("st3179-cosine-scores-without-scale", "https://github.com/huggingface/sentence-transformers/issues/3179",
+     nn.CrossEntropyLoss(), _in_batch_cosine(), {}, "LL311", "warning"),
+    ("yi110-causal-lm-pad-labels", "https://github.com/01-ai/Yi/issues/110",
+     nn.CrossEntropyLoss(), _causal_lm_pad_labels(), {}, "LL409", "warning"),
+    # A Keras report (binary_crossentropy after a softmax over one node), rebuilt with BCELoss.
+    ("softmax-single-output-node", "https://geek-tips.imtqy.com/articles/557592/index.html",
+     nn.BCELoss(), (F.softmax(randn(32, 1), dim=1), (rand(32, 1) > 0.5).float()), {}, "LL313", "warning"),
+    # discuss.pytorch.org, "KL Divergence Produces Negative Values" (2018): neither side is a distribution.
+    ("discuss-kl-negative-not-distributions", "https://huggingface.co/datasets/nvidia/Nemotron-CC-Math-v1",
+     nn.KLDivLoss(reduction="batchmean"), (torch.tensor([[0.1, 0.2]]), torch.tensor([[0.3, 0.6]])), {}, "LL404", "warning"),
+    ("discuss763-kl-softmax-outputs-one-hot", "https://discuss.pytorch.org/t/kullback-leibler-divergence-loss-function-giving-negative-values/763",
+     nn.KLDivLoss(reduction="batchmean"), (F.softmax(randn(4, 10), 1), F.one_hot(randint(0, 10, (4,)), 10).float()), {}, "LL303", "warning"),
+]
+
+_SMP_TARGET = (rand(2, 1, 16, 16) > 0.5).float()
+_SMP_TARGET[:, :, :2] = -100
+
+PUBLIC_CORRECT = [
+    # segmentation_models_pytorch SoftBCEWithLogitsLoss: -100 targets, reduction='none', then masked.
+    ("smp-soft-bce-ignore-index", "https://github.com/qubvel-org/segmentation_models.pytorch/blob/main/segmentation_models_pytorch/losses/soft_bce.py",
+     F.binary_cross_entropy_with_logits, (randn(2, 1, 16, 16), _SMP_TARGET), {"reduction": "none"}),
+    # SimCSE: cosine similarities divided by the temperature 0.05.
+    ("simcse97-cosine-over-temperature", "https://github.com/princeton-nlp/SimCSE/issues/97",
+     nn.CrossEntropyLoss(), (_in_batch_cosine()[0] / 0.05, torch.arange(32)), {}),
+    # The fix of pytorch/pytorch#116349 and OpenRLHF#583: at least one labelled token.
+    ("pt116349-one-label-left", "https://github.com/pytorch/pytorch/issues/116349",
+     nn.CrossEntropyLoss(), (randn(5, 10), torch.tensor([-100, -100, 3, -100, -100])), {}),
+    # The fix of 01-ai/Yi#110: the pad id set to -100 before the loss.
+    ("yi110-pad-masked", "https://github.com/01-ai/Yi/issues/110",
+     nn.CrossEntropyLoss(), (lambda a: (a[0], a[1].masked_fill(a[1] == 0, -100)))(_causal_lm_pad_labels()), {}),
+]
+
+
+@pytest.mark.parametrize("case,source,loss,args,kwargs,code,severity", PUBLIC_MISTAKES, ids=[m[0] for m in PUBLIC_MISTAKES])
+def test_public_mistake_is_reported(case, source, loss, args, kwargs, code, severity):
+    test_mistake_is_reported(case, loss, args, kwargs, code, severity)
+
+
+@pytest.mark.parametrize("case,source,loss,args,kwargs", PUBLIC_CORRECT, ids=[c[0] for c in PUBLIC_CORRECT])
+def test_public_correct_usage_stays_quiet(case, source, loss, args, kwargs):
+    test_correct_usage_stays_quiet(case, loss, args, kwargs)

@@ -8,7 +8,7 @@ its minimum: softmax over scores spread by at most 2 is nearly uniform, and sigm
 Freshly initialised heads also give small logits, so the evidence must be more than "small": values
 strictly inside (0, 1) (no negative logit among many), values that touch the bound of [-1, 1]
 (saturated tanh, a cosine of near-duplicates) without crossing it, exact zeros with no negative value
-(a ReLU). Thin evidence is an info, and under `watch()`, which records the sigmoid, softmax and
+(a ReLU). Thin evidence says nothing, and under `watch()`, which records the sigmoid, softmax and
 log_softmax it sees, a range without a recorded squashing op is an info too.
 """
 
@@ -56,13 +56,18 @@ def bounded_logits(ctx: CallContext, argument: str = "input", class_dim: int = 1
     n, classes = sample.numel(), facts.shape[class_dim]
     sigmoid = lo > 0 and hi < 1 and n >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE
     saturated = n >= MIN_ELEMENTS_BOUNDED and max(abs(lo), abs(hi)) >= 0.99
+    contrastive = _in_batch_pairs(ctx, facts)
     what = "sigmoid outputs" if lo > 0 else "cosine similarities or tanh outputs"
     floor = math.log1p((classes - 1) * math.exp(-(hi - lo)))
     evidence = (
         f"all {n} values read lie in [{lo:.3g}, {hi:.3g}]"
         + (f" ({n} of {facts.numel})" if n < facts.numel else "")
     )
-    warn = (sigmoid or saturated) and not untracked(ctx, argument)
+    if not (sigmoid or saturated or contrastive):
+        return  # small logits alone: a fresh head looks the same, so say nothing
+    warn = not untracked(ctx, argument)
+    if contrastive:
+        what = "in-batch cosine similarities (an (N, N) matrix with targets arange(N))"
     why = (
         f"{ctx.loss.name} applies softmax to its input; scores that differ by at most {hi - lo:.2g} give a "
         f"nearly uniform softmax over {classes} classes, so the loss cannot go below about {floor:.2f} "
@@ -70,7 +75,7 @@ def bounded_logits(ctx: CallContext, argument: str = "input", class_dim: int = 1
         + (
             "Values that stay inside (0, 1) or touch the bound of [-1, 1] without crossing it were squashed."
             if warn
-            else "The evidence is thin (a small fresh head gives small logits too), hence an info."
+            else "watch() recorded no sigmoid, tanh or cosine op for this tensor, hence an info."
         )
     )
     ctx.emit(
@@ -85,6 +90,18 @@ def bounded_logits(ctx: CallContext, argument: str = "input", class_dim: int = 1
         severity=None if warn else "info",
         confidence="strong" if warn else "weak",
     )
+
+
+def _in_batch_pairs(ctx: CallContext, facts) -> bool:
+    """An (N, N) score matrix with targets 0..N-1: the InfoNCE / CLIP layout, whose scores are
+    similarities; within [-1, 1] they are cosines without a temperature."""
+    target = ctx.values("target")
+    if facts.ndim != 2 or facts.shape[0] != facts.shape[1] or facts.shape[0] < 4 or target is None or target.ndim != 1:
+        return False
+    if target.is_floating or target.numel != facts.shape[0]:
+        return False
+    t = ctx.args["target"].detach()
+    return bool(torch.equal(t, torch.arange(t.numel(), dtype=t.dtype, device=t.device)))
 
 
 @check("nonnegative_logits")

@@ -222,7 +222,7 @@ def poisson_counts(ctx: CallContext) -> None:
 
 @check("deprecated_arguments")
 def deprecated_arguments(ctx: CallContext) -> None:
-    """torch 2.13 still accepts size_average / reduce / 'elementwise_mean' with a UserWarning."""
+    """torch still accepts size_average / reduce / 'elementwise_mean' with a UserWarning."""
     if ctx.torch_raises:
         return  # torch rejects the call (GaussianNLLLoss and the triplet losses reject 'elementwise_mean')
     config = ctx.config
@@ -296,3 +296,60 @@ def ignore_value_under_none(ctx: CallContext) -> None:
         confidence="weak",
         replaces=("LL402",),
     )
+
+
+# ---- token padding in flattened targets --------------------------------------------------------------
+
+
+@check("flat_padding_not_ignored")
+def flat_padding_not_ignored(ctx: CallContext, min_classes: int = 100, min_run: int = 3, min_runs: int = 2) -> None:
+    """LL409 for flattened token targets (N*T,): HuggingFace-style `labels.view(-1)` copied from
+    input_ids without setting the padding to -100. The pad id repeats in long runs, one per padded
+    sequence, and appears nowhere else; real tokens of a vocabulary this size rarely repeat at all."""
+    facts, inp = ctx.values("target"), ctx.fact("input")
+    if facts is None or inp is None or facts.ndim != 1 or inp.ndim != 2 or facts.is_floating:
+        return
+    if inp.shape[1] < min_classes or facts.numel < 2 * min_run * min_runs or ctx.has("LL409"):
+        return
+    t = facts.sample_rows(0)
+    if t is None:
+        return
+    t = t.to(torch.int64)
+    change = torch.ones_like(t, dtype=torch.bool)
+    change[1:] = t[1:] != t[:-1]
+    starts = change.nonzero().flatten()
+    lengths = torch.diff(torch.cat([starts, torch.tensor([t.numel()], device=starts.device)]))
+    values = t[starts]
+    long = lengths >= min_run
+    if int(long.sum()) < min_runs:
+        return
+    candidates = torch.unique(values[long])
+    ignore = ctx.config.get("ignore_index")
+    for pad in candidates.tolist():
+        if pad == ignore:
+            continue
+        mine = values == pad
+        runs = int(mine.sum())
+        if runs < min_runs or bool((mine & ~long).any()) or runs == values.numel():
+            continue  # every occurrence of the pad id sits in a long run, and other ids lie between
+        others = lengths[~mine]
+        if others.numel() == 0 or float((others >= min_run).float().mean()) > 0.05:
+            continue  # the other ids repeat too: sorted labels, not tokens with padding
+        total = int(lengths[mine].sum())
+        ctx.emit(
+            "LL409",
+            "target",
+            f"`target` holds {pad} in {runs} runs of {int(lengths[mine].min())} to {int(lengths[mine].max())} "
+            f"({total} of {t.numel()} values) and nowhere else: padding scored as class {pad}; ignore_index is {ignore}",
+            explanation=(
+                "Flattened token targets (labels.view(-1)) whose pad id was not set to ignore_index: the pad id comes "
+                "in one long run per padded sequence, while real tokens of a vocabulary of "
+                f"{inp.shape[1]} rarely repeat. Padding is then trained like any token, and the loss falls fast on it."
+            ),
+            fix=f"labels[labels == {pad}] = -100 before flattening (or ignore_index={pad}); with HuggingFace, "
+            "DataCollatorForSeq2Seq / DataCollatorForLanguageModeling do this",
+            observed=f"{facts.summary}, {runs} runs of {pad}",
+            expected=f"padding set to ignore_index ({ignore})",
+            confidence="weak",
+        )
+        return

@@ -1,6 +1,6 @@
 """Numerical validity: calls whose result is certain to be NaN, inf or 0/0 before the loss runs.
 
-What torch 2.13 computes (CPU, checked in tests/test_numerics.py against the real losses):
+What torch computes (CPU, checked in tests/test_numerics.py against the real losses):
 
 - `reduction="mean"` (and KLDivLoss's "batchmean") divides by the number of elements, or, for the
   class-index losses, by the summed class weights of the targets that are not `ignore_index`. An
@@ -57,7 +57,7 @@ def numerics(
     """The loss is certainly NaN, inf or meaningless from its arguments.
 
     empty: what an empty batch gives under an averaging reduction: "nan" (0/0) or "uninitialized"
-    (any reduction but "none"; torch 2.13's multi-margin kernels). class_weight: the per-class weight
+    (any reduction but "none"; torch's multi-margin kernels). class_weight: the per-class weight
     of a class-index loss (CE, NLL): zero for every class present is 0/0 under "mean". weights: other
     weights that multiply the element-wise loss (BCE's weight and pos_weight). neg_inf: how -inf in
     `input` behaves: "error", "target" (a mask; non-finite only at the target class or in an all -inf
@@ -97,7 +97,7 @@ def _empty_batch(ctx: CallContext, empty: str) -> bool:
     if empty == "uninitialized":
         if reduction == "none":
             return True
-        result = "uninitialized memory (torch 2.13's kernel returns before writing its result)"
+        result = "uninitialized memory (torch's kernel returns before writing its result)"
     elif reduction in _AVERAGING:
         result = "nan (a mean over no elements is 0/0)"
     else:
@@ -165,7 +165,8 @@ def _class_weight(ctx: CallContext, config: str, tgt: TensorFacts | None) -> Non
     target = ctx.tensor("target") if tgt is not None and ctx.values("target") is not None else None
     present = None
     if target is not None:
-        t = target.detach().reshape(-1)
+        # int64 for indexing: a uint8 index tensor would be read as a boolean mask.
+        t = target.detach().reshape(-1).to(torch.int64)
         if isinstance(ignore, int):
             t = t[t != ignore]
         if t.numel() and int(t.min()) >= 0 and int(t.max()) < w.numel():
@@ -397,6 +398,7 @@ def _inf_at_target(ctx: CallContext, tgt: TensorFacts) -> None:
     if x.ndim < 2 or t.ndim != x.ndim - 1:
         return
     ignore = ctx.config.get("ignore_index")
+    t = t.to(torch.int64)
     valid = t != ignore if isinstance(ignore, int) else torch.ones_like(t, dtype=torch.bool)
     safe = torch.where(valid, t, torch.zeros_like(t)).clamp(0, x.shape[1] - 1)
     picked = x.gather(1, safe.unsqueeze(1)).squeeze(1)
