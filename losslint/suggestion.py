@@ -159,7 +159,8 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         target=tgt,
         tasks=tasks,
         task_source=source,
-        fits=tuple(o for _, o in sorted(fits, key=lambda x: x[0])),
+        # A loss that check() has nothing to say about comes before one it notes something on (LL307).
+        fits=tuple(o for _, o in sorted(fits, key=lambda x: (bool(x[1].infos), x[0]))),
         converted=tuple(o for _, o in sorted(converted, key=lambda x: x[0])),
         other=tuple(u for _, u in sorted(other, key=lambda x: x[0])),
     )
@@ -440,6 +441,9 @@ def render_suggestion_html(s: Suggestion) -> str:
 def _option_lines(option: Option) -> list[str]:
     lines = [f"  {option.call}"]
     lines += [f"      {note}" for note in option.notes]
+    if option.infos:
+        # Correct calls that check() still notes something about (a redundant log_softmax, LL307).
+        lines.append(f"      worth knowing: {', '.join(option.infos)} (losslint explain {option.infos[0]})")
     return lines
 
 
