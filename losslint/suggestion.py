@@ -1,4 +1,4 @@
-"""suggest() and its answer, a Suggestion: which losses take these tensors as they are, and the exact conversion for the others.
+"""suggest(): which losses take a prediction and a target as they are, and the exact conversion for the others.
 
 The question behind a loss switch ("my classifier became multi-class: which loss now, and what do I
 change?") answered from the rule files alone: each loss's `[usage]` table says what it is for, which
@@ -142,12 +142,12 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
             other.append(((1, *_rank(loss)), Unfit(loss.name, _purpose(loss), False, usage.tasks[0])))  # type: ignore[union-attr]
             continue
         key = (*min(matching), loss.name)
-        reason = _cannot_take_two(loss)
+        reason = needs_more_than_two(loss)
         if reason is not None:
             other.append(((0, *key), Unfit(loss.name, reason)))
             continue
         try:
-            found = _fit(checker, loss, prediction, target, pred, tgt)
+            found = fit_loss(checker, loss, prediction, target, pred, tgt)
         except Exception as exc:  # noqa: BLE001 - one loss losslint fails on must not cost the whole answer
             found = f"losslint failed on it: {type(exc).__name__}: {exc}"
         if isinstance(found, Option):
@@ -219,8 +219,9 @@ def _purpose(loss: CompiledLoss) -> str:
     return f"for {TASKS[usage.tasks[0]]}: takes {_takes_words(loss)}"  # type: ignore[union-attr]
 
 
-def _cannot_take_two(loss: CompiledLoss) -> str | None:
-    """Why a loss cannot be called with just a prediction and a target, or None when it can."""
+def needs_more_than_two(loss: CompiledLoss) -> str | None:
+    """Why a loss cannot be called with just a prediction and a target, or None when it can (also used by
+    `switch`)."""
     usage = loss.rule.usage
     if loss.from_module or loss.functional is None:
         return usage.note or f"{loss.name} is a module with its own weights; build it for your model"  # type: ignore[union-attr]
@@ -234,8 +235,8 @@ def _cannot_take_two(loss: CompiledLoss) -> str | None:
 # ---- one loss --------------------------------------------------------------------------------------
 
 
-def _fit(checker: Checker, loss: CompiledLoss, prediction: object, target: object, pred: Description, tgt: Description) -> Option | str:
-    """The simplest call of `loss` that check() finds clean, or why there is none."""
+def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: object, pred: Description, tgt: Description) -> Option | str:
+    """The simplest call of `loss` that check() finds clean, or why there is none (also used by `switch`)."""
     usage = loss.rule.usage
     p_name, t_name = usage.prediction, usage.target  # type: ignore[union-attr]
     if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):

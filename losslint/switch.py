@@ -47,7 +47,7 @@ def _both_fixes(ctx: CallContext, usage, finding: Finding) -> str | None:
 
     from .describe import describe_prediction, describe_target
     from .engine import Checker
-    from .suggestion import Option, _cannot_take_two, _fit
+    from .suggestion import Option, fit_loss, needs_more_than_two
 
     prediction, target = ctx.args.get(usage.prediction), ctx.args.get(usage.target)
     if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
@@ -64,14 +64,14 @@ def _both_fixes(ctx: CallContext, usage, finding: Finding) -> str | None:
         and loss.rule.usage is not None
         and any(pred.kind in t.input and tgt.kind in t.target for t in loss.rule.usage.takes)
         and set(loss.rule.usage.tasks) & set(usage.tasks)  # a switch within the task, never to regression
-        and _cannot_take_two(loss) is None
+        and needs_more_than_two(loss) is None
     ]
     others.sort(key=lambda loss: (min(loss.rule.usage.rank_for(t) for t in loss.rule.usage.tasks), loss.name))
-    other = next((found for loss in others if isinstance(found := _fit(checker, loss, prediction, target, pred, tgt), Option)), None)
+    other = next((found for loss in others if isinstance(found := fit_loss(checker, loss, prediction, target, pred, tgt), Option)), None)
     if other is None:
         return None
     also = f"use the loss that takes it: {other.call}"
-    own = _fit(checker, ctx.loss, prediction, target, pred, tgt)
+    own = fit_loss(checker, ctx.loss, prediction, target, pred, tgt)
     if isinstance(own, Option) and usage.target in own.conversions:
         return f"convert the target: {own.conversions[usage.target]}; or {also}"
     if other.loss in finding.fix:
