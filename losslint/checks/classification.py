@@ -255,6 +255,30 @@ def label_smoothing_range(ctx: CallContext) -> None:
     )
 
 
+@check("first_index_in_range")
+def first_index_in_range(ctx: CallContext) -> None:
+    """Older nll_loss releases take a (C,) target for an unbatched (C,) input and read only its first
+    entry: that one must be a class index (or ignore_index); the rest is never looked at."""
+    facts = ctx.values("target")
+    classes = ctx.binding.get("C")
+    if facts is None or not facts.is_integral or classes is None or facts.numel == 0:
+        return
+    first = int(ctx.args["target"].detach().reshape(-1)[0])
+    ignore = ctx.config.get("ignore_index")
+    if 0 <= first < classes or first == ignore:
+        return
+    ctx.emit(
+        "LL401",
+        "target",
+        f"`target[0]` is {first}, outside [0, {classes}); an unbatched input takes one class index",
+        explanation=f"torch reads the first entry as the sample's class and raises 'Target {first} is out of bounds.'",
+        fix="target[0] for the one sample (a (C,) target for a (C,) input is a shape mistake too)",
+        observed=f"{facts.summary}, target[0] = {first}",
+        expected=f"a 0-d class index in [0, {classes})",
+        torch_raises=True,
+    )
+
+
 @check("padding_not_ignored")
 def padding_not_ignored(ctx: CallContext, min_rows: int = 2, min_length: int = 4) -> None:
     """(N, T) token targets whose rows end in runs of an id that appears nowhere else: padding."""

@@ -391,7 +391,7 @@ def _var_size_ok(inp: tuple[int, ...], var: tuple[int, ...]) -> bool:
     if var == inp or inp[:-1] == var:
         return True
     if not releases.holds("gaussian_nll_var_any_singleton"):
-        return len(inp) == len(var) >= 1 and inp[:-1] == var[:-1] and var[-1] == 1
+        return len(var) >= 1 and inp[:-1] == var[:-1] and var[-1] == 1
     return len(inp) == len(var) and sum(v for i, v in zip(inp, var) if i != v) == 1
 
 
