@@ -5,10 +5,10 @@ so the loss calls inside a compiled function or module run unchecked. Rather tha
 unsaid, losslint registers a Dynamo compile-start callback: the first compilation that starts while a
 hook is attached or a watch is active in the thread gets one `UserWarning` saying what is not seen.
 
-The callback is registered when a hook is attached or a watch entered, and only if `torch._dynamo`
-is already imported (importing it costs seconds, and code cannot be compiled before it is): the
-usual order, `model = torch.compile(model)` and then the hooks, is covered; a `torch.compile` called
-for the first time after the hooks were set up compiles without the notice.
+The callback is registered when a hook is attached or a watch entered. Importing `torch._dynamo`
+costs seconds, so losslint never imports it: when it is already imported (`torch.compile` imports it
+when called) the callback is registered at once; otherwise a one-shot import hook registers it when
+Dynamo's callback module is first imported, i.e. at the first `torch.compile` after the hooks.
 """
 
 from __future__ import annotations
@@ -19,16 +19,65 @@ import warnings
 _said = False
 
 
+_CALLBACKS = "torch._dynamo.callback"
+
+
 def notice_when_compiling() -> None:
     """Register the compile-start callback, once (again after `torch._dynamo.reset()`, which clears it)."""
-    if _said or "torch._dynamo" not in sys.modules:
+    if _said:
         return
-    try:
-        from torch._dynamo.callback import callback_handler
-    except ImportError:  # a torch without compile callbacks: nothing to say it with
-        return
-    if _on_compile_start not in callback_handler.start_callbacks:
-        callback_handler.register_start_callback(_on_compile_start)
+    module = sys.modules.get(_CALLBACKS)
+    if module is None:
+        if "torch._dynamo" in sys.modules:
+            try:
+                import torch._dynamo.callback as module  # noqa: F811 - imported with Dynamo; cheap now
+            except ImportError:  # a torch without compile callbacks: nothing to say it with
+                return
+        else:
+            if not any(isinstance(finder, _WhenDynamoLoads) for finder in sys.meta_path):
+                sys.meta_path.insert(0, _WhenDynamoLoads())
+            return
+    _register(module)
+
+
+def _register(module) -> None:
+    handler = getattr(module, "callback_handler", None)
+    if handler is not None and _on_compile_start not in handler.start_callbacks:
+        handler.register_start_callback(_on_compile_start)
+
+
+class _WhenDynamoLoads:
+    """A meta path finder that answers nothing itself: when Dynamo's callback module is found by the
+    other finders, its loading is followed by the registration, and this finder takes itself away."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != _CALLBACKS:
+            return None
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        original = getattr(loader, "exec_module", None)
+        if original is None:
+            return spec
+
+        def exec_module(module):
+            original(module)
+            try:
+                _register(module)
+            except Exception:  # noqa: BLE001 - a notice must never break torch's import
+                pass
+
+        loader.exec_module = exec_module
+        return spec
 
 
 def _hooks_active() -> bool:
@@ -50,3 +99,8 @@ def _on_compile_start(args: object) -> None:
         UserWarning,
         stacklevel=2,
     )
+
+
+def check_while_compiling(loss: object, name: str, args: tuple, kwargs: dict) -> None:
+    """A loss call that Dynamo traces inside a default watch() (see `intercept`)."""
+    return None

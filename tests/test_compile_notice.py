@@ -47,3 +47,26 @@ def test_compiling_inside_watch_is_said_too(monkeypatch):
             step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
     assert len(_notices(caught)) == 1
     torch._dynamo.reset()
+
+
+def test_hooks_set_up_before_the_first_torch_compile_still_say_it():
+    # torch._dynamo is imported by the first torch.compile, after the hook here: losslint learns of it
+    # through a one-shot import hook (a fresh interpreter, so that Dynamo is not imported yet).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings, torch, torch.nn as nn, losslint\n"
+        "assert 'torch._dynamo' not in sys.modules\n"
+        "criterion = nn.CrossEntropyLoss()\n"
+        "losslint.attach(criterion)\n"
+        "step = torch.compile(lambda x, y: criterion(x, y), backend='eager')\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))\n"
+        "print(sum(str(w.message).startswith('losslint: torch.compile') for w in caught))\n"
+        "print(any(type(f).__name__ == '_WhenDynamoLoads' for f in sys.meta_path))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "False"]  # said once; the import hook took itself away
