@@ -84,8 +84,8 @@ def test_check_a_dict_file_with_other_names_is_a_usage_error(tmp_path):
 def _on_a_terminal(args: list[str], cwd: Path, env: dict) -> bytes:
     """Run the command with its stdout and stderr on a pseudo-terminal, as a person sees it."""
     main, secondary = pty.openpty()
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm", **env}
-    environment.pop("NO_COLOR", None) if "NO_COLOR" not in env else None
+    environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    environment.update({"PYTHONPATH": str(ROOT), "TERM": "xterm", **env})
     proc = subprocess.Popen([sys.executable, "-m", "losslint", *args], cwd=cwd, env=environment, stdout=secondary, stderr=secondary)
     os.close(secondary)
     chunks = []
