@@ -147,7 +147,8 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
             other.append(((0, *key), Unfit(loss.name, reason)))
             continue
         try:
-            found = fit_loss(checker, loss, prediction, target, pred, tgt)
+            with torch.no_grad():  # conversions run on the user's tensors: no graph, nothing kept alive
+                found = fit_loss(checker, loss, prediction, target, pred, tgt)
         except Exception as exc:  # noqa: BLE001 - one loss losslint fails on must not cost the whole answer
             found = f"losslint failed on it: {type(exc).__name__}: {exc}"
         if isinstance(found, Option):

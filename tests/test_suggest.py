@@ -283,3 +283,10 @@ def test_a_class_loss_says_why_one_score_per_sample_does_not_do():
         "f32[32, 1]: give the model one output per class"
     )
     assert [o.loss for o in answer.converted][:1] == ["BCEWithLogitsLoss"]
+
+
+def test_tensors_that_require_grad_stay_untouched_and_build_no_graph():
+    g = _gen(0)
+    logits = torch.randn(N, C, generator=g).requires_grad_()
+    answer = suggest(logits, torch.randint(0, C, (N,), generator=g))
+    assert answer.converted and logits.grad is None and logits.grad_fn is None
