@@ -609,9 +609,11 @@ def multi_margin_shapes(ctx: CallContext) -> None:
     if inp is None or tgt is None:
         return
     n = inp.shape[0] if inp.ndim == 2 else 1
+    # The wording changed between releases ('inconsistent target size, expected N but got ...' in
+    # older ones): say what torch checks, not how it phrases it.
     torch_message = (
-        "torch raises 'multi_margin_loss: target tensor should be 1-D with size equal to the number "
-        f"of input samples (batch size). Expected target size [{n}], but got {list(tgt.shape)}'."
+        f"torch raises a target-size error: it expects a 1-D target of {n} class indices (the batch size), "
+        f"and got {list(tgt.shape)}."
     )
     observed = f"input {inp.summary}, target {tgt.summary}"
     if tgt.ndim == 2 and tgt.shape == inp.shape:
