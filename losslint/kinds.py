@@ -44,6 +44,8 @@ class Normalization:
         self.rows = sample.numel() // max(self.classes, 1)
         self.nonnegative = low >= 0
         self.nonpositive = high <= 0
+        # The sample's range, for the checks that ask it again (numerics, bounded predictions).
+        self.low, self.high = low, high
 
     @cached_property
     def _rows(self) -> torch.Tensor:

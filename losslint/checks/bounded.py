@@ -44,16 +44,26 @@ def untracked(ctx: CallContext, name: str) -> bool:
 @check("bounded_logits")
 def bounded_logits(ctx: CallContext, argument: str = "input", class_dim: int = 1) -> None:
     """Softmax losses (CrossEntropyLoss): scores confined to (0, 1) or [-1, 1] are not logits."""
+    facts = ctx.values(argument)
+    if facts is None or facts.ndim < 2 or facts.shape[class_dim] < 2:
+        return
+    norm = facts.__dict__.get(f"_normalization_{class_dim}")
+    if norm is not None and (norm.low < -1.0 or norm.high > 1.0):
+        return  # the common case, decided by the kind check's own range: real logits
     if any(f.argument == argument and f.code in ("LL301", "LL307", "LL304", "LL605") for f in ctx.findings):
         return
-    facts = ctx.values(argument)
-    sample = _sample(ctx, argument)
-    if facts is None or sample is None or facts.ndim < 2 or facts.shape[class_dim] < 2:
-        return
-    lo, hi = (float(v) for v in torch.aminmax(sample))
+    sample = None
+    if norm is not None:
+        lo, hi = norm.low, norm.high  # the kind check read this very sample: no second pass
+    else:
+        sample = _sample(ctx, argument)
+        if sample is None:
+            return
+        lo, hi = (float(v) for v in torch.aminmax(sample))
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo < -1.0 or hi > 1.0 or hi - lo < 0.25:
         return  # outside [-1, 1], or (nearly) constant: a zero-initialised head is no evidence
-    n, classes = sample.numel(), facts.shape[class_dim]
+    n = norm.rows * norm.classes if norm is not None else sample.numel()
+    classes = facts.shape[class_dim]
     sigmoid = lo > 0 and hi < 1 and n >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE
     saturated = n >= MIN_ELEMENTS_BOUNDED and max(abs(lo), abs(hi)) >= 0.99
     contrastive = _in_batch_pairs(ctx, facts)

@@ -223,6 +223,9 @@ def poisson_counts(ctx: CallContext) -> None:
 @check("deprecated_arguments")
 def deprecated_arguments(ctx: CallContext) -> None:
     """torch still accepts size_average / reduce / 'elementwise_mean' with a UserWarning."""
+    config = ctx.config
+    if config.get("size_average") is None and config.get("reduce") is None and config.get("reduction") != "elementwise_mean":
+        return
     if ctx.torch_raises:
         return  # torch rejects the call (GaussianNLLLoss and the triplet losses reject 'elementwise_mean')
     config = ctx.config
@@ -306,15 +309,20 @@ def flat_padding_not_ignored(ctx: CallContext, min_classes: int = 100, min_run: 
     """LL409 for flattened token targets (N*T,): HuggingFace-style `labels.view(-1)` copied from
     input_ids without setting the padding to -100. The pad id repeats in long runs, one per padded
     sequence, and appears nowhere else; real tokens of a vocabulary this size rarely repeat at all."""
-    facts, inp = ctx.values("target"), ctx.fact("input")
-    if facts is None or inp is None or facts.ndim != 1 or inp.ndim != 2 or facts.is_floating:
+    inp = ctx.facts.get("input")
+    if inp is None or inp.ndim != 2 or inp.shape[1] < min_classes:
         return
-    if inp.shape[1] < min_classes or facts.numel < 2 * min_run * min_runs or ctx.has("LL409"):
+    facts = ctx.values("target")
+    if facts is None or facts.ndim != 1 or facts.is_floating:
+        return
+    if facts.numel < 2 * min_run * min_runs or ctx.has("LL409"):
         return
     t = facts.sample_rows(0)
     if t is None:
         return
     t = t.to(torch.int64)
+    if int((t[1:] == t[:-1]).sum()) < min_runs * (min_run - 1):
+        return  # too few repeated neighbours for any run of padding: one comparison decides it
     change = torch.ones_like(t, dtype=torch.bool)
     change[1:] = t[1:] != t[:-1]
     starts = change.nonzero().flatten()

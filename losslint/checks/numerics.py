@@ -63,24 +63,38 @@ def numerics(
     `input` behaves: "error", "target" (a mask; non-finite only at the target class or in an all -inf
     row), "ok" (CTC). overflow: "elementwise" or "rows": how to estimate a float16 sum.
     """
-    if ctx.torch_raises or ctx.format is None:
+    if ctx.format is None or (ctx.findings and ctx.torch_raises):
         return  # torch rejects the call anyway; that finding says more
-    if _empty_batch(ctx, empty):
+    first = ctx.facts.get(ctx.loss.arguments[0])
+    if first is not None and first.numel == 0:
+        _empty_batch(ctx, empty)
         return
+    if not ctx.read_values:
+        return  # everything below reads values
     index_target = _index_target(ctx)
     if index_target is not None:
         _all_ignored(ctx, index_target)
-    if class_weight:
+    if class_weight and ctx.config.get(class_weight) is not None:
         _class_weight(ctx, class_weight, index_target)
     for name in weights:
-        _elementwise_weight(ctx, name)
+        if ctx.config.get(name) is not None:
+            _elementwise_weight(ctx, name)
+    input_low = None
     for name in ctx.loss.arguments:
-        facts = ctx.values(name)
-        if facts is not None and facts.is_floating:
-            _nonfinite(ctx, name, facts, neg_inf if name == "input" else "error", index_target)
-    if index_target is not None and neg_inf == "target":
+        facts = ctx.facts.get(name)
+        if facts is None or not facts.is_floating or not facts.values_readable:
+            continue
+        found = _sample_range(facts)
+        if found is None:
+            continue
+        if name == "input":
+            input_low = found[0]
+        if math.isfinite(found[0]) and math.isfinite(found[1]):
+            continue  # the common case: a finite sample, read by earlier steps
+        _nonfinite(ctx, name, facts, neg_inf if name == "input" else "error", index_target)
+    if index_target is not None and neg_inf == "target" and input_low == -math.inf:
         _inf_at_target(ctx, index_target)
-    if overflow and any(f.dtype == torch.float16 for f in ctx.facts.values()):
+    if overflow and first is not None and first.dtype == torch.float16:
         _half_overflow(ctx, overflow, index_target)
 
 
@@ -280,6 +294,11 @@ def _elementwise_weight(ctx: CallContext, config: str) -> None:
 # ---- non-finite values -------------------------------------------------------------------------------
 
 
+# The class dim first: that is where the kind checks normalize (see checks/kinds.py).
+_DIMS = (1, 0, 2, 3, 4, 5, 6, 7)
+_NORM_KEYS = {d: f"_normalization_{d}" for d in range(8)}
+
+
 def _sample_range(facts: TensorFacts) -> tuple[float, float, bool] | None:
     """(min, max, exact) of what was read about the tensor, reusing what earlier steps computed.
 
@@ -292,9 +311,12 @@ def _sample_range(facts: TensorFacts) -> tuple[float, float, bool] | None:
         if not (vr.has_nan or vr.has_inf):
             return vr.min, vr.max, True
         return (math.nan if vr.has_nan else -math.inf), math.inf if vr.has_inf else vr.max, True
-    for key, value in cached.items():
-        if key.startswith("_normalization_") and value is not None:
-            return 0.0, 0.0, False  # finite: normalization() gives None for non-finite samples
+    for dim in _DIMS[: facts.ndim] if facts.ndim >= 2 else (0,):
+        norm = cached.get(_NORM_KEYS[dim])
+        if norm is not None:
+            # The kind checks' row statistics, over the same bounded sample: finite, with this range
+            # (normalization() gives None for a non-finite sample).
+            return norm.low, norm.high, False
     if "_finite_range" in cached:
         return cached["_finite_range"]
     sample = facts.sample_view(0) if facts.ndim else facts._data().reshape(1)
