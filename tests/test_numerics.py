@@ -524,3 +524,38 @@ def test_check_never_changes_inputs_or_builds_a_graph():
     report = losslint.check(nn.CrossEntropyLoss(), logits, target)
     assert "LL601" in codes(report) and logits.grad is None
     assert torch.equal(before[0], logits.detach()) and torch.equal(before[1], target)
+
+
+# ---- every rule-file example that predicts a NaN or inf, run through torch ----------------------------
+
+from examples_runner import all_examples, build_call  # noqa: E402
+
+_NONFINITE = {"LL601", "LL602", "LL603", "LL604", "LL605", "LL606", "LL607"}
+_PREDICTING = [
+    (loss, example, form)
+    for loss, example, form in all_examples()
+    if form is not None and set(example.expect) & _NONFINITE
+]
+
+
+@pytest.mark.parametrize(
+    "loss,example,form", _PREDICTING, ids=[f"{l.name}-{e.name}-{f}".replace(" ", "_") for l, e, f in _PREDICTING]
+)
+def test_rule_examples_that_predict_nan_are_nan_in_torch(loss, example, form):
+    args, config = build_call(loss, example)
+    if form == "module":
+        try:
+            fn = loss.module(**config)
+        except Exception:  # noqa: BLE001
+            pytest.skip("torch rejects this configuration when the module is constructed")
+        canonical = [a for a in loss.arguments if a not in loss.from_module]
+        call, kwargs = [args[c] for c in canonical if c in args], {}
+    else:
+        fn, call, kwargs = loss.functional, [args[a] for a in loss.arguments if a in args], config
+    out = value(fn, *call, **kwargs)
+    if "LL602" in example.expect and "uninitialized" in example.name:
+        return  # uninitialized memory: any value at all
+    if set(example.expect) & _NONFINITE == {"LL603"} and "identically 0" in example.name:
+        assert float(out) == 0.0
+        return
+    assert not bool(torch.isfinite(out).all()), f"{example.name}: torch gave {out}"
