@@ -75,7 +75,8 @@ def bounded_logits(ctx: CallContext, argument: str = "input", class_dim: int = 1
     )
     if not (sigmoid or saturated or contrastive):
         return  # small logits alone: a fresh head looks the same, so say nothing
-    warn = not untracked(ctx, argument)
+    # watch() records sigmoids, not cosines or tanh: only the (0, 1) evidence is weakened by its silence.
+    warn = not (sigmoid and not (saturated or contrastive) and untracked(ctx, argument))
     if contrastive:
         what = "in-batch cosine similarities (an (N, N) matrix with targets arange(N))"
     why = (
