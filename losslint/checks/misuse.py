@@ -317,12 +317,12 @@ def flat_padding_not_ignored(ctx: CallContext, min_classes: int = 100, min_run: 
         return
     if facts.numel < 2 * min_run * min_runs or ctx.has("LL409"):
         return
-    t = facts.sample_rows(0)
+    t = facts.sample_view(0)  # the target's own integer dtype: no float64 copy
     if t is None:
         return
-    t = t.to(torch.int64)
     if int((t[1:] == t[:-1]).sum()) < min_runs * (min_run - 1):
         return  # too few repeated neighbours for any run of padding: one comparison decides it
+    t = t.to(torch.int64)
     change = torch.ones_like(t, dtype=torch.bool)
     change[1:] = t[1:] != t[:-1]
     starts = change.nonzero().flatten()

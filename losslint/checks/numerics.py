@@ -71,26 +71,32 @@ def numerics(
         return
     if not ctx.read_values:
         return  # everything below reads values
-    index_target = _index_target(ctx)
-    if index_target is not None:
-        _all_ignored(ctx, index_target)
-    if class_weight and ctx.config.get(class_weight) is not None:
+    # This runs on every call a hook reads: the clean case is plain attribute and dict reads.
+    config, known = ctx.config, ctx.facts
+    index_target = _index_target(ctx) if "ignore_index" in config else None
+    if index_target is not None and index_target.values_readable:
+        vr = index_target.value_range  # read by the class-index range check already
+        ignore = config.get("ignore_index")
+        if vr is not None and vr.min == vr.max == ignore:
+            _all_ignored(ctx, index_target)
+    if class_weight and config.get(class_weight) is not None:
         _class_weight(ctx, class_weight, index_target)
     for name in weights:
-        if ctx.config.get(name) is not None:
+        if config.get(name) is not None:
             _elementwise_weight(ctx, name)
     input_low = None
     for name in ctx.loss.arguments:
-        facts = ctx.facts.get(name)
+        facts = known.get(name)
         if facts is None or not facts.is_floating or not facts.values_readable:
             continue
         found = _sample_range(facts)
         if found is None:
             continue
+        low, high = found[0], found[1]
         if name == "input":
-            input_low = found[0]
-        if math.isfinite(found[0]) and math.isfinite(found[1]):
-            continue  # the common case: a finite sample, read by earlier steps
+            input_low = low
+        if low > -math.inf and high < math.inf:
+            continue  # the common case: a finite sample, read by earlier steps (NaN fails both tests)
         _nonfinite(ctx, name, facts, neg_inf if name == "input" else "error", index_target)
     if index_target is not None and neg_inf == "target" and input_low == -math.inf:
         _inf_at_target(ctx, index_target)
