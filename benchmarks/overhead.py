@@ -6,19 +6,23 @@ torch thread:
 1. check() of CrossEntropyLoss on a 32 x 10 batch, per call, against the per-call overhead of a
    jaxtyping + beartype shape/dtype annotation of the same call (which checks no values).
 2. check() of CrossEntropyLoss at language-model size, 2048 x 32000 float32, against the loss itself.
-3. A small MLP's training step (batch 128) with attach(criterion) at its default policy, against none.
-4. The same loop inside watch() (default policy), against the loop inside an empty TorchFunctionMode,
-   the floor of that mechanism.
-5. The extra peak memory of check() on the language-model batch, against the input's size.
-6. How check() scales with the batch size N and the class count C.
+3. The extra peak memory of check() on the language-model batch, against the input's size.
+4. Training steps of three models with realistic op counts (a small ViT, a ResNet, a U-Net, in plain
+   torch), each against the plain step: under watch() at the default policy, with attach() on the
+   loss module, and the mechanism's share alone (watch() with every check off); for comparison,
+   watch(thorough=True) and an empty TorchFunctionMode. Ratios are medians over interleaved rounds.
+5. How check() scales with the batch size N and the class count C.
 
-Timings are the minimum over repeats of the mean per call: the least disturbed estimate on a busy
-machine. Needs the `bench` extra (jaxtyping, beartype).
+Timings of single calls are the minimum over repeats of the mean per call: the least disturbed
+estimate on a busy machine. `--models-only` runs 4 alone. Needs the `bench` extra (jaxtyping,
+beartype).
 """
 
 import argparse
 import gc
+import statistics
 import time
+from contextlib import nullcontext
 
 import torch
 import torch.nn as nn
@@ -30,8 +34,8 @@ import losslint
 TARGETS = {
     "check_vs_annotation": 2.0,
     "lm_check_vs_loss": 0.05,
-    "attach_step": 0.03,
-    "watch_vs_mode": 0.03,
+    "attach_step": 0.01,
+    "watch_step": 0.03,
     "lm_peak_memory": 0.10,
 }
 
@@ -139,23 +143,147 @@ def peak_extra_bytes(fn) -> int:
     return peak
 
 
-# ---- 3 and 4. a training loop ---------------------------------------------------------------------------
+# ---- 3 and 4. model training steps ----------------------------------------------------------------------
+#
+# Steps with the op counts of real models, written in plain torch (timm, smp and torchvision are not
+# installable beside every torch this runs on): a TorchFunctionMode costs per op, the hooks per loss
+# call, and a small MLP has too few ops to show the difference.
 
 
-def mlp_loop(criterion: nn.Module, steps: int = 60):
+class Attention(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads, self.qkv, self.proj = heads, nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        attn = (q @ k.transpose(-2, -1)) * (d // self.heads) ** -0.5
+        x = (attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(b, n, d)  # a producer op, every layer
+        return self.proj(x)
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.norm1, self.attn = nn.LayerNorm(dim), Attention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+class ViT(nn.Module):
+    """A ViT-tiny-like model: 2 layers, dim 64, 4 heads, 4x4 patches of 32x32 images, 10 classes."""
+
+    def __init__(self, dim: int = 64, depth: int = 2, heads: int = 4, classes: int = 10):
+        super().__init__()
+        self.patch = nn.Conv2d(3, dim, 4, 4)
+        self.cls = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos = nn.Parameter(torch.zeros(1, 65, dim))
+        self.blocks = nn.Sequential(*[Block(dim, heads) for _ in range(depth)])
+        self.norm, self.head = nn.LayerNorm(dim), nn.Linear(dim, classes)
+
+    def forward(self, x):
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(x.shape[0], -1, -1), x], dim=1) + self.pos
+        return self.head(self.norm(self.blocks(x))[:, 0])
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
+        self.conv2, self.bn2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + (x if self.down is None else self.down(x)))
+
+
+class ResNet(nn.Module):
+    """A small ResNet: a 3x3 stem and three stages of two basic blocks (16, 32, 64 channels)."""
+
+    def __init__(self, classes: int = 10):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+        blocks, cin = [], 16
+        for cout, stride in ((16, 1), (32, 2), (64, 2)):
+            blocks += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+            cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Linear(64, classes)
+
+    def forward(self, x):
+        return self.head(self.blocks(self.stem(x)).mean(dim=(2, 3)))
+
+
+def conv_block(cin: int, cout: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+        nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(),
+    )
+
+
+class UNet(nn.Module):
+    """A small U-Net, depth 3 (16, 32, 64 channels), one output channel for binary segmentation."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.ModuleList([conv_block(3, 16), conv_block(16, 32), conv_block(32, 64)])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(64, 32, 2, 2), nn.ConvTranspose2d(32, 16, 2, 2)])
+        self.dec = nn.ModuleList([conv_block(64, 32), conv_block(32, 16)])
+        self.out = nn.Conv2d(16, 1, 1)
+
+    def forward(self, x):
+        skips = []
+        for i, block in enumerate(self.enc):
+            x = block(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        for up, dec, skip in zip(self.up, self.dec, reversed(skips[:-1])):
+            x = dec(torch.cat([up(x), skip], dim=1))
+        return self.out(x)
+
+
+class DiceFocal(nn.Module):
+    """Dice + focal loss as segmentation libraries write them: sigmoid and sums, and a functional BCE."""
+
+    def forward(self, logits, target):
+        probs = logits.sigmoid()
+        dice = 1 - (2 * (probs * target).sum() + 1) / (probs.sum() + target.sum() + 1)
+        bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+        focal = ((1 - torch.exp(-bce)) ** 2 * bce).mean()
+        return dice + focal
+
+
+def model_step(name: str, criterion: nn.Module | None = None):
+    """(one training step, a fresh loss module it uses): forward, loss, backward, SGD."""
     torch.manual_seed(0)
-    # Sized so that a bare step takes about 1.8 ms on this machine, the step the issue's targets quote.
-    model = nn.Sequential(nn.Linear(64, 448), nn.ReLU(), nn.Linear(448, 448), nn.ReLU(), nn.Linear(448, 10))
+    if name == "ViT":
+        model, batch = ViT(), (torch.randn(32, 3, 32, 32), torch.randint(0, 10, (32,)))
+        criterion = criterion or nn.CrossEntropyLoss()
+    elif name == "ResNet":
+        model = ResNet()
+        batch = (torch.randn(16, 3, 32, 32), F.one_hot(torch.randint(0, 10, (16,)), 10).float())
+        criterion = criterion or nn.BCEWithLogitsLoss()  # timm's BinaryCrossEntropy: one-hot targets
+    else:
+        model = UNet()
+        batch = (torch.randn(2, 3, 64, 64), (torch.rand(2, 1, 64, 64) > 0.5).float())
+        criterion = criterion or DiceFocal()
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
-    x, y = torch.randn(128, 64), torch.randint(0, 10, (128,))
 
-    def run():
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            criterion(model(x), y).backward()
-            opt.step()
+    def step():
+        opt.zero_grad(set_to_none=True)
+        criterion(model(batch[0]), batch[1]).backward()
+        opt.step()
 
-    return run, steps
+    return step, criterion
 
 
 class EmptyMode(TorchFunctionMode):
@@ -163,31 +291,50 @@ class EmptyMode(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def training_overheads() -> tuple[float, str, float, str]:
-    """Steady state, as in a long run: the hook and the watch are set up once and keep their sampling
-    state across the timed repeats (the default policy reads values on a call site's first 10 calls)."""
-    bare, steps = mlp_loop(nn.CrossEntropyLoss())
-    hooked_criterion = nn.CrossEntropyLoss()
-    losslint.attach(hooked_criterion, action="collect")
-    attached, _ = mlp_loop(hooked_criterion)
-    watch = losslint.watch(action="collect")
-    mode = EmptyMode()
+MODELS = {"ViT": "ViT (2 layers, dim 64) + CrossEntropyLoss, batch 32", "ResNet": "ResNet (6 blocks) + BCEWithLogitsLoss, batch 16", "UNet": "U-Net (depth 3) + Dice + focal, batch 2"}
 
-    def empty_mode():
-        with mode:
-            bare()
 
-    def watched():
-        with watch:
-            bare()
-
-    t = interleaved({"bare": bare, "attach": attached, "mode": empty_mode, "watch": watched}, calls=1, repeats=25)
-    return (
-        t["attach"] / t["bare"] - 1,
-        f"step {t['bare'] / steps * 1e3:.3f} ms bare, {t['attach'] / steps * 1e3:.3f} ms attached",
-        t["watch"] / t["mode"] - 1,
-        f"step {t['mode'] / steps * 1e3:.3f} ms in an empty mode, {t['watch'] / steps * 1e3:.3f} ms under watch()",
-    )
+def model_overheads(rounds: int, steps: int) -> list[dict[str, float]]:
+    """Per model, the median over interleaved rounds of each variant's step time over the plain step's
+    in the same round. Steady state, as in a long run: each hook and watch is set up once and keeps
+    its sampling state (the default policy reads values on a call site's first 10 calls). Variants:
+    plain; watch() with checks off (`Policy(first=0, every=0, metadata=False)`: the mechanism alone);
+    watch() at the default policy; attach() on the loss module (the U-Net's loss is not a torch loss
+    module: attach() does not apply); watch(thorough=True); an empty TorchFunctionMode."""
+    off = losslint.Policy(first=0, every=0, metadata=False)
+    results = []
+    for name in MODELS:
+        plain, _ = model_step(name)
+        variants = {"plain": (nullcontext(), plain)}
+        mechanism = losslint.watch(action="collect", policy=off)
+        default = losslint.watch(action="collect")
+        thorough = losslint.watch(action="collect", thorough=True)
+        mode = EmptyMode()
+        for label, ctx in (("mechanism", mechanism), ("watch", default), ("thorough", thorough), ("mode", mode)):
+            variants[label] = (ctx, model_step(name)[0])
+        if name != "UNet":
+            fn, criterion = model_step(name)
+            losslint.attach(criterion, action="collect")
+            variants["attach"] = (nullcontext(), fn)
+        times = {label: [] for label in variants}
+        for ctx, fn in variants.values():  # warm-up, and the hooks' first (values-depth) calls
+            with ctx:
+                for _ in range(12):
+                    fn()
+        for _ in range(rounds):
+            for label, (ctx, fn) in variants.items():
+                gc.collect()
+                start = time.perf_counter()
+                with ctx:  # entered once around the steps, as `with losslint.watch(): train()`
+                    for _ in range(steps):
+                        fn()
+                times[label].append((time.perf_counter() - start) / steps)
+        row = {"name": name, "plain_ms": statistics.median(times["plain"]) * 1e3}
+        for label in variants:
+            if label != "plain":
+                row[label] = statistics.median(t / p for t, p in zip(times[label], times["plain"]))
+        results.append(row)
+    return results
 
 
 # ---- 6. scaling ---------------------------------------------------------------------------------------
@@ -209,20 +356,37 @@ def scaling() -> list[str]:
     return rows
 
 
+def model_table(rows: list[dict[str, float]]) -> list[str]:
+    lines = [
+        "| training step | plain | mechanism only | watch() | attach() | watch(thorough=True) | empty mode |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = [f"{row[k]:.3f}" if k in row else "-" for k in ("mechanism", "watch", "attach", "thorough", "mode")]
+        lines.append(f"| {MODELS[row['name']]} | {row['plain_ms']:.1f} ms | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--models-only", action="store_true", help="only the model training steps (3 and 4)")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds of the model steps")
+    parser.add_argument("--steps", type=int, default=10, help="steps per variant per round")
     args = parser.parse_args()
     torch.set_num_threads(1)
     results = []
-    ratio, detail = check_vs_annotation()
-    results.append(("check() 32x10 / jaxtyping+beartype overhead", ratio, TARGETS["check_vs_annotation"], "x", detail))
-    lm_ratio, lm_detail, mem_ratio, mem_detail = lm_size()
-    results.append(("check() 2048x32000 / the loss itself", lm_ratio, TARGETS["lm_check_vs_loss"], "%", lm_detail))
-    attach_ratio, attach_detail, watch_ratio, watch_detail = training_overheads()
-    results.append(("MLP step with attach() / without", attach_ratio, TARGETS["attach_step"], "%", attach_detail))
-    results.append(("MLP step under watch() / empty TorchFunctionMode", watch_ratio, TARGETS["watch_vs_mode"], "%", watch_detail))
-    results.append(("check() 2048x32000 extra peak memory / input size", mem_ratio, TARGETS["lm_peak_memory"], "%", mem_detail))
+    if not args.models_only:
+        ratio, detail = check_vs_annotation()
+        results.append(("check() 32x10 / jaxtyping+beartype overhead", ratio, TARGETS["check_vs_annotation"], "x", detail))
+        lm_ratio, lm_detail, mem_ratio, mem_detail = lm_size()
+        results.append(("check() 2048x32000 / the loss itself", lm_ratio, TARGETS["lm_check_vs_loss"], "%", lm_detail))
+        results.append(("check() 2048x32000 extra peak memory / input size", mem_ratio, TARGETS["lm_peak_memory"], "%", mem_detail))
+    rows = model_overheads(args.rounds, args.steps)
+    for row in rows:
+        results.append((f"{row['name']} step under watch() / plain", row["watch"] - 1, TARGETS["watch_step"], "%", f"mechanism alone {(row['mechanism'] - 1) * 100:+.1f}%"))
+        if "attach" in row:
+            results.append((f"{row['name']} step with attach() / plain", row["attach"] - 1, TARGETS["attach_step"], "%", ""))
     width = max(len(r[0]) for r in results)
     print(f"losslint {losslint.__version__}, torch {torch.__version__}, 1 thread\n")
     for name, value, target, unit, detail in results:
@@ -230,7 +394,9 @@ def main() -> int:
         limit = f"{target:.0f}x" if unit == "x" else f"{target * 100:.0f}%"
         verdict = "ok" if value <= target else "OVER"
         print(f"{name:<{width}}  {shown:>8}  (target <= {limit:>4}, {verdict})  {detail}")
-    if not args.skip_scaling:
+    print(f"\nModel training steps, each variant's step time / the plain step's, median of {args.rounds} interleaved rounds of {args.steps} steps:\n")
+    print("\n".join(model_table(rows)))
+    if not args.skip_scaling and not args.models_only:
         print("\ncheck() of CrossEntropyLoss per call, by batch size N and class count C:")
         print("\n".join(scaling()))
     return 0

@@ -9,6 +9,9 @@ An origin follows its tensor through ops that move values without changing them 
 `flatten`, indexing, `float()`, `to()`, `contiguous()`, ...), as long as the normalized dimension and
 every dimension after it keep their sizes: `logits.softmax(-1).view(-1, C)` is still a softmax over
 its last dimension, while after a reshape that merges the normalized dimension nothing is certain.
+The default `watch()` does not see those ops (only the producers): it follows views through the
+tensor's `._base` (a view of a softmax output keeps it), and loses the origin through copies (`.clone()`,
+a converting `.float()` or `.to()`, a reshape that copies). `watch(thorough=True)` sees every op.
 """
 
 from __future__ import annotations
@@ -121,7 +124,19 @@ class Provenance:
         return len(self._origins)
 
     def get(self, tensor: torch.Tensor) -> Origin | None:
-        return self._origins.get(tensor)
+        """The origin of `tensor`, or of the tensor it is a view of (its `._base`, which views keep:
+        the default `watch()` sees the producers, not the view ops), under the same dimension rule
+        as `propagate`."""
+        origin = self._origins.get(tensor)
+        if origin is not None or not self._origins:
+            return origin
+        base = getattr(tensor, "_base", None)
+        if base is None:
+            return None
+        origin = self._origins.get(base)
+        if origin is None or not _keeps(origin, base, tensor):
+            return None
+        return origin
 
     def record(self, func: object, args: tuple, kwargs: dict, out: object) -> None:
         """After an op of ORIGIN_OPS ran: remember what `out` is."""
@@ -141,13 +156,20 @@ class Provenance:
         source = args[0] if args else kwargs.get("input")
         if not isinstance(source, torch.Tensor) or not isinstance(out, torch.Tensor) or out is source:
             return
-        if not out.dtype.is_floating_point:  # .to(torch.long) truncates probabilities to 0
-            return
         origin = self._origins.get(source)
-        if origin is None:
+        if origin is None or not _keeps(origin, source, out):
             return
-        if origin.dim is not None:
-            tail = -origin.dim
-            if out.ndim < tail or tuple(out.shape[-tail:]) != tuple(source.shape[-tail:]):
-                return
         self._origins[out] = origin
+
+
+def _keeps(origin: Origin, source: torch.Tensor, out: torch.Tensor) -> bool:
+    """Whether `out`, made from `source` without changing values, still has `origin`: floating point
+    (`.to(torch.long)` truncates probabilities to 0), with the normalized dimension and every one
+    after it unchanged."""
+    if not out.dtype.is_floating_point:
+        return False
+    if origin.dim is not None:
+        tail = -origin.dim
+        if out.ndim < tail or tuple(out.shape[-tail:]) != tuple(source.shape[-tail:]):
+            return False
+    return True

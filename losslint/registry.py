@@ -73,7 +73,10 @@ class Ref:
 
     def get(self, load: bool = False) -> Any:
         if self.state == "pending" and (load or self.module in sys.modules):
-            self.value = _import(self.name)
+            # While a watch() is active, torch's loss functionals are losslint's wrappers
+            # (intercept.py): a rule names the function itself.
+            value = _import(self.name)
+            self.value = getattr(value, "__losslint_original__", value)
             self.state = "resolved" if self.value is not None else "missing"
         return self.value
 

@@ -4,15 +4,18 @@
         out = model(**batch, labels=labels)   # HuggingFace computes F.cross_entropy inside
     w.reports
 
-It is a `torch.overrides.TorchFunctionMode`: torch hands it every call of a `__torch_function__`
-overridable function made in this thread while it is active. Loss modules reach it through the
-functional their forward calls. Besides the losses it sees the ops that make predictions a loss can
-misread (softmax, log_softmax, sigmoid) and remembers, weakly, which tensor came from which
-(`provenance`), so that "this input is softmax output" is known instead of guessed.
+By default it wraps, while it is active, only the functions that matter (`intercept`): the loss
+functionals of `torch.nn.functional` (loss modules reach them through their forward) and the ops that
+make predictions a loss can misread (softmax, log_softmax, sigmoid), whose outputs it remembers,
+weakly (`provenance`), so that "this input is softmax output" is known instead of guessed. The
+model's other ops run exactly as without losslint. `watch(thorough=True)` is a
+`torch.overrides.TorchFunctionMode` instead: torch hands it every call of an overridable function,
+so it also sees a loss imported by name before the block and origins through copies, and every op
+of the model pays for the dispatch.
 
-Like torch's mode stack, a watch is per thread: calls in other threads (a DataLoader's pin-memory
-thread, your own worker threads) are not seen. Under `torch.compile` it steps aside: Dynamo traces
-the handler as a plain call of the op, with no graph break, and compiled code runs without it.
+A watch is per thread: calls in other threads (a DataLoader's pin-memory thread, your own worker
+threads) are not seen. Under `torch.compile` it adds no graph break: Dynamo traces the wrappers as
+plain calls of the functions they wrap.
 """
 
 from __future__ import annotations
@@ -32,6 +35,11 @@ from .policy import Policy
 from .provenance import ORIGIN_OPS, PASS_THROUGH_OPS, Provenance
 from .registry import Registry
 
+# The module itself, from sys.modules: `from . import intercept` would take the package's attribute,
+# which outlives a re-import of losslint's modules (pytester's in-process runs do that) and would then
+# share no thread state with this module's `monitor`.
+from .intercept import ORIGINAL as _ORIGINAL, enter as _intercept_enter, leave as _intercept_leave, local as _intercept_local
+
 _LOSS, _ORIGIN, _PASS = "loss", "origin", "pass"
 
 
@@ -41,6 +49,7 @@ def _roles(registry: Registry) -> dict[object, str]:
     for spec in registry.losses.values():
         if spec.functional is not None:
             roles[spec.functional] = _LOSS
+            roles[getattr(spec.functional, "__losslint_original__", spec.functional)] = _LOSS
     return roles
 
 
@@ -76,9 +85,10 @@ def _complete(func, args: tuple, kwargs: dict) -> dict:
 class Watch(Monitor, TorchFunctionMode):
     """The context manager `watch()` returns: `.reports`, `.calls`, `.provenance`."""
 
-    def __init__(self, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, **selection: Any):
+    def __init__(self, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, thorough: bool = False, **selection: Any):
         Monitor.__init__(self, action=action, policy=policy, checker=checker, **selection)
         TorchFunctionMode.__init__(self)
+        self.thorough = bool(thorough)
         registry = self.checker.registry
         self._roles = _roles(registry)
         self._names = {spec.functional: spec.name for spec in registry.losses.values() if spec.functional is not None}
@@ -86,16 +96,28 @@ class Watch(Monitor, TorchFunctionMode):
 
     def __enter__(self) -> "Watch":
         notice_when_compiling()
+        if not self.thorough:
+            # The default: the loss functionals and producer ops wrapped while a watch is active
+            # (`intercept`); the model's other ops run as they would without losslint.
+            _intercept_enter(self.checker.registry)
+            state.watches.append(self)
+            return self
         state.watches.append(self)
         try:
-            return super().__enter__()
+            super().__enter__()
         except BaseException:
             state.watches.pop()
             raise
+        _intercept_local.thorough += 1
+        return self
 
     def __exit__(self, *exc: Any) -> None:
         try:
-            super().__exit__(*exc)
+            if self.thorough:
+                _intercept_local.thorough -= 1
+                super().__exit__(*exc)
+            else:
+                _intercept_leave()
         finally:
             # The innermost entry of this watch: a watch may be entered again inside itself.
             for i in range(len(state.watches) - 1, -1, -1):
@@ -106,8 +128,13 @@ class Watch(Monitor, TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if kwargs is None:
             kwargs = {}
-        # Most ops have no role: they pass straight through, at the cost of one dict lookup.
+        # Most ops have no role: they pass straight through, at the cost of one dict lookup. A
+        # functional of torch's hands over its own global name, which a default watch may have
+        # wrapped (in this thread or another): the wrapper stands for the function it wraps.
         role = self._roles.get(func)
+        if role is None and _ORIGINAL:
+            func = _ORIGINAL.get(func, func)
+            role = self._roles.get(func)
         if role is None or torch.compiler.is_compiling() or state.busy:
             return func(*args, **kwargs)
         if role is _LOSS:
@@ -158,6 +185,7 @@ def watch(
     ignore: Iterable[str] | None = None,
     severity: dict[str, str] | None = None,
     fail_on: str | None = None,
+    thorough: bool = False,
 ) -> Watch:
     """A context manager that judges every functional loss call made inside it, in this thread.
 
@@ -169,8 +197,11 @@ def watch(
     select, ignore, severity, fail_on: as in `[tool.losslint]`, whose values they replace;
     `ignore=["LL301"]` silences a finding about a loss that a library calls where no comment reaches.
     `.reports` lists what it saw, one report per call site and set of findings, with a count.
+    thorough: see every op through a `TorchFunctionMode` (what the default cannot: a loss function
+    imported by name before the block, origins through copies such as `.clone()`), at a cost of
+    roughly 10% of a model's step; the default wraps only the loss functionals and the producer ops.
     """
     try:
-        return Watch(action=action, policy=policy, checker=checker, select=select, ignore=ignore, severity=severity, fail_on=fail_on)
+        return Watch(action=action, policy=policy, checker=checker, select=select, ignore=ignore, severity=severity, fail_on=fail_on, thorough=thorough)
     except ConfigError as exc:
         raise exc.with_traceback(None) from None  # one clear error at the user's line

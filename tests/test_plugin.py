@@ -203,9 +203,10 @@ def test_inert_without_the_flag(suite):
 
         def test_no_function_mode():
             assert torch._C._len_torch_function_stack() == 0
+            assert not hasattr(torch.nn.functional.cross_entropy, "__wrapped__")
     """)
     run(suite, "test_modes.py").assert_outcomes(passed=1)
-    # With the flag, the test body runs inside watch(), a TorchFunctionMode.
+    # With the flag, the test body runs inside watch(), which wraps the loss functionals.
     run(suite, "--losslint", "test_modes.py").assert_outcomes(failed=1)
 
 

@@ -1,0 +1,242 @@
+"""How the default `watch()` sees loss calls: the few functions that matter, wrapped while a watch is active.
+
+A `TorchFunctionMode` sees every call, but every op of the model pays for it (a real model's step ran
+9-14% slower inside an empty mode, issue 13). A watch needs a dozen functions, not thousands of ops:
+
+- the loss functionals the registry knows, as attributes of `torch.nn.functional`: the user's
+  `F.cross_entropy(...)`, a loss module's forward (torch's `nn/modules/loss.py` calls `F.<loss>`),
+  and a library's `nn.functional.cross_entropy(...)` (a HuggingFace model) all look the attribute up
+  when they call it;
+- the producers of predictions a loss can misread: softmax, log_softmax and sigmoid as `F.*`,
+  `torch.*`, `torch.special.*` and `Tensor` methods (`nn.Softmax` calls `F.softmax`, `nn.Sigmoid`
+  calls `torch.sigmoid`, `F.sigmoid` calls `Tensor.sigmoid`).
+
+They are wrapped when the first watch of the process is entered and restored when the last one is
+left (reference-counted over nested watches and threads). A wrapper checks this thread's active
+watches and passes straight through when there are none, so other threads, and code that runs while
+losslint itself is checking, see the plain function. If someone else wrapped the same attribute in
+the meantime, losslint leaves their wrapper in place: its own, below theirs, is retired and from then
+on only passes through.
+
+What this does not see (documented in the README; `watch(thorough=True)` is the mode that does): a
+function imported by name before the block (`from torch.nn.functional import cross_entropy`), and
+origins through copies (`.clone()`, a `.to()` or `.float()` that converts): an origin is followed
+through views only, by the tensor's `._base`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from typing import Any, Callable
+
+import torch
+import torch.nn.functional as F
+
+from torch._C import _is_torch_function_mode_enabled as _mode_enabled
+from torch.overrides import handle_torch_function
+
+from .monitor import claimed, release, state
+from .provenance import ORIGIN_OPS
+
+
+class _Local(threading.local):
+    def __init__(self) -> None:
+        self.inside = False  # a wrapped function runs in this thread: what it calls is not seen again
+        self.thorough = 0  # thorough watches active in this thread: their mode sees every call
+
+
+local = _Local()
+
+# The functions a wrapper stands for, by wrapper: a thorough watch's mode is handed the wrapper when
+# torch's Python functionals call `handle_torch_function` with their own (patched) global name.
+ORIGINAL: dict[object, object] = {}
+
+
+class _Patch:
+    __slots__ = ("owner", "name", "previous", "had_own", "wrapper", "retired")
+
+    def __init__(self, owner: Any, name: str) -> None:
+        self.owner, self.name, self.wrapper = owner, name, None
+        self.had_own = name in vars(owner)
+        self.previous = vars(owner)[name] if self.had_own else None
+        self.retired = False
+
+    def restore(self) -> None:
+        current = vars(self.owner).get(self.name)
+        if current is not self.wrapper:
+            return  # someone wrapped it over ours: leave theirs, ours only passes through from now on
+        ORIGINAL.pop(self.wrapper, None)
+        if self.had_own:
+            setattr(self.owner, self.name, self.previous)
+        else:
+            delattr(self.owner, self.name)
+
+
+_lock = threading.Lock()
+_users = 0
+_patches: list[_Patch] = []
+
+
+def _producers() -> list[tuple[Any, str, Callable]]:
+    """(owner, attribute, function) of every producer op losslint records origins for."""
+    found = []
+    for owner, names in (
+        (F, ("softmax", "log_softmax")),
+        (torch, ("softmax", "log_softmax", "sigmoid")),
+        (torch.special, ("softmax", "log_softmax", "expit")),
+        (torch.Tensor, ("softmax", "log_softmax", "sigmoid")),
+    ):
+        for name in names:
+            current = getattr(owner, name, None)
+            func = getattr(current, "__losslint_original__", current)
+            if func in ORIGIN_OPS:
+                found.append((owner, name, func))
+    return found
+
+
+def _losses(registry) -> list[tuple[str, Callable]]:
+    """(loss name, functional) of the registry's losses that are attributes of torch.nn.functional."""
+    found = []
+    for spec in registry.losses.values():
+        func = spec.functional
+        func = getattr(func, "__losslint_original__", func)
+        if func is not None and getattr(func, "__module__", None) == "torch.nn.functional":
+            name = getattr(func, "__name__", None)
+            current = vars(F).get(name) if name else None
+            if current is not None and getattr(current, "__losslint_original__", current) is func:
+                found.append((spec.name, func))
+    return found
+
+
+def enter(registry) -> None:
+    """A watch is entered (any thread): wrap the functions if it is the first."""
+    global _users
+    with _lock:
+        _users += 1
+        if _users > 1:
+            return
+        try:
+            # A wrapper calls what is there now (someone else's wrapper, if any) and stands for the
+            # function it ends in.
+            for owner, name, func in _producers():
+                _install(owner, name, lambda patch, func=func, current=getattr(owner, name): _origin_wrapper(func, current, patch))
+            for loss, func in _losses(registry):
+                _install(F, func.__name__, lambda patch, func=func, loss=loss: _loss_wrapper(func, getattr(F, func.__name__), loss, patch))
+        except BaseException:
+            _uninstall()
+            _users -= 1
+            raise
+
+
+def leave() -> None:
+    """A watch is left: restore every function if it was the last."""
+    global _users
+    with _lock:
+        if _users == 0:
+            return
+        _users -= 1
+        if _users == 0:
+            _uninstall()
+
+
+def installed() -> bool:
+    return bool(_patches)
+
+
+def _install(owner: Any, name: str, make: Callable[[_Patch], Callable]) -> None:
+    patch = _Patch(owner, name)
+    patch.wrapper = wrapper = make(patch)
+    setattr(owner, name, wrapper)
+    _patches.append(patch)
+
+
+def _uninstall() -> None:
+    while _patches:
+        patch = _patches.pop()
+        patch.retired = True
+        patch.restore()
+
+
+def _call(original: Callable, args: tuple, kwargs: dict):
+    """`original(*args, **kwargs)`, as a TorchFunctionMode of the user's would see it without losslint.
+
+    torch names the function it hands a mode by looking it up where the user would (`Tensor.softmax`,
+    `F.cross_entropy`'s own global name), which is now the wrapper: under a mode, the call is handed
+    over with the original instead, as torch would have.
+    """
+    if _mode_enabled():
+        tensors = [a for a in args if isinstance(a, torch.Tensor)] + [v for v in kwargs.values() if isinstance(v, torch.Tensor)]
+        return handle_torch_function(original, tensors, *args, **kwargs)
+    return original(*args, **kwargs)
+
+
+def _origin_wrapper(original: Callable, current: Callable, patch: _Patch) -> Callable:
+    @functools.wraps(current)
+    def wrapper(*args: Any, **kwargs: Any):
+        # Compiled code: Dynamo traces this as a plain call of the op (no graph break, no cost).
+        if torch.compiler.is_compiling():
+            return current(*args, **kwargs)
+        watches = state.watches
+        if not watches or patch.retired or state.busy or local.inside or local.thorough:
+            return _call(current, args, kwargs)
+        local.inside = True  # F.softmax calls Tensor.softmax: one record, in the form the user wrote
+        try:
+            out = _call(current, args, kwargs)
+        finally:
+            local.inside = False
+        try:
+            # Reading shapes goes through __torch_function__ too: other modes must not see it.
+            with torch._C.DisableTorchFunction():
+                for watch in dict.fromkeys(watches):
+                    watch.provenance.record(original, args, kwargs, out)
+        except Exception:  # noqa: BLE001 - bookkeeping must never break the user's forward pass
+            pass
+        return out
+
+    ORIGINAL[wrapper] = original
+    wrapper.__losslint_original__ = original
+    return wrapper
+
+
+def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patch) -> Callable:
+    @functools.wraps(current)
+    def wrapper(*args: Any, **kwargs: Any):
+        __tracebackhide__ = True
+        if torch.compiler.is_compiling():
+            from .compiled import check_while_compiling
+
+            check_while_compiling(original, loss, args, kwargs)
+            return current(*args, **kwargs)
+        watches = state.watches
+        if not watches or patch.retired or state.busy or local.inside or local.thorough:
+            return _call(current, args, kwargs)
+        return _loss_call(watches[-1], original, current, loss, args, kwargs, sys._getframe(1))
+
+    ORIGINAL[wrapper] = original
+    wrapper.__losslint_original__ = original
+    return wrapper
+
+
+def _run(current: Callable, args: tuple, kwargs: dict):
+    local.inside = True  # a loss that calls another (a library's) is judged once, where it was called
+    try:
+        return _call(current, args, kwargs)
+    finally:
+        local.inside = False
+
+
+def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tuple, kwargs: dict, frame):
+    __tracebackhide__ = True
+    if claimed(loss, args, kwargs):
+        # A hook on the loss module judged it. One wrapper serves every watch of the thread, so the
+        # passes the hook left for the others are not needed.
+        release(loss, args, kwargs)
+        return _run(current, args, kwargs)
+    depth = watch.judge(original, args, kwargs, frame, origin=watch.provenance.get)
+    out = _run(current, args, kwargs)
+    if depth == "values":
+        # The post-mortem: one read of the loss value, on the calls whose values were read.
+        watch.after(original, args, kwargs, out, depth, frame)
+    return out
