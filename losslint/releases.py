@@ -48,15 +48,21 @@ def behaviour(name: str, question: str, history: str) -> Callable[[Callable[[], 
     return register
 
 
-def _accepts(call: Callable[[], object]) -> bool:
-    """Whether torch runs the call without raising (its warnings are not the question)."""
+def _error_of(call: Callable[[], object]) -> str | None:
+    """The first line of what torch raises for the call, or None when it runs (its warnings are not
+    the question)."""
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         try:
             call()
-        except Exception:  # noqa: BLE001 - any rejection counts
-            return False
-    return True
+        except Exception as exc:  # noqa: BLE001 - any rejection counts
+            text = str(exc).strip()
+            return text.splitlines()[0] if text else type(exc).__name__
+    return None
+
+
+def _accepts(call: Callable[[], object]) -> bool:
+    return _error_of(call) is None
 
 
 @cache
@@ -97,13 +103,7 @@ def saying(name: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
 def said(name: str) -> str | None:
     """The first line of the message the installed torch raises for the named reference mistake, or
     None when this release accepts it. Messages change between releases; quote this, not a copy."""
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        try:
-            _SAYINGS[name]()
-        except Exception as exc:  # noqa: BLE001
-            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return None
+    return _error_of(_SAYINGS[name])
 
 
 def quote(name: str, fallback: str) -> str:
@@ -155,15 +155,9 @@ def cpu_kernel_accepts(functional: str, dtype: torch.dtype) -> bool:
 
 @cache
 def cpu_kernel_message(functional: str, dtype: torch.dtype) -> str | None:
-    fn = getattr(F, functional)
+    """What F.<functional> raises on CPU tensors of `dtype`, or None."""
     one = torch.ones(1, dtype=dtype)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        try:
-            fn(one, one)
-        except Exception as exc:  # noqa: BLE001
-            return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return None
+    return _error_of(lambda: getattr(F, functional)(one, one))
 
 
 # ---- class-index losses ----------------------------------------------------------------------------------
