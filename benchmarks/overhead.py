@@ -10,7 +10,8 @@ torch thread:
 4. Training steps of three models with realistic op counts (a small ViT, a ResNet, a U-Net, in plain
    torch), each against the plain step: under watch() at the default policy, with attach() on the
    loss module, and the mechanism's share alone (watch() with every check off); for comparison,
-   watch(thorough=True) and an empty TorchFunctionMode. Ratios are medians over interleaved rounds.
+   watch(thorough=True) and an empty TorchFunctionMode. Ratios are medians over interleaved rounds
+   of the thread's CPU time.
 5. How check() scales with the batch size N and the class count C.
 
 Timings of single calls are the minimum over repeats of the mean per call: the least disturbed
@@ -324,11 +325,13 @@ def model_overheads(rounds: int, steps: int) -> list[dict[str, float]]:
         for _ in range(rounds):
             for label, (ctx, fn) in variants.items():
                 gc.collect()
-                start = time.perf_counter()
+                # CPU time of this thread (torch runs one thread here): other processes on a shared
+                # machine slow the wall clock of every variant, not the work each one does.
+                start = time.thread_time()
                 with ctx:  # entered once around the steps, as `with losslint.watch(): train()`
                     for _ in range(steps):
                         fn()
-                times[label].append((time.perf_counter() - start) / steps)
+                times[label].append((time.thread_time() - start) / steps)
         row = {"name": name, "plain_ms": statistics.median(times["plain"]) * 1e3}
         for label in variants:
             if label != "plain":

@@ -1,9 +1,10 @@
-"""Saying once that compiled code is not checked.
+"""Saying once where compiled code is not checked.
 
-The hooks and `watch()` step aside under `torch.compile` (no graph break, no cost in compiled code),
-so the loss calls inside a compiled function or module run unchecked. Rather than leave that
-unsaid, losslint registers a Dynamo compile-start callback: the first compilation that starts while a
-hook is attached or a watch is active in the thread gets one `UserWarning` saying what is not seen.
+A default `watch()` checks the loss calls of compiled code while Dynamo traces them (`tracing`).
+`attach()`, `pre_hook` and `watch(thorough=True)` step aside under `torch.compile` (no graph break, no
+cost in compiled code), so the loss calls they would see inside a compiled function or module run
+unchecked. Rather than leave that unsaid, losslint registers a Dynamo compile-start callback: the first
+compilation that starts while one of those is active gets one `UserWarning` saying what is not seen.
 
 The callback is registered when a hook is attached or a watch entered. Importing `torch._dynamo`
 costs seconds, so losslint never imports it: when it is already imported (`torch.compile` imports it
@@ -84,7 +85,10 @@ def _hooks_active() -> bool:
     from .hook import PRE_HOOK, _ATTACHED
     from .monitor import state
 
-    return bool(state.watches) or any(hook._handles for hook in list(_ATTACHED.values())) or PRE_HOOK.calls > 0
+    # The default watch() checks compiled loss calls while they compile (tracing.py): only the hooks
+    # and a thorough watch (a TorchFunctionMode, which steps aside) leave compiled code unchecked.
+    thorough = any(getattr(watch, "thorough", False) for watch in state.watches)
+    return thorough or any(hook._handles for hook in list(_ATTACHED.values())) or PRE_HOOK.calls > 0
 
 
 def _on_compile_start(args: object) -> None:
@@ -94,13 +98,10 @@ def _on_compile_start(args: object) -> None:
     _said = True
     warnings.warn(
         "losslint: torch.compile is compiling code while losslint's hooks are active; loss calls inside "
-        "compiled code run unchecked (losslint judges eager calls only). Check a compiled model's "
-        "loss once in eager mode (losslint.check(), or one step without torch.compile).",
+        "compiled code run unchecked by attach(), pre_hook and watch(thorough=True), which judge eager "
+        "calls only. A default losslint.watch() checks compiled loss calls while they compile (shapes, "
+        "dtypes, configuration; no values); or check the loss once in eager mode (losslint.check()).",
         UserWarning,
         stacklevel=2,
     )
 
-
-def check_while_compiling(loss: object, name: str, args: tuple, kwargs: dict) -> None:
-    """A loss call that Dynamo traces inside a default watch() (see `intercept`)."""
-    return None

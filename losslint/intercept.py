@@ -145,9 +145,25 @@ def installed() -> bool:
     return bool(_patches)
 
 
+# The wrapper made for each (owner, attribute, what it wrapped), reused when the same function is
+# wrapped again: code that torch.compile traced inside a watch is guarded on the identity of the
+# functions it called, and a new wrapper at each watch (the Lightning callback enters one per step)
+# would recompile it every time.
+_MADE: dict[tuple[int, str], tuple[Callable, Callable, _Patch]] = {}
+
+
 def _install(owner: Any, name: str, make: Callable[[_Patch], Callable]) -> None:
-    patch = _Patch(owner, name)
-    patch.wrapper = wrapper = make(patch)
+    current = getattr(owner, name)
+    made = _MADE.get((id(owner), name))
+    if made is not None and made[0] is current:
+        wrapper, patch = made[1], made[2]
+        patch.had_own, patch.previous = name in vars(owner), vars(owner).get(name)
+        patch.retired = False
+        ORIGINAL[wrapper] = wrapper.__losslint_original__
+    else:
+        patch = _Patch(owner, name)
+        patch.wrapper = wrapper = make(patch)
+        _MADE[(id(owner), name)] = (current, wrapper, patch)
     setattr(owner, name, wrapper)
     _patches.append(patch)
 
@@ -205,9 +221,10 @@ def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patc
     def wrapper(*args: Any, **kwargs: Any):
         __tracebackhide__ = True
         if torch.compiler.is_compiling():
-            from .compiled import check_while_compiling
+            # Checked on Dynamo's fake tensors while it traces, then dropped from the graph.
+            from .tracing import check_while_compiling
 
-            check_while_compiling(original, loss, args, kwargs)
+            check_while_compiling(original.__name__, args, kwargs)
             return current(*args, **kwargs)
         watches = state.watches
         if not watches or patch.retired or state.busy or local.inside or local.thorough:

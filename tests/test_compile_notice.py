@@ -35,7 +35,7 @@ def test_compiling_while_a_hook_is_attached_is_said_once(monkeypatch):
     torch._dynamo.reset()
 
 
-def test_compiling_inside_watch_is_said_too(monkeypatch):
+def test_compiling_inside_a_thorough_watch_is_said_too_and_inside_a_default_watch_not(monkeypatch):
     import torch._dynamo  # noqa: F401
 
     torch._dynamo.reset()
@@ -43,7 +43,11 @@ def test_compiling_inside_watch_is_said_too(monkeypatch):
     step = torch.compile(lambda x, y: torch.nn.functional.cross_entropy(x, y), backend="eager")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with losslint.watch():
+        with losslint.watch():  # checks compiled loss calls while they compile (tests/test_tracing.py)
+            step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
+        assert _notices(caught) == []
+        torch._dynamo.reset()
+        with losslint.watch(thorough=True):
             step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
     assert len(_notices(caught)) == 1
     torch._dynamo.reset()
