@@ -327,8 +327,8 @@ class Monitor:
                     with other._lock:
                         other._calls -= 1
                     other._record(report)
-            if mine is None or self.action == "collect":
-                return
+            if mine is None or self.action in ("collect", "stop"):
+                return  # "stop" only records what torch would not reject: the report says it
             if self.action == "raise":
                 error = LossLintError(mine)
                 error.add_note(f"losslint stopped after this {mine.loss} call returned a non-finite value (action='raise').")
