@@ -291,6 +291,17 @@ def test_watch_post_mortem_warns_once_per_site():
     assert sum("LL608" in str(s.message) for s in seen) == 1
 
 
+def test_post_mortem_under_stop_records_without_warning():
+    """action="stop" (losslint run, pytest --losslint, the training callbacks) never warns."""
+    pred, target = _nan_beyond_sample()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with losslint.watch(action="stop") as w:
+            F.mse_loss(pred, target)
+    assert any(f.code == "LL608" for r in w.reports for f in r.findings)
+    assert not [s for s in seen if issubclass(s.category, losslint.LossLintWarning)]
+
+
 def test_post_mortem_when_no_argument_explains_it():
     with losslint.watch(action="collect") as w:
         F.mse_loss(torch.full((4,), 3e38), torch.full((4,), -3e38))  # float32 overflow inside the loss
