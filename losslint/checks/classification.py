@@ -283,6 +283,12 @@ def first_index_in_range(ctx: CallContext) -> None:
 def padding_not_ignored(ctx: CallContext, min_rows: int = 2, min_length: int = 4) -> None:
     """(N, T) token targets whose rows end in runs of an id that appears nowhere else: padding."""
     facts = ctx.values("target")
+    if facts is not None and facts.ndim == 1:
+        # Flattened (N*T,) token targets: runs of the pad id instead of trailing runs (issue 11).
+        from .misuse import flat_padding_not_ignored
+
+        flat_padding_not_ignored(ctx)
+        return
     if facts is None or facts.ndim != 2 or facts.shape[1] < min_length or facts.shape[0] < min_rows:
         return
     target = facts.sample_rows(0)

@@ -136,6 +136,12 @@ def kind_logits(ctx: CallContext, argument: str, class_dim: int | None) -> None:
         # Columns can only be distributions if the values have one sign: ordinary logits, which have
         # both, need no second look.
         _emit_wrong_dim(ctx, argument, class_dim, log=False)
+    if -1.0 <= norm.low and norm.high <= 1.0:
+        # Scores confined to [-1, 1] (sigmoid, tanh, cosine): decided here, where the range is already
+        # in hand, so that real logits pay one comparison (issue 11, LL311).
+        from .bounded import bounded_logits
+
+        bounded_logits(ctx, argument=argument, class_dim=class_dim)
 
 
 @check("kind_log_probabilities")

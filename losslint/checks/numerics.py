@@ -71,28 +71,38 @@ def numerics(
         return
     if not ctx.read_values:
         return  # everything below reads values
-    # This runs on every call a hook reads: the clean case is plain attribute and dict reads.
+    # This runs on every call a hook reads: the clean case is plain attribute and dict reads, on
+    # what the earlier steps already computed (the domain check's value range, the kind check's
+    # sample range); no torch op of its own.
     config, known = ctx.config, ctx.facts
-    index_target = _index_target(ctx) if "ignore_index" in config else None
-    if index_target is not None and index_target.values_readable:
-        vr = index_target.value_range  # read by the class-index range check already
-        ignore = config.get("ignore_index")
-        if vr is not None and vr.min == vr.max == ignore:
-            _all_ignored(ctx, index_target)
+    index_target = None
+    if "ignore_index" in config:
+        tgt, inp = known.get("target"), known.get("input")
+        # Class indices: an integer target without the class dim (CE, NLL).
+        if tgt is not None and inp is not None and tgt.is_integral and tgt.ndim != inp.ndim:
+            index_target = tgt
+            vr = tgt.__dict__.get("value_range") if tgt.values_readable else None
+            if vr is None and tgt.values_readable:
+                vr = tgt.value_range
+            if vr is not None and vr.min == vr.max == config.get("ignore_index"):
+                _all_ignored(ctx, tgt)
     if class_weight and config.get(class_weight) is not None:
         _class_weight(ctx, class_weight, index_target)
     for name in weights:
         if config.get(name) is not None:
             _elementwise_weight(ctx, name)
     input_low = None
-    for name in ctx.loss.arguments:
-        facts = known.get(name)
-        if facts is None or not facts.is_floating or not facts.values_readable:
+    for name, facts in known.items():
+        if not facts.is_floating or not facts.values_readable:
             continue
-        found = _sample_range(facts)
-        if found is None:
-            continue
-        low, high = found[0], found[1]
+        norm = facts.__dict__.get("_normalization_1")  # the kind checks' usual class dim
+        if norm is not None:
+            low, high = norm.low, norm.high
+        else:
+            found = _sample_range(facts)
+            if found is None:
+                continue
+            low, high = found[0], found[1]
         if name == "input":
             input_low = low
         if low > -math.inf and high < math.inf:
