@@ -101,18 +101,19 @@ class Hook(Monitor):
                 if len(self._lines) > 64:
                     self._lines.clear()
                 self._lines[line] = location
-            key = _metadata_key(self, module, args, kwargs)
-            if _same(self._clean.get(location), key) and self._count_clean(location):
+            clean = self._clean.get(location)
+            if clean is not None and _same(clean, _metadata_key(self, module, args, kwargs)) and self._count_clean(location):
                 self._depth.value = None
                 return None
+            steady = True
         else:
-            location = key = None
+            steady = False
         self._judged = None
         depth = self.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
-        if key is not None and depth is not None and self._judged is not None and not self._judged.findings:
+        if steady and depth is not None and self._judged is not None and not self._judged.findings:
             if len(self._clean) > 64:
                 self._clean.clear()
-            self._clean[location] = key
+            self._clean[location] = _metadata_key(self, module, args, kwargs)
         # Whether this call's values were read: only then does _after look at the loss value.
         self._depth.value = depth
         # The module's forward calls its functional next; the active watches must not judge it again.

@@ -105,8 +105,8 @@ def _losses(registry) -> list[tuple[str, Callable]]:
         if func is not None and getattr(func, "__module__", None) == "torch.nn.functional":
             name = getattr(func, "__name__", None)
             current = vars(F).get(name) if name else None
-            if current is not None and getattr(current, "__losslint_original__", current) is func:
-                found.append((spec.name, func))
+            if current is not None and getattr(current, "__losslint_original__", current) is func and all(f is not func for _, f in found):
+                found.append((spec.name, func))  # once each, even if two rules named the same functional
     return found
 
 

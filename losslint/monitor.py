@@ -115,6 +115,12 @@ def claimed(loss: str, args: tuple, kwargs: dict) -> bool:
     return True
 
 
+def _default_checker() -> Checker:
+    from .engine import _DEFAULT
+
+    return _DEFAULT
+
+
 def _values_readable(args: tuple, kwargs: dict) -> bool:
     """False when a tensor has no data to read: meta tensors, fake tensors (FakeTensorMode, export)."""
     for value in (*args, *kwargs.values()):
@@ -190,7 +196,9 @@ class Monitor:
             raise ValueError(f"fail_on must be 'error' or 'warning', got {fail_on!r}")
         self.action: Action = action
         self.policy = policy or Policy()
-        checker = checker or Checker()
+        # The checker check() uses, by default: its verdicts per call signature are already warm,
+        # so a hook's first calls cost what check() costs (issue 13).
+        checker = checker or _default_checker()
         if select is not None or ignore is not None or severity is not None:
             checker = checker.with_selection(select=select, ignore=ignore, severity=severity)
         self.checker = checker

@@ -38,8 +38,15 @@ def test_compiling_while_a_hook_is_attached_is_said_once(monkeypatch):
 def test_compiling_inside_a_thorough_watch_is_said_too_and_inside_a_default_watch_not(monkeypatch):
     import torch._dynamo  # noqa: F401
 
+    import weakref
+
+    from losslint import hook
+
     torch._dynamo.reset()
     monkeypatch.setattr(compiled, "_said", False)
+    # No hook left attached by earlier tests, and no plain pre_hook used: only the watches here.
+    monkeypatch.setattr(hook, "_ATTACHED", weakref.WeakKeyDictionary())
+    monkeypatch.setattr(hook.PRE_HOOK, "_calls", 0)
     step = torch.compile(lambda x, y: torch.nn.functional.cross_entropy(x, y), backend="eager")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
