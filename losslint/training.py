@@ -2,7 +2,8 @@
 report of what is new at the end of each epoch, gathered over the ranks of a distributed run.
 
 The watch is entered and left around each batch, not once for the whole run, so that a step that
-raises never leaves a TorchFunctionMode behind on the thread, and so that only the framework's step
+raises never leaves losslint's wrappers of the loss functionals installed (entering is cheap: the
+wrappers are made once and reused, so compiled code is not recompiled), and so that only the framework's step
 (the model, its loss) is judged, not the data loading or logging in between.
 """
 
