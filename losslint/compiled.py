@@ -91,7 +91,9 @@ def _hooks_active() -> bool:
     return thorough or any(hook._handles for hook in list(_ATTACHED.values())) or PRE_HOOK.calls > 0
 
 
-def _on_compile_start(args: object) -> None:
+def _on_compile_start(*args: object) -> None:
+    # Dynamo passes the compile's arguments to start callbacks in newer releases and nothing in older
+    # ones (a fixed one-argument signature made torch.compile raise TypeError there).
     global _said
     if _said or not _hooks_active():
         return

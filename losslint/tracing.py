@@ -90,7 +90,9 @@ def _fake(tensors: list[torch.Tensor], key: int) -> None:
 
 
 try:
-    _op = torch.library.custom_op("losslint::check_loss", _nothing, mutates_args=())
+    # The schema is spelled out: schema inference from annotations differs between torch releases
+    # (older ones reject `list[torch.Tensor]`, and this module's annotations are strings).
+    _op = torch.library.custom_op("losslint::check_loss", _nothing, mutates_args=(), schema="(Tensor[] tensors, int key) -> ()")
     _op.register_fake(_fake)
 except RuntimeError:  # already registered in this process (see _fake)
     pass
