@@ -279,15 +279,21 @@ def first_index_in_range(ctx: CallContext) -> None:
     )
 
 
+FLAT_PADDING_MIN_CLASSES = 100  # a vocabulary, where real tokens rarely repeat in runs
+
+
 @check("padding_not_ignored")
 def padding_not_ignored(ctx: CallContext, min_rows: int = 2, min_length: int = 4) -> None:
     """(N, T) token targets whose rows end in runs of an id that appears nowhere else: padding."""
     facts = ctx.values("target")
     if facts is not None and facts.ndim == 1:
-        # Flattened (N*T,) token targets: runs of the pad id instead of trailing runs (issue 11).
-        from .misuse import flat_padding_not_ignored
+        # Flattened (N*T,) token targets: runs of the pad id instead of trailing runs. Only a
+        # vocabulary-sized input qualifies; decided here, before the import, on the hot path.
+        inp = ctx.facts.get("input")
+        if inp is not None and inp.ndim == 2 and inp.shape[1] >= FLAT_PADDING_MIN_CLASSES:
+            from .misuse import flat_padding_not_ignored
 
-        flat_padding_not_ignored(ctx)
+            flat_padding_not_ignored(ctx, min_classes=FLAT_PADDING_MIN_CLASSES)
         return
     if facts is None or facts.ndim != 2 or facts.shape[1] < min_length or facts.shape[0] < min_rows:
         return
