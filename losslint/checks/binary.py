@@ -23,7 +23,7 @@ from ..context import CallContext
 from ..facts import dtype_name, scalar_type_name
 from ..shapes import broadcast_shape, render_shape
 from . import check, domain_hint
-from .bounded import untracked
+from .bounded import probability_rows, untracked
 
 
 # ---- sharper diagnoses of values outside [0, 1] (engine._check_domains) -----------------------------
@@ -331,12 +331,10 @@ def softmax_for_multi_label(ctx: CallContext, class_dim: int = 1) -> None:
         return
     if inp.shape[class_dim] < 2:
         return
-    sample, tsample = inp.sample_rows(0), tgt.sample_rows(0)
-    if sample is None or tsample is None or sample.shape != tsample.shape:
+    pair = probability_rows(inp, tgt, class_dim)
+    if pair is None:
         return
-    norm = kinds.normalization(sample, class_dim)
-    if norm is None or not norm.is_probabilities(kinds.tolerance(inp.dtype)):
-        return
+    sample, tsample, norm = pair
     if not bool(torch.isfinite(tsample).all()):
         return
     classes = sample.shape[class_dim]

@@ -176,6 +176,19 @@ def constant_probabilities(ctx: CallContext, argument: str = "input") -> None:
     )
 
 
+def probability_rows(inp, tgt, class_dim: int):
+    """(input sample, target sample, the input's normalization): the same rows of both, when the
+    input's sampled rows are probabilities along `class_dim` (softmax output); else None. Shared by
+    the BCELoss checks that tell a multi-class task from a multi-label one."""
+    sample, tsample = inp.sample_rows(0), tgt.sample_rows(0)
+    if sample is None or tsample is None or sample.shape != tsample.shape:
+        return None
+    norm = kinds.normalization(sample, class_dim)
+    if norm is None or not norm.is_probabilities(kinds.tolerance(inp.dtype)):
+        return None
+    return sample, tsample, norm
+
+
 @check("softmax_single_label")
 def softmax_single_label(ctx: CallContext, class_dim: int = 1) -> None:
     """BCELoss on softmax rows with one-hot targets: a multi-class task trained as multi-label."""
@@ -184,12 +197,10 @@ def softmax_single_label(ctx: CallContext, class_dim: int = 1) -> None:
         return
     if ctx.has("LL306") or ctx.has("LL313"):
         return
-    sample, tsample = inp.sample_rows(0), tgt.sample_rows(0)
-    if sample is None or tsample is None or sample.shape != tsample.shape:
+    pair = probability_rows(inp, tgt, class_dim)
+    if pair is None:
         return
-    norm = kinds.normalization(sample, class_dim)
-    if norm is None or not norm.is_probabilities(kinds.tolerance(inp.dtype)):
-        return
+    sample, tsample, norm = pair
     rows = kinds.binary_rows(tsample, class_dim)
     if rows is None or not rows.one_hot or rows.rows < 4:
         return
