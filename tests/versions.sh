@@ -15,6 +15,12 @@
 # Only torch 2.13.0 has a local CPU wheel on the CI machines; other releases are CUDA builds from the
 # registry (4-5 GB with their nvidia wheels, 2-4 minutes each), which run on a CPU-only machine. The
 # machines' pip constraint file caps torch at 2.14.1; PIP_CONSTRAINT=/dev/null lifts it for this install.
+#
+# Disk: a release needs about $LOSSLINT_RELEASE_GB (default 8) GB free while it installs. A release that
+# does not fit is reported as "not run" with the free space seen, and does not fail the run: the disk of
+# a CI machine is not the project's to set, and a matrix that cannot install says nothing about losslint.
+# LOSSLINT_DISCARD_VENVS=1 (as .ci/run sets) removes each venv after its run, so releases run one at a
+# time in the space of one.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -24,19 +30,38 @@ tests=(tests/test_releases.py tests/test_torch_quotes.py tests/test_conformance.
 mkdir -p "$venvs"
 summary=()
 status=0
+need_gb=${LOSSLINT_RELEASE_GB:-8}
+free_gb() { df -Pk "$venvs" | awk 'NR==2 { printf "%d", $4 / 1048576 }'; }
 for release in "$@"; do
   venv="$venvs/torch-$release"
+  if [ ! -f "$venv/.ready" ] && [ "$(free_gb)" -lt "$need_gb" ]; then
+    echo "== torch $release: not run, $(free_gb) GB free under $venvs (an install needs about $need_gb GB)"
+    summary+=("torch $release: not run, $(free_gb) GB free (needs about $need_gb GB to install)")
+    continue
+  fi
   if [ ! -f "$venv/.ready" ]; then
     echo "== torch $release: installing into $venv"
     rm -rf "$venv"
     python -m venv "$venv"
     # torch.testing._internal needs expecttest, and packaging on some releases (torch does not declare it).
-    if ! PIP_CONSTRAINT=/dev/null "$venv/bin/python" -m pip install --quiet --no-cache-dir \
-        "torch==$release" "pydantic>=2" pytest expecttest "hypothesis>=6" numpy packaging; then
-      summary+=("torch $release: install failed")
-      status=1
+    install_log=$(mktemp)
+    PIP_CONSTRAINT=/dev/null "$venv/bin/python" -m pip install --quiet --no-cache-dir \
+        "torch==$release" "pydantic>=2" pytest expecttest "hypothesis>=6" numpy packaging >"$install_log" 2>&1
+    installed=$?
+    # The machines' pip prints one warning per missing local index folder; the rest is worth seeing.
+    grep -v "^WARNING: Location" "$install_log"
+    if [ $installed -ne 0 ]; then
+      rm -rf "$venv"
+      if grep -q "No space left on device" "$install_log"; then
+        summary+=("torch $release: not run, the disk filled while installing ($(free_gb) GB free after removing it)")
+      else
+        summary+=("torch $release: install failed")
+        status=1
+      fi
+      rm -f "$install_log"
       continue
     fi
+    rm -f "$install_log"
     touch "$venv/.ready"
   fi
   echo "== torch $release: ${tests[*]}"
@@ -48,6 +73,7 @@ for release in "$@"; do
   result=$(tail -n 1 "$log" | sed 's/=//g; s/^ *//; s/ *$//')
   summary+=("torch $release ($("$venv/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null)): $result, $(( $(date +%s) - start )) s")
   [ $rc -eq 0 ] || status=1
+  if [ "${LOSSLINT_DISCARD_VENVS:-0}" = 1 ]; then rm -rf "$venv"; fi
 done
 echo
 echo "release matrix:"
