@@ -117,7 +117,7 @@ class CallContext:
                 argument=argument,
                 message=message,
                 explanation=explanation or doc.why,
-                fix=fix or doc.fix,
+                fix=self.loss.rule.fixes.get(code) or fix or doc.fix,
                 observed=observed,
                 expected=expected,
                 confidence=confidence,

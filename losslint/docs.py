@@ -89,6 +89,10 @@ LIBRARIES = {
     "torch": ("PyTorch", "torch"),
     "kornia": ("kornia", "kornia"),
     "pytorch_metric_learning": ("pytorch-metric-learning", "pytorch-metric-learning"),
+    "segmentation_models_pytorch": ("segmentation_models_pytorch (smp)", "segmentation-models-pytorch"),
+    "monai": ("MONAI", "monai"),
+    "timm": ("timm", "timm"),
+    "torchvision": ("torchvision", "torchvision"),
 }
 
 

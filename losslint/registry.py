@@ -245,6 +245,9 @@ def compile_rule(
     for name, conf in rule.config.items():
         if conf.code not in codes:
             problems.append(f"{source} → config → {name} → code: unknown code {conf.code!r}")
+    for code in rule.fixes:
+        if code not in codes:
+            problems.append(f"{source} → fixes → {code}: unknown code")
     for where, conditions in [(f"config → {n}", c.when) for n, c in rule.config.items()] + [
         (f"examples → {e.name!r}", e.when) for e in rule.examples
     ]:

@@ -30,7 +30,7 @@ def _plural(n: int, word: str) -> str:
 
 # Losses of other libraries are named with the library's prefix (rules/kornia/, rules/pytorch_metric_learning/):
 # there the library's own checks, not torch, reject the call.
-_RAISERS = {"kornia": "kornia", "pml": "pytorch-metric-learning"}
+_RAISERS = {"kornia": "kornia", "pml": "pytorch-metric-learning", "smp": "smp", "monai": "MONAI", "timm": "timm", "torchvision": "torchvision"}
 
 
 def raiser(loss: str) -> str:

@@ -310,6 +310,10 @@ class LossRule(_Model):
     checks: list[CheckRef] = Field(default_factory=list)
     examples: list[Example] = Field(default_factory=list)
     usage: Usage | None = None
+    # A fix in the terms of this loss's own API, by code, replacing the catalog's torch-worded one
+    # (smp's DiceLoss: LL305 -> "from_logits=False", not "use nn.BCELoss()"). It wins over a check's
+    # own fix too: the rule's author knows the library's options, a shared check only torch's.
+    fixes: dict[str, str] = Field(default_factory=dict)
 
     _checks = field_validator("checks", mode="before")(classmethod(lambda cls, v: _check_refs(v)))
 

@@ -1,3 +1,5 @@
+import importlib
+import os
 import warnings
 
 import pytest
@@ -12,3 +14,24 @@ def _quiet_torch_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         yield
+
+
+# Libraries whose tests must run, not skip, where the environment says they are installed:
+# LOSSLINT_REQUIRE_INTEGRATION=1 (CI's main environment: the `integration` extra) and
+# LOSSLINT_REQUIRE_LIBRARIES=1 (tests/libraries.sh: the `libraries` extra, on a torch with torchvision).
+INTEGRATION = {"transformers", "kornia", "pytorch_metric_learning", "lightning", "accelerate", "monai"}
+LIBRARIES = {"torchvision", "timm", "segmentation_models_pytorch", "monai", "transformers"}
+
+
+def required(library: str) -> bool:
+    """Whether a missing `library` is a failure here rather than a skip."""
+    return (library in INTEGRATION and bool(os.environ.get("LOSSLINT_REQUIRE_INTEGRATION"))) or (
+        library in LIBRARIES and bool(os.environ.get("LOSSLINT_REQUIRE_LIBRARIES"))
+    )
+
+
+def need(library: str):
+    """Import `library`, or skip the test module where it is not installed (fail where it is required)."""
+    if required(library):
+        return importlib.import_module(library)
+    return pytest.importorskip(library)

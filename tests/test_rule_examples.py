@@ -13,6 +13,7 @@ import os
 
 import pytest
 
+from conftest import required
 from examples_runner import all_examples, run_example
 
 CASES = list(all_examples())
@@ -25,8 +26,8 @@ def test_example(loss, example, form):
     if form is None and loss.library == "torch":
         pytest.skip(f"{loss.name} is {loss.missing_text}")
     if form is None:
-        if os.environ.get("LOSSLINT_REQUIRE_INTEGRATION"):
-            pytest.fail(f"{loss.library} is not installed; CI installs it with the `integration` extra")
+        if required(loss.library):
+            pytest.fail(f"{loss.library} is not installed; CI installs it (the `integration` or `libraries` extra)")
         pytest.skip(f"{loss.library} is not installed")
     outcome = run_example(loss, example, form)
     if outcome is None:
