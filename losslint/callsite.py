@@ -81,11 +81,30 @@ def _library_dirs() -> tuple[str, ...]:
     return _LIBRARY_DIRS
 
 
+_OUTSIDE: tuple[str, ...] | None = None
+
+
 def outside_libraries(frame: FrameType | None) -> FrameType | None:
     """From the calling line outward, the first frame that is neither an installed library's nor the
-    standard library's: the user's own line when a library (a HuggingFace model, Lightning) called the
-    loss. Only asked for calls with findings, never on the hot path."""
-    skipped = _SKIPPED + _library_dirs()
-    while frame is not None and frame.f_code.co_filename.startswith(skipped):
+    standard library's: the user's own line when a library (a HuggingFace model, smp, Lightning)
+    called the loss. One prefix test when the user called the loss directly."""
+    global _OUTSIDE
+    if _OUTSIDE is None:
+        _OUTSIDE = _SKIPPED + _library_dirs()
+    while frame is not None and frame.f_code.co_filename.startswith(_OUTSIDE):
         frame = frame.f_back
     return frame
+
+
+def sites(start: FrameType | None) -> tuple[FrameType | None, str | None, str | None]:
+    """(the frame to attribute warnings to, the user's line, the library's line that made the call).
+
+    A loss a library computes (`F.cross_entropy` in `modeling_bert.py`) is reported at the user's
+    line, the first frame outside torch, losslint and the installed libraries (`train.py:40`), with
+    the library's line as context; a loss the user called directly has no context. Where every frame
+    is a library's (a script run by a launcher), the library's line is the location."""
+    frame = user_frame(start)
+    user = outside_libraries(frame)
+    if user is None or user is frame:
+        return frame, describe(frame), None
+    return user, describe(user), describe(frame)

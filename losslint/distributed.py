@@ -125,7 +125,8 @@ def render_ranked(ranked: Sequence[RankedReport], *, title: str, world: int | No
     for item in ranked:
         report = item.report
         count = repeat_text(report.count, None).strip(" ()") or "1 call"
-        blocks.append(f"{report.location}: {report.loss} ({count}{_ranks_text(item.ranks, world)})\n{render_text(report)}")
+        inside = f" (computed inside {report.context})" if report.context else ""
+        blocks.append(f"{report.location}: {report.loss}{inside} ({count}{_ranks_text(item.ranks, world)})\n{render_text(report)}")
     found = [f for item in ranked for f in item.report.findings if f.severity != "info"]
     counts = ", ".join(_plural(sum(1 for f in found if f.severity == s), s) for s in ("error", "warning") if any(f.severity == s for f in found))
     sites = _plural(len({item.report.location for item in ranked}), "call site")

@@ -68,6 +68,9 @@ class Report:
     # how many calls from there produced these same findings (repeats are reported once, counted).
     location: str | None = None
     count: int = 1
+    # The library's line that made the call, when it was not the user's (a HuggingFace model's
+    # `modeling_bert.py:1234` under the user's `train.py:40`); None when the user called the loss.
+    context: str | None = None
 
     def __post_init__(self) -> None:
         ordered = tuple(
@@ -113,6 +116,7 @@ class Report:
             },
             "findings": [f.to_dict() for f in self.findings],
             "location": self.location,
+            "context": self.context,
             "count": self.count,
         }
 
@@ -133,6 +137,7 @@ class Report:
         if not self.findings:
             return f"<Report {summary_line(self)}>"
         where = f" at {self.location}" if self.location else ""
+        where += f" (inside {self.context})" if self.context else ""
         repeated = f" ({self.count} calls)" if self.count > 1 else ""
         counts = summary_line(self).split(": ", 1)[1].split(" — ")[0]
         verdict = f", {raiser(self.loss)} will reject this call" if self.torch_raises else ""
@@ -164,7 +169,9 @@ class LossLintError(Exception):
         self.report = report
         # Raised from a hook, the traceback runs through torch's module and dispatch code; the user's
         # line is named in the message itself.
-        super().__init__(str(report) + (f"\n  at {report.location}" if report.location else ""))
+        where = f"\n  at {report.location}" if report.location else ""
+        where += f", inside {report.context}" if report.location and report.context else ""
+        super().__init__(str(report) + where)
 
     def __reduce__(self):
         # Rebuilt from the report, not the message (args), so it crosses processes whole: a

@@ -124,6 +124,17 @@ def enter(registry) -> None:
                 _install(owner, name, lambda patch, func=func, current=getattr(owner, name): _origin_wrapper(func, current, patch))
             for loss, func in _losses(registry):
                 _install(F, func.__name__, lambda patch, func=func, loss=loss: _loss_wrapper(func, getattr(F, func.__name__), loss, patch))
+            # Other libraries' losses and the user's own (rules outside torch), where imported, and
+            # the model boundaries (`libraries`).
+            from .libraries import boundary_targets, loss_targets
+
+            for owner, name, loss, kind in loss_targets(registry):
+                current = getattr(owner, name)
+                make = _library_forward if kind == "module" else _library_function
+                _install(owner, name, lambda patch, current=current, loss=loss, make=make: make(current, loss, patch))
+            for cls, judge in boundary_targets():
+                current = cls.__call__
+                _install(cls, "__call__", lambda patch, current=current, judge=judge: _boundary_call(current, judge, patch))
         except BaseException:
             _uninstall()
             _users -= 1
@@ -257,3 +268,79 @@ def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tu
         # The post-mortem: one read of the loss value, on the calls whose values were read.
         watch.after(original, args, kwargs, out, depth, frame)
     return out
+
+
+# ---- other libraries' losses and model boundaries (`libraries`) ------------------------------------
+
+
+def _inside(call: Callable, *args: Any, **kwargs: Any):
+    local.inside = True  # what a judged library loss calls inside (torch's losses) is not judged again
+    try:
+        return call(*args, **kwargs)
+    finally:
+        local.inside = False
+
+
+def _judged(watch, loss_object: object, loss: str, call: Callable, args: tuple, kwargs: dict, frame, bound: tuple = ()):
+    __tracebackhide__ = True
+    if claimed(loss, args, kwargs):
+        release(loss, args, kwargs)  # a hook on the loss module judged it
+        return _inside(call, *bound, *args, **kwargs)
+    depth = watch.judge(loss_object, args, kwargs, frame, origin=watch.provenance.get)
+    out = _inside(call, *bound, *args, **kwargs)
+    if depth == "values":
+        watch.after(loss_object, args, kwargs, out, depth, frame)
+    return out
+
+
+def _library_forward(current: Callable, loss: str, patch: _Patch) -> Callable:
+    """A library loss class's `forward`: judged as that loss, with the instance's configuration."""
+
+    @functools.wraps(current)
+    def forward(self, *args: Any, **kwargs: Any):
+        __tracebackhide__ = True
+        watches = state.watches
+        if not watches or patch.retired or state.busy or local.inside or torch.compiler.is_compiling():
+            return current(self, *args, **kwargs)
+        return _judged(watches[-1], self, loss, current, args, kwargs, sys._getframe(1), bound=(self,))
+
+    forward.__losslint_original__ = current
+    return forward
+
+
+def _library_function(current: Callable, loss: str, patch: _Patch) -> Callable:
+    @functools.wraps(current)
+    def wrapper(*args: Any, **kwargs: Any):
+        __tracebackhide__ = True
+        watches = state.watches
+        if not watches or patch.retired or state.busy or local.inside or torch.compiler.is_compiling():
+            return current(*args, **kwargs)
+        original = getattr(current, "__losslint_original__", current)
+        return _judged(watches[-1], original, loss, current, args, kwargs, sys._getframe(1))
+
+    wrapper.__losslint_original__ = getattr(current, "__losslint_original__", current)
+    return wrapper
+
+
+def _boundary_call(current: Callable, judge: Callable, patch: _Patch) -> Callable:
+    """A model whose call carries a loss's target (`labels=`): its own check, then the model runs as
+    always (the loss computed inside it is judged too, as torch's)."""
+
+    @functools.wraps(current)
+    def __call__(self, *args: Any, **kwargs: Any):
+        __tracebackhide__ = True
+        watches = state.watches
+        if (
+            kwargs.get("labels") is None
+            or not watches
+            or patch.retired
+            or state.busy
+            or local.inside
+            or torch.compiler.is_compiling()
+        ):
+            return current(self, *args, **kwargs)
+        watches[-1].judge(self, args, kwargs, sys._getframe(1), produce=lambda depth: judge(self, args, kwargs, depth))
+        return current(self, *args, **kwargs)
+
+    __call__.__losslint_original__ = current
+    return __call__

@@ -242,17 +242,19 @@ class Monitor:
         kwargs: dict,
         start: FrameType,
         origin: Callable[[torch.Tensor], Any] | None = None,
+        produce: Callable[[str], Report | None] | None = None,
     ) -> str | None:
         """Check one loss call, record it here and in the active watches, and act on it.
 
         Returns the depth it was judged at ("values", "metadata" or None): `after()` reads the loss
-        value only on calls whose values were read.
+        value only on calls whose values were read. `produce(depth)`, when given, makes the report
+        instead of the checker (a model-boundary check: transformers' `labels=`).
         """
         __tracebackhide__ = True
         if state.busy:
             return None
-        frame = callsite.user_frame(start)
-        location = callsite.describe(frame)
+        # The user's line, even when a library made the call (its line is the report's context).
+        frame, location, context = callsite.sites(start)
         with self._lock:
             index = self._site_calls.get(location, 0)
             self._site_calls[location] = index + 1
@@ -269,17 +271,21 @@ class Monitor:
                     with torch._C.DisableTorchFunction():
                         if depth == "values" and not _values_readable(args, kwargs):
                             depth = "metadata"
-                        report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
+                        if produce is not None:
+                            report = produce(depth)
+                            if report is not None:
+                                report = self.checker.selection.apply(report)
+                        else:
+                            report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
                     if depth == "values":
                         with self._lock:
                             self._site_values[location] = self._site_values.get(location, 0) + 1
-                    if report.findings:  # a clean report is only counted: no need for its call site
-                        report = dataclasses.replace(report, location=location)
+                    if report is not None and report.findings:  # a clean report is only counted
+                        report = dataclasses.replace(report, location=location, context=context)
                         _warn_internal(report, frame)
-                        # `# losslint: ignore[...]` on the calling line holds for the hooks too, and
-                        # on the user's own line when a library made the call.
-                        user = callsite.outside_libraries(frame)
-                        report = apply_suppressions(report, also=callsite.describe(user) if user is not frame else None)
+                        # `# losslint: ignore[...]` on the user's line holds for the hooks too, and on
+                        # the library's line that made the call.
+                        report = apply_suppressions(report, also=context)
             except Exception as exc:  # noqa: BLE001 - losslint must never be what breaks the step
                 _internal_failure(exc, location, frame)
                 report = None

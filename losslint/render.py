@@ -115,7 +115,8 @@ def render_html(report: Report) -> str:
     """The report for a notebook: each finding, then the summary line (with its call site, if any)."""
     from html import escape
 
-    where = f" <span style=\"color: gray\">at {escape(report.location)}</span>" if report.location else ""
+    place = report.location + (f", inside {report.context}" if report.location and report.context else "") if report.location else ""
+    where = f" <span style=\"color: gray\">at {escape(place)}</span>" if place else ""
     verdict_color = _HTML_COLORS["error"] if report.torch_raises else "inherit"
     summary = f'<div style="{_BOX}; color: {verdict_color}"><b>{escape(summary_line(report))}</b>{where}</div>'
     body = "".join(render_finding_html(f) for f in report.findings)
@@ -223,7 +224,8 @@ def render_reports(
         for report in members:
             count = getattr(report, "count", 1) or 1
             repeated = repeat_text(count, (sites or {}).get(report.location))
-            header = _paint(f"{site}: {report.loss}{repeated}", "bold", color)
+            inside = f" (computed inside {report.context})" if getattr(report, "context", None) else ""
+            header = _paint(f"{site}: {report.loss}{inside}{repeated}", "bold", color)
             blocks.append(f"{header}\n{render_text(report, color=color)}")
     findings = [f for members in groups.values() for report in members for f in report.findings]
     summary = f"losslint: {_counts(findings)} at {_plural(len(groups), 'call site')}{seen}"

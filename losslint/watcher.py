@@ -96,10 +96,12 @@ class Watch(Monitor, TorchFunctionMode):
 
     def __enter__(self) -> "Watch":
         notice_when_compiling()
+        # The loss functionals and producer ops wrapped while a watch is active (`intercept`); the
+        # model's other ops run as they would without losslint. A thorough watch's mode sees torch's
+        # functions itself (their wrappers pass through), and still needs the wrappers of other
+        # libraries' losses, which call no torch loss a mode could see.
+        _intercept_enter(self.checker.registry)
         if not self.thorough:
-            # The default: the loss functionals and producer ops wrapped while a watch is active
-            # (`intercept`); the model's other ops run as they would without losslint.
-            _intercept_enter(self.checker.registry)
             state.watches.append(self)
             return self
         state.watches.append(self)
@@ -107,6 +109,7 @@ class Watch(Monitor, TorchFunctionMode):
             super().__enter__()
         except BaseException:
             state.watches.pop()
+            _intercept_leave()
             raise
         _intercept_local.thorough += 1
         return self
@@ -115,7 +118,10 @@ class Watch(Monitor, TorchFunctionMode):
         try:
             if self.thorough:
                 _intercept_local.thorough -= 1
-                super().__exit__(*exc)
+                try:
+                    super().__exit__(*exc)
+                finally:
+                    _intercept_leave()
             else:
                 _intercept_leave()
         finally:
@@ -135,7 +141,8 @@ class Watch(Monitor, TorchFunctionMode):
         if role is None and _ORIGINAL:
             func = _ORIGINAL.get(func, func)
             role = self._roles.get(func)
-        if role is None or torch.compiler.is_compiling() or state.busy:
+        if role is None or torch.compiler.is_compiling() or state.busy or _intercept_local.inside:
+            # (inside: a library loss judged as itself computes this one)
             return func(*args, **kwargs)
         if role is _LOSS:
             return self._loss_call(func, args, kwargs)

@@ -86,7 +86,10 @@ def test_signed_multi_labels_are_reported_once_per_epoch_and_evaluation(tmp_path
     assert len(texts) == 1 and hf_log[0].levelno == logging.WARNING, texts
     assert texts[0].startswith("losslint, epoch 0: 1 error at 1 call site\n\n")
     assert "error[LL402] BCEWithLogitsLoss: `target` has" in texts[0] and "-1" in texts[0]
-    assert "modeling_bert.py" in texts[0]  # the line that computes the loss, in transformers
+    # At the user's line (the Trainer, in site-packages, is not the user's), with the line that
+    # computes the loss, in transformers, as context.
+    assert texts[0].split("\n\n")[1].startswith("tests/test_hf_trainer.py:")  # the t.train() line
+    assert "(computed inside " in texts[0] and "modeling_bert.py" in texts[0]
     assert not [w for w in recwarn if issubclass(w.category, losslint.LossLintWarning)]
     t.evaluate()
     assert len(hf_log) == 1  # evaluation found nothing new
