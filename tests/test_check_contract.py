@@ -104,9 +104,10 @@ def test_inputs_are_not_changed_and_not_kept():
 def test_report_shape():
     report = losslint.check(nn.CrossEntropyLoss(), torch.softmax(torch.randn(8, 5), 1), F.one_hot(torch.randint(0, 5, (8,)), 5))
     data = report.to_dict()
-    assert set(data) == {"loss", "ok", "torch_raises", "counts", "findings", "location", "count"}
-    # A direct check has no call site; the hooks and watch() fill these in.
-    assert (data["location"], data["count"]) == (None, 1)
+    assert set(data) == {"loss", "ok", "torch_raises", "counts", "findings", "location", "context", "count"}
+    # A direct check has no call site; the hooks and watch() fill these in (context: the library's
+    # line that made the call, when a library did).
+    assert (data["location"], data["context"], data["count"]) == (None, None, 1)
     assert set(data["findings"][0]) == {
         "code", "name", "severity", "torch_raises", "loss", "argument", "message", "explanation", "fix",
         "observed", "expected", "confidence",
