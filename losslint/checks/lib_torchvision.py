@@ -1,5 +1,140 @@
-"""Checks for the conventions of torchvision.ops and torchvision's detection models (rules/torchvision/)."""
+"""Checks for the conventions of torchvision.ops and torchvision's detection models (rules/torchvision/).
+
+Box IoU losses take (x1, y1, x2, y2) rows and validate nothing, so boxes in another format or on another
+scale compute a meaningless loss silently; R-CNN's box-head loss takes labels counted with the
+background (0), so a label equal to the model's num_classes raises deep inside the model. Values are read
+at values depth only, on a bounded prefix of the rows.
+"""
 
 from __future__ import annotations
 
-from . import check  # noqa: F401
+import torch
+
+from ..context import CallContext
+from . import check
+
+# At most this many boxes are read per argument (a detection batch has a few hundred).
+_BOX_ROWS = 4096
+
+
+def _boxes(ctx: CallContext, name: str) -> torch.Tensor | None:
+    facts = ctx.values(name)
+    if facts is None or facts.ndim == 0 or facts.shape[-1] != 4 or facts.is_bool:
+        return None
+    rows = ctx.args[name].detach().reshape(-1, 4)[:_BOX_ROWS]
+    rows = rows.to(torch.float64)
+    finite = torch.isfinite(rows).all(dim=1)
+    return rows[finite] if not bool(finite.all()) else rows
+
+
+@check("tv_box_format")
+def tv_box_format(ctx: CallContext, arguments: tuple[str, ...] = ("boxes1", "boxes2")) -> None:
+    """Rows with x2 < x1 or y2 < y1 are not (x1, y1, x2, y2); one normalized set and one in pixels."""
+    if ctx.format is None:
+        return
+    seen: dict[str, torch.Tensor] = {}
+    for name in arguments:
+        rows = _boxes(ctx, name)
+        if rows is None or rows.shape[0] == 0:
+            continue
+        seen[name] = rows
+        inverted = (rows[:, 2] < rows[:, 0]) | (rows[:, 3] < rows[:, 1])
+        count = int(inverted.sum())
+        if count == 0:
+            continue
+        first = rows[inverted][0].tolist()
+        shown = "(" + ", ".join(f"{v:.3g}" for v in first) + ")"
+        total = rows.shape[0]
+        ctx.emit(
+            "LL731",
+            name,
+            f"`{name}` has {count} of {total} boxes with x2 < x1 or y2 < y1, e.g. {shown}: not (x1, y1, x2, y2); "
+            "these look like (cx, cy, w, h) or (x, y, w, h) boxes",
+            explanation=(
+                f"{ctx.loss.name.removeprefix('torchvision.')} reads each row as (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2 "
+                "and checks nothing: an inverted row has a negative width or height, so its area, union and "
+                "enclosing box are wrong and the loss computes a meaningless value without an error. A width "
+                "smaller than the box's x coordinate is exactly what (cx, cy, w, h) and (x, y, w, h) rows give."
+            ),
+            fix=(
+                f"torchvision.ops.box_convert({name}, in_fmt=\"cxcywh\", out_fmt=\"xyxy\") before the loss "
+                "(in_fmt=\"xywh\" for COCO-style (x, y, w, h) boxes)"
+            ),
+            observed=f"{count}/{total} rows with x2 < x1 or y2 < y1",
+            expected="rows (x1, y1, x2, y2) with x1 <= x2 and y1 <= y2",
+            confidence="certain",
+        )
+    if len(seen) != 2 or any(ctx.has("LL731", n) for n in seen):
+        return
+    (a, ra), (b, rb) = seen.items()
+    for small, rs, large, rl in ((a, ra, b, rb), (b, rb, a, ra)):
+        if rs.shape[0] < 2:
+            continue
+        if float(rs.min()) >= 0 and float(rs.max()) <= 1 and float(rl.max()) > 2:
+            ctx.emit(
+                "LL732",
+                small,
+                f"`{small}` lies in [0, 1] (normalized coordinates) while `{large}` reaches {float(rl.max()):.4g} (pixels)",
+                explanation=(
+                    "The IoU of a box in [0, 1] coordinates with one in pixel coordinates is about 0 whatever the "
+                    "prediction: the loss sits near its maximum and its gradient pulls the boxes toward the wrong scale."
+                ),
+                fix=f"one scale for both: {large} / torch.tensor([W, H, W, H]) (the image size), or scale `{small}` up",
+                observed=f"{small} in [{float(rs.min()):.3g}, {float(rs.max()):.3g}], {large} up to {float(rl.max()):.4g}",
+                expected="both sets on the same scale",
+                confidence="strong",
+            )
+            return
+
+
+@check("tv_fastrcnn_labels")
+def tv_fastrcnn_labels(ctx: CallContext) -> None:
+    """fastrcnn_loss: the sampled proposals' labels, concatenated, go to F.cross_entropy with the
+    class logits (N, num_classes); num_classes counts the background 0."""
+    labels = ctx.args.get("labels")
+    logits = ctx.fact("class_logits")
+    if logits is None or logits.ndim != 2 or not isinstance(labels, (list, tuple)):
+        return
+    if not all(isinstance(t, torch.Tensor) and t.ndim == 1 for t in labels):
+        return
+    n, classes = logits.shape
+    total = sum(int(t.shape[0]) for t in labels)
+    if total != n:
+        ctx.emit(
+            "LL207",
+            "labels",
+            f"`labels` hold {total} proposal labels in all; `class_logits` has {n} rows",
+            explanation=f"fastrcnn_loss concatenates the labels of every image and calls F.cross_entropy(class_logits, labels): torch raises 'Expected input batch_size ({n}) to match target batch_size ({total})'.",
+            fix="one label per sampled proposal of every image, in the order of class_logits",
+            observed=f"{total} labels, class_logits {logits.summary}",
+            expected=f"{n} labels",
+            torch_raises=True,
+        )
+        return
+    if not ctx.read_values or not labels or any(t.device.type == "meta" or t.is_floating_point() for t in labels):
+        return
+    with torch.no_grad():
+        flat = torch.cat([t.detach().reshape(-1) for t in labels]) if len(labels) > 1 else labels[0].detach()
+        if flat.numel() == 0:
+            return
+        lo, hi = int(flat.min()), int(flat.max())
+    if lo >= 0 and hi < classes:
+        return
+    bad = sorted({v for v in (lo, hi) if v < 0 or v >= classes})
+    shown = ", ".join(map(str, bad))
+    background = hi == classes
+    ctx.emit(
+        "LL401",
+        "labels",
+        f"`labels` hold {shown}, outside [0, {classes}): the model has num_classes={classes}, counting the background 0"
+        + ("; a label equal to num_classes means the background was not counted" if background else ""),
+        explanation=(
+            f"Faster/Mask R-CNN's box head scores num_classes = {classes} classes, class 0 being the background, so "
+            f"object labels run from 1 to {classes - 1}. fastrcnn_loss hands the ground-truth labels of the sampled "
+            "proposals to F.cross_entropy, which raises 'Target ... is out of bounds' on the CPU and a device-side "
+            "assert on CUDA, deep inside model(images, targets)."
+        ),
+        observed=f"labels in [{lo}, {hi}], class_logits {logits.summary}",
+        expected=f"labels in [0, {classes})",
+        torch_raises=True,
+    )
