@@ -39,7 +39,7 @@ def _mixup_width(ctx: CallContext, width: int, classes: int, raises: bool, why_t
             + why_tail
         ),
         fix=f"Mixup(..., num_classes={classes})  # the model's class count, as in timm.create_model(..., num_classes={classes})",
-        observed=f"target {tgt.summary}, input with {classes} classes",  # type: ignore[union-attr]
+        observed=f"target {tgt.summary}, prediction with {classes} classes",  # type: ignore[union-attr]
         expected=f"target [..., {classes}]",
         torch_raises=raises,
     )
@@ -82,7 +82,7 @@ def timm_soft_target(ctx: CallContext) -> None:
             "target",
             f"`target` {tgt.summary} looks like class indices; {name} takes soft targets of `input`'s shape {_shape(inp.shape)}",
             explanation=(
-                f"{name} computes sum(-target * log_softmax(input, dim=-1)): it has no class-index form. "
+                f"{name} computes sum(-target * log_softmax(x, dim=-1)): it has no class-index form. "
                 + ("The shapes do not broadcast, so torch raises a size error." if raises else silent.strip())
                 + " Batches without Mixup/CutMix (validation, or mixup switched off) carry class indices."
             ),
