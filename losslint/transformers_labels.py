@@ -407,7 +407,7 @@ def _judge_sequence(out: _Findings, model: Any, labels: torch.Tensor, call: dict
             )
             out.emit(
                 "LL103",
-                f"`labels` is {_summary(labels)}: {chosen} computes BCEWithLogitsLoss, which rejects a "
+                f"`labels` is {_summary(labels)}: {chosen} computes BCEWithLogitsLoss, which rejects "
                 f"{dtype_name(labels.dtype)} targets",
                 fix="labels.float() for multi-hot targets (and set problem_type=\"multi_label_classification\"); "
                 "labels.argmax(-1) for one class per sample",
