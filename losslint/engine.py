@@ -237,8 +237,9 @@ def _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled) -> t
         if instance is not None:
             # The module's configuration, as stored (a changed attribute is a new key).
             state = vars(instance)
+            buffers = state.get("_buffers") or {}
             config = tuple(
-                _freeze(state.get(name, state.get("_buffers", {}).get(name)), None) for name in spec.config_attributes
+                _freeze(state[name] if name in state else buffers.get(name), None) for name in spec.config_attributes
             )
             if spec.from_module:
                 # Arguments the module supplies itself (LinearCrossEntropyLoss's weight) can change

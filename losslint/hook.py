@@ -142,9 +142,9 @@ class Hook(Monitor):
         state.predicted = None
         return True
 
-    def _record(self, report):
+    def _record(self, report, counted: bool = True):
         self._judged = report
-        return super()._record(report)
+        return super()._record(report, counted)
 
     def remove(self) -> None:
         """Detach from the module; the reports stay readable."""

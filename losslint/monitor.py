@@ -210,6 +210,7 @@ class Monitor:
         self._index: dict[tuple, int] = {}
         self._site_calls: dict[str | None, int] = {}
         self._site_values: dict[str | None, int] = {}  # of those, the calls whose values were read
+        self._boundary_calls: dict[str | None, int] = {}  # model-boundary checks per site (libraries.py)
         self._calls = 0
 
     @property
@@ -255,9 +256,12 @@ class Monitor:
             return None
         # The user's line, even when a library made the call (its line is the report's context).
         frame, location, context = callsite.sites(start)
+        # A model-boundary check is not a loss call: it has a sampling count of its own, and is not
+        # counted in `calls` or `sites` (the loss computed inside the model is).
+        counts = self._site_calls if produce is None else self._boundary_calls
         with self._lock:
-            index = self._site_calls.get(location, 0)
-            self._site_calls[location] = index + 1
+            index = counts.get(location, 0)
+            counts[location] = index + 1
         depth = self.policy.depth(index)
         if depth is not None and self.checker.depth == "metadata":
             depth = "metadata"  # a metadata-only Checker is a ceiling the policy does not lift
@@ -277,7 +281,7 @@ class Monitor:
                                 report = self.checker.selection.apply(report)
                         else:
                             report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
-                    if depth == "values":
+                    if depth == "values" and produce is None:
                         with self._lock:
                             self._site_values[location] = self._site_values.get(location, 0) + 1
                     if report is not None and report.findings:  # a clean report is only counted
@@ -294,10 +298,10 @@ class Monitor:
                 if report is not None and any(f.severity in ("error", "warning") for f in report.findings)
                 else None
             )
-            mine, new = self._record(report)
+            mine, new = self._record(report, counted=produce is None)
             for other in dict.fromkeys(state.watches):
                 if other is not self:
-                    other._record(report)
+                    other._record(report, counted=produce is None)
             if mine is not None:
                 self._act(mine, new, frame)
         finally:
@@ -352,10 +356,10 @@ class Monitor:
         finally:
             state.busy = False
 
-    def _record(self, report: Report | None) -> tuple[Report | None, bool]:
+    def _record(self, report: Report | None, counted: bool = True) -> tuple[Report | None, bool]:
         """(the stored report with its count, whether it is new) for a report with findings."""
         with self._lock:
-            self._calls += 1
+            self._calls += counted
             if report is None or not report.findings:
                 return None, False
             key = (report.location, frozenset((f.code, f.argument) for f in report.findings))
