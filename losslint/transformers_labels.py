@@ -238,8 +238,8 @@ def _range_check(out: _Findings, labels: torch.Tensor, classes: int, what: str, 
         fix = f"mark the positions to ignore with -100 (labels[labels == {negative[0]}] = -100), not {negative[0]}"
     else:
         message = (
-            f"`labels` holds {_ids(offending)}, but {what}: valid class ids run from 0 to "
-            f"{classes - 1} (C-1 = {classes - 1}), and -100 is ignored"
+            f"`labels` holds {_ids(offending)}, but {what}: valid class indices run from 0 to "
+            f"C-1 = {classes - 1}, and -100 is ignored"
         )
         if one_based:
             message += f"; the labels run from 1 to {classes}: they look 1-based"
@@ -539,10 +539,15 @@ def _padding_check(out: _Findings, task: str, model: Any, labels: torch.Tensor, 
     if task == "token":
         return  # token-classification labels are class ids, not token ids: no pad id to look for
     pads = _token_ids(model.config, "pad_token_id")
+    eos = _token_ids(model.config, "eos_token_id")
+    pad_name = "pad_token_id"
+    if not pads and task == "causal" and len(eos) == 1:
+        pads = eos  # GPT-2 style: no pad token in the config, the tokenizer pads with eos (pad_token = eos_token)
+        pad_name = "eos_token_id"
     if len(pads) != 1:
         return
     (pad_id,) = pads
-    pad_is_eos = pad_id in _token_ids(model.config, "eos_token_id")
+    pad_is_eos = pad_id in eos
     is_pad = rows == pad_id
     # Trailing runs of the pad id (right padding): the length of the run at the end of each row.
     trailing = torch.cumprod(is_pad.flip(-1).to(torch.int32), dim=-1).sum(dim=-1)
@@ -555,9 +560,16 @@ def _padding_check(out: _Findings, task: str, model: Any, labels: torch.Tensor, 
     count = int(padded.sum())
     out.emit(
         "LL409",
-        f"`labels` rows end in runs of pad_token_id = {pad_id} ({count} positions in the {rows.shape[0]} rows "
-        "read) that are not -100: the loss trains the model on padding"
-        + (" (pad_token_id is also the eos token: the first of each run is counted as the text's eos, the rest as padding)" if pad_is_eos else ""),
+        f"`labels` rows end in runs of {pad_name} = {pad_id} ({count} positions in the {rows.shape[0]} rows read) "
+        "that are not -100: the loss trains the model on padding"
+        + (
+            " (the config has no pad_token_id; eos is the usual padding, pad_token = eos_token: the first of each "
+            "run is counted as the text's eos, the rest as padding)"
+            if pad_name != "pad_token_id"
+            else " (pad_token_id is also the eos token: the first of each run is counted as the text's eos, the rest as padding)"
+            if pad_is_eos
+            else ""
+        ),
         fix=_PAD_FIX[task],
         observed=f"{_summary(labels)}, trailing runs of {pad_id}",
         expected="-100 at the padded positions",
@@ -566,6 +578,63 @@ def _padding_check(out: _Findings, task: str, model: Any, labels: torch.Tensor, 
             "transformers ignores only the label -100; padded positions labeled with the pad token id are scored "
             "like text, so the model learns to predict padding."
         ),
+    )
+
+
+def _eos_check(out: _Findings, model: Any, labels: torch.Tensor, call: dict) -> None:
+    """A causal LM whose texts end in eos, with -100 as that eos's label: it is never taught to stop.
+
+    What DataCollatorForLanguageModeling does when pad_token = eos_token: it sets every label equal to
+    the pad id to -100, the texts' own eos included. Evidence: the last attended token of a row is eos
+    (the caller appended it), its label is -100, and the token before it is labeled."""
+    eos = _token_ids(model.config, "eos_token_id")
+    ids = call.get("input_ids")
+    mask = call.get("attention_mask")
+    if not eos or labels.ndim != 2 or labels.shape[1] < 2:
+        return
+    if not (isinstance(ids, torch.Tensor) and _readable(ids)) or tuple(ids.shape) != tuple(labels.shape):
+        return
+    rows = _rows(labels)
+    x = ids.narrow(0, 0, rows.shape[0])
+    n, length = rows.shape
+    positions = torch.arange(length, device=rows.device)
+    is_eos = torch.zeros_like(x, dtype=torch.bool)
+    for token in eos:
+        is_eos |= x == token
+    with_mask = isinstance(mask, torch.Tensor) and tuple(mask.shape) == tuple(labels.shape) and _readable(mask)
+    if with_mask:
+        attended = mask.narrow(0, 0, n) != 0
+        end = torch.where(attended, positions, -1).max(dim=-1).values  # the last attended position
+    else:
+        # The first token of each row's trailing run of eos (right padding with pad == eos).
+        run = torch.cumprod(is_eos.flip(-1).to(torch.int32), dim=-1).sum(dim=-1)
+        end = torch.where(run > 0, length - run, -1)
+    valid = end >= 1
+    if not bool(valid.any()):
+        return
+    index = end.clamp(min=1).unsqueeze(-1)
+    at_end = is_eos.gather(1, index).squeeze(-1)
+    ignored = rows.gather(1, index).squeeze(-1) == IGNORE_INDEX
+    before = rows.gather(1, index - 1).squeeze(-1) != IGNORE_INDEX
+    hit = valid & at_end & ignored & before
+    count = int(hit.sum())
+    if count == 0:
+        return
+    token = sorted(eos)[0]
+    where = "the last attended token" if with_mask else "the eos that ends the text (the first of its trailing run)"
+    out.emit(
+        "LL747",
+        f"`labels` is -100 at {where} in {count} of the {n} rows read, and that token is eos ({token}), while the "
+        "text before it is labeled: the model is never trained to emit eos, so it does not learn to stop",
+        fix=(
+            "keep the label of each text's own eos (labels[attention_mask == 0] = -100 instead of labels[labels == "
+            "pad_token_id] = -100), or give the tokenizer a pad token distinct from eos "
+            "(tokenizer.add_special_tokens({\"pad_token\": \"<pad>\"}) and model.resize_token_embeddings(len(tokenizer)))"
+        ),
+        observed=f"labels {_summary(labels)}: -100 at the texts' final eos",
+        expected=f"labels[eos position] == {token}",
+        confidence="strong" if with_mask else "weak",
+        severity="warning" if with_mask else "info",
     )
 
 
@@ -675,6 +744,7 @@ def _judge_tokens(out: _Findings, task: str, model: Any, labels: torch.Tensor, c
             return
     if task == "causal":
         _shift_check(out, labels, call)
+        _eos_check(out, model, labels, call)
     elif task == "masked":
         _unmasked_check(out, labels, call)
     _padding_check(out, task, model, labels, call)

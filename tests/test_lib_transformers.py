@@ -76,6 +76,13 @@ def t5():
     )
 
 
+def vit(**config):
+    torch.manual_seed(0)
+    return transformers.ViTForImageClassification(
+        transformers.ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, **config)
+    )
+
+
 MODELS = {
     "single": lambda: bert(num_labels=3),
     "two": lambda: bert(num_labels=2),
@@ -86,6 +93,7 @@ MODELS = {
     "gpt2": gpt2,
     "gpt2-pad-eos": lambda: gpt2(pad_token_id=VOCAB - 1),
     "t5": t5,
+    "vit": vit,  # num_labels left at its default, 2; its loss is model.loss_function (ForSequenceClassificationLoss)
 }
 
 EOS = VOCAB - 1
@@ -119,6 +127,20 @@ def mlm_batch(gen):
     return {"input_ids": x.masked_fill(chosen, 3), "labels": labels}
 
 
+def images(gen, batch=BATCH):
+    return torch.randn(batch, 3, 32, 32, generator=gen)
+
+
+def gpt2_eos_texts_and_mask(gen):
+    """Texts ending in their own eos (attention 1), right-padded with eos (attention 0)."""
+    x = gpt2_eos_texts(gen)
+    mask = torch.ones_like(x)
+    lengths = right_padded_mask().sum(1)
+    for row in range(BATCH):
+        mask[row, lengths[row]:] = 0
+    return x, mask
+
+
 def gpt2_eos_texts(gen):
     """Texts ending in their own eos, right-padded with eos (pad_token_id == eos_token_id), no mask."""
     x = ids(gen)
@@ -146,6 +168,8 @@ GOOD = {
     "gpt2, labels=input_ids": ("gpt2", lambda g: (lambda x: {"input_ids": x, "labels": x})(ids(g))),
     "gpt2, padding -100": ("gpt2", lambda g: (lambda x, m: {"input_ids": x, "attention_mask": m, "labels": padded(x, m, -100)})(ids(g), right_padded_mask())),
     "gpt2, pad == eos, each text's own eos kept": ("gpt2-pad-eos", lambda g: (lambda x: {"input_ids": x, "labels": x.masked_fill(torch.cumsum(x == EOS, 1) > 1, -100)})(gpt2_eos_texts(g))),
+    "gpt2, pad == eos, -100 at attention 0 only": ("gpt2-pad-eos", lambda g: (lambda x, m: {"input_ids": x, "attention_mask": m, "labels": padded(x, m, -100)})(*gpt2_eos_texts_and_mask(g))),
+    "vit, class ids within num_labels": ("vit", lambda g: {"pixel_values": images(g), "labels": class_ids(g, 2)}),
     "t5, labels padded with -100": ("t5", lambda g: (lambda x, m: {"input_ids": x, "labels": padded(x, m, -100)})(ids(g), right_padded_mask())),
 }
 
@@ -198,6 +222,15 @@ BAD = {
     ),
     "gpt2, pad == eos, no mask, padding labeled": (
         "gpt2-pad-eos", lambda g: (lambda x: {"input_ids": x, "labels": x})(gpt2_eos_texts(g)), ["LL409"], "also the eos token", "DataCollatorForLanguageModeling(tokenizer, mlm=False)",
+    ),
+    "gpt2 pad token unset, padded with eos, padding labeled": (
+        "gpt2", lambda g: (lambda x: {"input_ids": x, "labels": x})(gpt2_eos_texts(g)), ["LL409"], "eos_token_id = 99", "DataCollatorForLanguageModeling(tokenizer, mlm=False)",
+    ),
+    "gpt2, pad == eos, every eos label -100 (the collator's way)": (
+        "gpt2-pad-eos", lambda g: (lambda x, m: {"input_ids": x, "attention_mask": m, "labels": x.masked_fill(x == EOS, -100)})(*gpt2_eos_texts_and_mask(g)), ["LL747"], "never trained to emit eos", "pad token distinct from eos",
+    ),
+    "vit, class ids beyond the default num_labels=2": (
+        "vit", lambda g: {"pixel_values": images(g), "labels": torch.arange(BATCH) % 10}, ["LL401"], "config.num_labels = 2", "num_labels=8 at from_pretrained",
     ),
     "gpt2 labels beyond the vocabulary": (
         "gpt2", lambda g: (lambda x: {"input_ids": x, "labels": x + VOCAB})(ids(g)), ["LL401"], f"vocabulary has {VOCAB} tokens", "resize_token_embeddings",
@@ -315,6 +348,12 @@ def test_a_shift_is_claimed_only_on_exact_non_trivial_evidence():
     assert judge_model_call(model, (), {"input_ids": x[:, :-1], "labels": ignored}, "values").codes == ["LL744"]
 
 
+def test_an_ignored_eos_without_an_attention_mask_is_only_an_info():
+    x = gpt2_eos_texts(torch.Generator().manual_seed(1))
+    report = judge_model_call(MODELS["gpt2-pad-eos"](), (), {"input_ids": x, "labels": x.masked_fill(x == EOS, -100)}, "values")
+    assert report is not None and report.codes == ["LL747"] and report.findings[0].severity == "info"
+
+
 def test_one_hot_rows_in_a_tiny_batch_are_only_an_info():
     model = MODELS["single"]()
     report = judge_model_call(model, (), {"input_ids": torch.randint(1, 50, (2, SEQ)), "labels": torch.eye(3)[:2]}, "values")
@@ -389,7 +428,7 @@ def test_each_mistake_is_reported_as_the_model_at_the_users_line(case):
     assert type(raised) is type(alone)
     [report] = ours(w.reports)
     assert report.codes == codes and report.location == line, (str(report), report.location, line)
-    assert report.loss.startswith("transformers.Bert") or report.loss.startswith(("transformers.GPT2", "transformers.T5"))
+    assert report.loss == f"transformers.{type(MODELS[kind]()).__name__}"
     assert phrase in report.findings[0].message and fix in report.findings[0].fix
     assert report.torch_raises == (alone is not None)
     assert report.count == (1 if alone is not None else STEPS)
