@@ -81,16 +81,18 @@ def _library_dirs() -> tuple[str, ...]:
     return _LIBRARY_DIRS
 
 
-_OUTSIDE: tuple[str, ...] | None = None
+_OUTSIDE: tuple[str, ...] = ()
+_OUTSIDE_OF: tuple[str, ...] | None = None
 
 
 def outside_libraries(frame: FrameType | None) -> FrameType | None:
     """From the calling line outward, the first frame that is neither an installed library's nor the
     standard library's: the user's own line when a library (a HuggingFace model, smp, Lightning)
     called the loss. One prefix test when the user called the loss directly."""
-    global _OUTSIDE
-    if _OUTSIDE is None:
-        _OUTSIDE = _SKIPPED + _library_dirs()
+    global _OUTSIDE, _OUTSIDE_OF
+    dirs = _library_dirs()
+    if _OUTSIDE_OF is not dirs:  # computed once, and again if the library folders were replaced
+        _OUTSIDE, _OUTSIDE_OF = _SKIPPED + dirs, dirs
     while frame is not None and frame.f_code.co_filename.startswith(_OUTSIDE):
         frame = frame.f_back
     return frame

@@ -159,7 +159,9 @@ def test_a_comment_on_the_users_line_silences_a_loss_a_library_calls(library):
     with losslint.watch(action="collect") as w:
         library.train_step(probs, labels)
     assert [r.codes for r in w.reports] == [["LL301"]]
-    assert w.reports[0].location.endswith("fakelib_losslint.py:6")  # the library's line calls the loss
+    # Reported at the user's line, with the library's line that calls the loss as context.
+    assert w.reports[0].location == f"tests/test_config_everywhere.py:{test_a_comment_on_the_users_line_silences_a_loss_a_library_calls.__code__.co_firstlineno + 3}"
+    assert w.reports[0].context.endswith("fakelib_losslint.py:6")
     with losslint.watch(action="collect") as w:
         library.train_step(probs, labels)  # losslint: ignore[LL301]
     assert w.reports == [] and w.calls == 1
