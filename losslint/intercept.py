@@ -324,7 +324,8 @@ def _library_function(current: Callable, loss: str, patch: _Patch) -> Callable:
 
 def _boundary_call(current: Callable, judge: Callable, patch: _Patch) -> Callable:
     """A model whose call carries a loss's target (`labels=`): its own check, then the model runs as
-    always (the loss computed inside it is judged too, as torch's)."""
+    always. The loss computed inside is judged too, as torch's, unless the boundary found something:
+    then that report, in the model's terms, is the one."""
 
     @functools.wraps(current)
     def __call__(self, *args: Any, **kwargs: Any):
@@ -339,7 +340,17 @@ def _boundary_call(current: Callable, judge: Callable, patch: _Patch) -> Callabl
             or torch.compiler.is_compiling()
         ):
             return current(self, *args, **kwargs)
-        watches[-1].judge(self, args, kwargs, sys._getframe(1), produce=lambda depth: judge(self, args, kwargs, depth))
+        made: list = []
+
+        def produce(depth: str):
+            made.append(judge(self, args, kwargs, depth))
+            return made[-1]
+
+        watches[-1].judge(self, args, kwargs, sys._getframe(1), produce=produce)
+        if made and made[0] is not None and made[0].findings:
+            # The boundary said what is wrong, in the model's terms: the loss computed from these
+            # labels inside the model is not judged again (one report, with the model's fix).
+            return _inside(current, self, *args, **kwargs)
         return current(self, *args, **kwargs)
 
     __call__.__losslint_original__ = current
