@@ -298,10 +298,13 @@ class Monitor:
                 if report is not None and any(f.severity in ("error", "warning") for f in report.findings)
                 else None
             )
-            mine, new = self._record(report, counted=produce is None)
+            # A boundary with findings stands for the loss call inside the model, which is then
+            # not judged (intercept._boundary_call): it is the call counted.
+            counted = produce is None or (report is not None and bool(report.findings))
+            mine, new = self._record(report, counted=counted)
             for other in dict.fromkeys(state.watches):
                 if other is not self:
-                    other._record(report, counted=produce is None)
+                    other._record(report, counted=counted)
             if mine is not None:
                 self._act(mine, new, frame)
         finally:
