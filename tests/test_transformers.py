@@ -82,7 +82,7 @@ GOOD = {
 BAD = {
     "labels out of range": ("single-label", lambda gen, ids: torch.tensor([0, 1, 3, 2]), ["LL401"], "valid class indices run from 0 to C-1 = 2"),
     "one-based labels": ("single-label", lambda gen, ids: torch.tensor([1, 2, 3, 3]), ["LL401"], "look 1-based"),
-    "integer multi-label targets": ("multi-label", lambda gen, ids: torch.randint(0, 2, (BATCH, 3), generator=gen), ["LL103"], "`target` is int64"),
+    "integer multi-label targets": ("multi-label", lambda gen, ids: torch.randint(0, 2, (BATCH, 3), generator=gen), ["LL103"], "`labels` is int64"),
     "±1 multi-label targets": ("multi-label", lambda gen, ids: torch.randint(0, 2, (BATCH, 3), generator=gen).float() * 2 - 1, ["LL402"], "{-1, 1} signs"),
     "token, -1 padding": ("token", lambda gen, ids: _padded(torch.randint(0, 5, (BATCH, SEQ), generator=gen), -1), ["LL401"], "-1 looks like padding"),
     "gpt2, -1 padding": ("gpt2", lambda gen, ids: _padded(ids, -1), ["LL401"], "-1 looks like padding"),
