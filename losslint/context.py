@@ -32,6 +32,8 @@ class CallContext:
     findings: list[Finding] = field(default_factory=list)
     # What the metadata steps concluded (engine._Plan), for the next call with the same metadata.
     plan: Any = None
+    # The plan of an earlier call with the same metadata that this call reuses (engine._run), or None.
+    reused: Any = None
     # Whether autograd was on where the loss is called (the checks themselves run without it).
     grad_enabled: bool = True
     # What produced an argument, where `watch()` saw it made: argument name -> provenance.Origin.

@@ -306,9 +306,10 @@ def _run(
             _check_devices(ctx)
             _match_format(ctx, spec)
             _check_dtypes(ctx, spec)
-            ctx.plan = _Plan(tuple(ctx.findings), ctx.format, dict(ctx.binding))
+            ctx.plan = _Plan(tuple(ctx.findings), ctx.format, dict(ctx.binding), {})
         else:
             # The same metadata as a call judged before: its metadata findings and format stand.
+            ctx.reused = plan
             ctx.findings = list(plan.findings)
             ctx.format, ctx.binding = plan.format, dict(plan.binding)
             _observe_facts(ctx, spec)
@@ -590,6 +591,9 @@ class _Plan:
     findings: tuple[Finding, ...]
     format: CompiledFormat | None
     binding: dict[str, Any]
+    # What each metadata-only check found, by (id of its checks tuple, position): filled as the first
+    # call runs them, read by the calls that reuse the plan.
+    checked: dict[tuple[int, int], tuple[Finding, ...]]
 
 
 def _observe_facts(ctx: CallContext, spec: CompiledLoss) -> None:
@@ -795,11 +799,25 @@ def _check_kinds(ctx: CallContext, fmt: CompiledFormat) -> None:
 
 
 def _run_checks(ctx: CallContext, checks) -> None:
-    for fn, params in checks:
+    reused, plan = ctx.reused, ctx.plan
+    for i, fn_params in enumerate(checks):
+        fn, params = fn_params
+        metadata_only = fn in check_library.METADATA_ONLY
+        if metadata_only and reused is not None:
+            found = reused.checked.get((id(checks), i))
+            if found is not None:
+                # What the check found on the first call with this metadata, in its place.
+                have = {(f.code, f.argument) for f in ctx.findings}
+                ctx.findings.extend(f for f in found if (f.code, f.argument) not in have)
+                continue
+        before = len(ctx.findings)
         try:
             fn(ctx, **params)
         except Exception as exc:  # noqa: BLE001
             _internal_error(ctx, f"check {fn.__name__}", exc)
+            continue
+        if metadata_only and plan is not None and len(ctx.findings) >= before:
+            plan.checked[(id(checks), i)] = tuple(ctx.findings[before:])
 
 
 def _shape_mismatch(ctx: CallContext, spec: CompiledLoss) -> None:

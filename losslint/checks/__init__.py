@@ -38,11 +38,19 @@ def domain_hint(code: str) -> Callable:
     return register
 
 
-def check(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+# Checks whose findings follow from the call's metadata and configuration alone (shapes, dtypes,
+# configuration scalars, a weight's shape): on a call with the same metadata as one judged before,
+# their findings are taken from that call's plan instead of running them again (engine._run_checks).
+METADATA_ONLY: set[Callable[..., None]] = set()
+
+
+def check(name: str, *, metadata_only: bool = False) -> Callable[[Callable[..., None]], Callable[..., None]]:
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         if name in REGISTRY:
             raise RuntimeError(f"check {name!r} registered twice")
         REGISTRY[name] = fn
+        if metadata_only:
+            METADATA_ONLY.add(fn)
         return fn
 
     return register

@@ -150,7 +150,7 @@ def probabilities_ignore_index(ctx: CallContext) -> None:
     )
 
 
-@check("uint8_class_target")
+@check("uint8_class_target", metadata_only=True)
 def uint8_class_target(ctx: CallContext) -> None:
     """uint8 class indices work with (N, C) inputs, but not with (N, C, d1, ...) (the spatial kernel
     takes int64 only), nor with a class weight and label smoothing (the smoothing term gathers the
@@ -206,7 +206,7 @@ def unbatched_target_1_smoothing(ctx: CallContext) -> None:
     )
 
 
-@check("square_sequence_logits")
+@check("square_sequence_logits", metadata_only=True)
 def square_sequence_logits(ctx: CallContext) -> None:
     """(N, L, L) logits with an (N, L) target fit (N, C, d) with C == d, but they are just as likely
     (N, T, V) sequence logits with T == V, which would normalize over the time axis silently. The
@@ -232,7 +232,7 @@ def square_sequence_logits(ctx: CallContext) -> None:
     )
 
 
-@check("label_smoothing_range")
+@check("label_smoothing_range", metadata_only=True)
 def label_smoothing_range(ctx: CallContext) -> None:
     """torch rejects label_smoothing > 1 but takes negative values, which mean nothing: the smoothing
     would push probability away from the uniform distribution."""
@@ -328,7 +328,7 @@ def padding_not_ignored(ctx: CallContext, min_rows: int = 2, min_length: int = 4
 # ---- loss-level checks -----------------------------------------------------------------------------
 
 
-@check("class_weight")
+@check("class_weight", metadata_only=True)
 def class_weight(
     ctx: CallContext,
     config: str = "weight",
@@ -385,7 +385,7 @@ def class_weight(
         )
 
 
-@check("single_class")
+@check("single_class", metadata_only=True)
 def single_class(ctx: CallContext, raises: bool = False, fix: str | None = None) -> None:
     """C == 1: log_softmax over one class is 0, so the loss is identically zero (or, where the loss
     checks it, `raises`)."""
