@@ -581,6 +581,13 @@ def _padding_check(out: _Findings, task: str, model: Any, labels: torch.Tensor, 
     )
 
 
+def _isin(x: torch.Tensor, tokens: set[int]) -> torch.Tensor:
+    found = None
+    for token in tokens:
+        found = (x == token) if found is None else (found | (x == token))
+    return found
+
+
 def _eos_check(out: _Findings, model: Any, labels: torch.Tensor, call: dict) -> None:
     """A causal LM whose texts end in eos, with -100 as that eos's label: it is never taught to stop.
 
@@ -597,23 +604,19 @@ def _eos_check(out: _Findings, model: Any, labels: torch.Tensor, call: dict) -> 
     rows = _rows(labels)
     x = ids.narrow(0, 0, rows.shape[0])
     n, length = rows.shape
-    positions = torch.arange(length, device=rows.device)
-    is_eos = torch.zeros_like(x, dtype=torch.bool)
-    for token in eos:
-        is_eos |= x == token
     with_mask = isinstance(mask, torch.Tensor) and tuple(mask.shape) == tuple(labels.shape) and _readable(mask)
     if with_mask:
-        attended = mask.narrow(0, 0, n) != 0
-        end = torch.where(attended, positions, -1).max(dim=-1).values  # the last attended position
+        # The last attended position of each row (-1 for a row with none): one amax, no indices.
+        positions = torch.arange(1, length + 1, device=rows.device)
+        end = ((mask.narrow(0, 0, n) != 0) * positions).amax(dim=-1) - 1
     else:
         # The first token of each row's trailing run of eos (right padding with pad == eos).
+        is_eos = _isin(x, eos)
         run = torch.cumprod(is_eos.flip(-1).to(torch.int32), dim=-1).sum(dim=-1)
         end = torch.where(run > 0, length - run, -1)
     valid = end >= 1
-    if not bool(valid.any()):
-        return
     index = end.clamp(min=1).unsqueeze(-1)
-    at_end = is_eos.gather(1, index).squeeze(-1)
+    at_end = _isin(x.gather(1, index).squeeze(-1), eos)
     ignored = rows.gather(1, index).squeeze(-1) == IGNORE_INDEX
     before = rows.gather(1, index - 1).squeeze(-1) != IGNORE_INDEX
     hit = valid & at_end & ignored & before
