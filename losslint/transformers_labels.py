@@ -189,6 +189,22 @@ def _readable(t: Any) -> bool:
     )
 
 
+def _companion(call: dict, name: str, labels: torch.Tensor) -> torch.Tensor | None:
+    """`input_ids` or a mask to compare with the labels: readable, of the labels' shape and device.
+
+    transformers moves labels to the logits' device itself, so labels may live elsewhere than the inputs:
+    then nothing is compared (a copy would cost a transfer)."""
+    value = call.get(name)
+    if (
+        isinstance(value, torch.Tensor)
+        and _readable(value)
+        and tuple(value.shape) == tuple(labels.shape)
+        and value.device == labels.device
+    ):
+        return value
+    return None
+
+
 def _batch_size(call: dict, labels: torch.Tensor) -> int | None:
     for name in ("input_ids", "inputs_embeds", "pixel_values", "input_values", "input_features"):
         value = call.get(name)
@@ -511,10 +527,10 @@ def _padding_check(out: _Findings, task: str, model: Any, labels: torch.Tensor, 
     if labels.ndim != 2 or labels.shape[1] < 2:
         return
     mask_name = "decoder_attention_mask" if task == "seq2seq" else "attention_mask"
-    mask = call.get(mask_name)
+    mask = _companion(call, mask_name, labels)
     rows = _rows(labels)
     first = 1 if task == "causal" else 0  # a causal LM never scores labels[:, 0]
-    if isinstance(mask, torch.Tensor) and tuple(mask.shape) == tuple(labels.shape) and _readable(mask):
+    if mask is not None:
         pad = mask.narrow(0, 0, rows.shape[0]) == 0
         scored = pad & (rows != IGNORE_INDEX)
         scored = scored[:, first:]
@@ -595,16 +611,14 @@ def _eos_check(out: _Findings, model: Any, labels: torch.Tensor, call: dict) -> 
     the pad id to -100, the texts' own eos included. Evidence: the last attended token of a row is eos
     (the caller appended it), its label is -100, and the token before it is labeled."""
     eos = _token_ids(model.config, "eos_token_id")
-    ids = call.get("input_ids")
-    mask = call.get("attention_mask")
-    if not eos or labels.ndim != 2 or labels.shape[1] < 2:
-        return
-    if not (isinstance(ids, torch.Tensor) and _readable(ids)) or tuple(ids.shape) != tuple(labels.shape):
+    ids = _companion(call, "input_ids", labels)
+    mask = _companion(call, "attention_mask", labels)
+    if not eos or labels.ndim != 2 or labels.shape[1] < 2 or ids is None:
         return
     rows = _rows(labels)
     x = ids.narrow(0, 0, rows.shape[0])
     n, length = rows.shape
-    with_mask = isinstance(mask, torch.Tensor) and tuple(mask.shape) == tuple(labels.shape) and _readable(mask)
+    with_mask = mask is not None
     if with_mask:
         # The last attended position of each row (-1 for a row with none): one amax, no indices.
         positions = torch.arange(1, length + 1, device=rows.device)
@@ -642,8 +656,8 @@ def _eos_check(out: _Findings, model: Any, labels: torch.Tensor, call: dict) -> 
 
 
 def _shift_check(out: _Findings, labels: torch.Tensor, call: dict) -> None:
-    ids = call.get("input_ids")
-    if not (isinstance(ids, torch.Tensor) and _readable(ids)) or tuple(ids.shape) != tuple(labels.shape):
+    ids = _companion(call, "input_ids", labels)
+    if ids is None:
         return
     if labels.ndim != 2 or labels.shape[1] < 3:
         return
@@ -673,8 +687,8 @@ def _shift_check(out: _Findings, labels: torch.Tensor, call: dict) -> None:
 
 
 def _unmasked_check(out: _Findings, labels: torch.Tensor, call: dict) -> None:
-    ids = call.get("input_ids")
-    if not (isinstance(ids, torch.Tensor) and _readable(ids)) or tuple(ids.shape) != tuple(labels.shape):
+    ids = _companion(call, "input_ids", labels)
+    if ids is None:
         return
     rows = _rows(labels)
     if rows.numel() < 8 or bool((rows == IGNORE_INDEX).any()):

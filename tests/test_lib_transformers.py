@@ -498,3 +498,38 @@ def test_a_model_under_the_trainer_callback_is_judged_at_its_boundary(tmp_path):
         trainer.train()
     assert info.value.report.loss == "transformers.BertForSequenceClassification"
     assert info.value.report.codes == ["LL741"]
+
+
+ODD_LABELS = {
+    "a list": [0, 1],
+    "None": None,
+    "a 0-d tensor": torch.tensor(1),
+    "empty": torch.empty(0, dtype=torch.long),
+    "empty rows": torch.empty(0, SEQ, dtype=torch.long),
+    "bool": torch.ones(BATCH, SEQ, dtype=torch.bool),
+    "float16": torch.zeros(BATCH, SEQ, dtype=torch.float16),
+    "complex": torch.zeros(BATCH, 3, dtype=torch.complex64),
+    "meta": torch.empty(BATCH, SEQ, dtype=torch.long, device="meta"),
+    "all -100": torch.full((BATCH, SEQ), -100),
+    "3-d": torch.zeros(BATCH, SEQ, 2, dtype=torch.long),
+    "sparse": torch.zeros(BATCH, SEQ, dtype=torch.long).to_sparse(),
+}
+
+
+@pytest.mark.parametrize("kind", ["single", "multi", "regression", "token", "mlm", "gpt2", "t5", "vit"])
+def test_odd_arguments_never_raise(kind):
+    model = MODELS[kind]()
+    companions = [
+        {},
+        {"input_ids": torch.randint(1, VOCAB, (BATCH, SEQ))},
+        {"input_ids": torch.randint(1, VOCAB, (BATCH, SEQ)), "attention_mask": torch.ones(BATCH, SEQ + 1, dtype=torch.long)},
+        {"input_ids": torch.randint(1, VOCAB, (BATCH, SEQ)), "attention_mask": torch.zeros(BATCH, SEQ, dtype=torch.long)},
+        {"input_ids": "text", "attention_mask": None},
+    ]
+    for labels in ODD_LABELS.values():
+        for others in companions:
+            for depth in ("metadata", "values"):
+                report = judge_model_call(model, (), {**others, "labels": labels}, depth)
+                assert report is None or isinstance(report, losslint.Report)
+    many = judge_model_call(model, (torch.randint(1, VOCAB, (BATCH, SEQ)),) * 40, {}, "values")  # more positionals than parameters
+    assert many is None or isinstance(many, losslint.Report)
