@@ -28,11 +28,15 @@ import torch
 
 from .. import kinds
 from ..context import CallContext
+from ..facts import SAMPLE_ELEMENTS
 from . import check
 from .bounded import untracked
 
 # How many label values to show in a message.
 _SHOW = 5
+# The prediction's values read for its kind: thousands of voxels are evidence enough, and a reduction
+# this small stays on one thread (torch splits larger ones, which costs more than it saves here).
+_SAMPLE = min(SAMPLE_ELEMENTS, 1 << 14)
 
 
 def _short(ctx: CallContext) -> str:
@@ -78,7 +82,7 @@ def _input_kind(ctx: CallContext, channels: int) -> tuple[str, str, str, bool] |
     facts = ctx.values("input")
     if facts is None or not facts.is_floating:
         return None
-    sample = facts.sample_view(0)
+    sample = _bounded_sample(facts)
     if sample is None or sample.numel() == 0:
         return None
     norm = kinds.normalization(sample, 1) if facts.ndim >= 2 else None
@@ -101,6 +105,27 @@ def _input_kind(ctx: CallContext, channels: int) -> tuple[str, str, str, bool] |
     if lo > 0 and hi < 1 and n >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
         return "sigmoid", f"{seen} lie strictly inside (0, 1)", observed, not untracked(ctx, "input")
     return "unit", "", observed, False
+
+
+def _bounded_sample(facts) -> torch.Tensor | None:
+    """The first samples of the batch (facts.sample_view) and, of a large volume, only the first rows
+    along its spatial dimensions: a view of at most ~_SAMPLE elements, with every channel of each voxel
+    kept, so that channel sums stay whole."""
+    sample = facts.sample_view(0)
+    if sample is None or sample.ndim < 3:
+        return sample
+    budget = max(1, _SAMPLE // max(sample.shape[0] * sample.shape[1], 1))  # voxels
+    for dim in range(2, sample.ndim):
+        inner = 1
+        for size in sample.shape[dim + 1:]:
+            inner *= size
+        rows = max(1, budget // inner)
+        if rows >= sample.shape[dim]:
+            break
+        sample = sample.narrow(dim, 0, rows)
+        if budget >= inner:
+            break  # rows * inner voxels fit the budget
+    return sample
 
 
 @check("monai_segmentation")
@@ -187,6 +212,20 @@ def monai_segmentation(
     else:
         return  # neither 1 nor C channels: the engine's shape finding
     _weight(ctx, loss, weight, channels)
+    if not inp.is_floating:
+        if dice and channels > 1 and ctx.config.get("softmax") and not ctx.config.get("sigmoid"):
+            ctx.emit(
+                "LL104",
+                "input",
+                f"`input` is {inp.summary}, an integer prediction, and {loss} has softmax=True",
+                explanation=f"torch.softmax has no integer kernel: {loss} raises ('softmax_lastdim_kernel_impl' not implemented). "
+                "An argmax'd prediction has no gradient either: the loss needs the model's float output.",
+                fix="pass the model's float output (the logits), not its argmax",
+                observed=inp.summary,
+                expected="a float prediction",
+                torch_raises=True,
+            )
+        return
     _prediction(ctx, loss, dice, logits, channels)
 
 
@@ -237,7 +276,7 @@ def _binary_values(ctx: CallContext, loss: str) -> None:
     if facts is None or facts.value_range is None:
         return
     known = facts.value_range
-    if known.has_nan or (known.min >= 0 and known.max <= 1):
+    if known.has_nan or known.has_inf or (known.min >= 0 and known.max <= 1):
         return
     values = facts.distinct_values(_SHOW)
     shown = ", ".join(f"{v:g}" for v in values) if values is not None else f"{known.min:g} to {known.max:g}"
@@ -279,21 +318,23 @@ def _label_values(ctx: CallContext, loss: str, channels: int, ignore: bool) -> N
         outside_count = int(outside.sum())
     if outside_count:
         bad = torch.unique(data[outside])
+        finite = bad[torch.isfinite(bad)] if bad.dtype.is_floating_point else bad
+        top = int(finite.max()) if finite.numel() else channels
         shown = ", ".join(f"{v:g}" for v in bad[:_SHOW].tolist()) + (", ..." if bad.numel() > _SHOW else "")
         void = bool((bad == 255).any())
-        one_based = not void and known.max == channels and known.min >= 1
+        one_based = not void and top == channels and known.min >= 1
         if void:
             code, why = "LL412", "255 is the usual 'void' label of a mask (unlabelled or boundary voxels)"
             fix = f"ignore_index=255 on {loss}" if ignore else "map the void label to a class before the loss (MapLabelValued), or use a loss with ignore_index (DiceLoss, TverskyLoss, FocalLoss)"
         else:
             code, why = "LL401", (
                 "the labels look 1-based (no 0, the largest equals C)" if one_based
-                else f"the labels need {int(max(known.max, channels - 1)) + 1} channels, the model predicts {channels}"
+                else f"the labels need {max(top, channels - 1) + 1} channels, the model predicts {channels}"
             )
             fix = (
                 "target - 1 (labels must run 0..C-1), or one more output channel for a background 0"
                 if one_based
-                else f"out_channels={int(known.max) + 1} on the model (one channel per label value 0..{int(known.max)}), or remap the labels "
+                else f"out_channels={max(top, channels - 1) + 1} on the model (one channel per label value 0..{max(top, channels - 1)}), or remap the labels "
                 "(MapLabelValued(keys='label', orig_labels=..., target_labels=...))"
             )
         ctx.emit(
