@@ -505,6 +505,22 @@ def _token_ids(config: Any, name: str) -> set[int]:
     return set()
 
 
+_EOS_KEPT = (
+    "; with pad_token = eos_token, append the eos token to each text before padding (its attention_mask is 1, "
+    "so it keeps its label and the model learns to stop)"
+)
+
+
+def _pad_fix(task: str, model: Any) -> str:
+    fix = _PAD_FIX[task]
+    if task == "causal":
+        eos = _token_ids(model.config, "eos_token_id")
+        pads = _token_ids(model.config, "pad_token_id")
+        if eos and (not pads or pads & eos):
+            fix += _EOS_KEPT
+    return fix
+
+
 _PAD_FIX = {
     "causal": (
         "labels = input_ids.clone(); labels[attention_mask == 0] = -100, or build the batches with "
@@ -542,7 +558,7 @@ def _padding_check(out: _Findings, task: str, model: Any, labels: torch.Tensor, 
             "LL409",
             f"`labels` is not -100 at {count} of the {positions} positions where `{mask_name}` is 0 (in the "
             f"{rows.shape[0]} rows read): the loss trains the model on padding",
-            fix=_PAD_FIX[task],
+            fix=_pad_fix(task, model),
             observed=f"{_summary(labels)}; labels at {mask_name} == 0: not -100",
             expected=f"-100 wherever {mask_name} == 0",
             explanation=(
@@ -586,7 +602,7 @@ def _padding_check(out: _Findings, task: str, model: Any, labels: torch.Tensor, 
             if pad_is_eos
             else ""
         ),
-        fix=_PAD_FIX[task],
+        fix=_pad_fix(task, model),
         observed=f"{_summary(labels)}, trailing runs of {pad_id}",
         expected="-100 at the padded positions",
         confidence="strong",
