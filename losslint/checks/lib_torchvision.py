@@ -27,11 +27,59 @@ def _boxes(ctx: CallContext, name: str) -> torch.Tensor | None:
     return rows[finite] if not bool(finite.all()) else rows
 
 
+def _overlapping_pairs(ctx: CallContext, first: str, second: str) -> int | None:
+    """How many box pairs overlap (torchvision's intersection mask), or None when values are not read."""
+    a, b = ctx.values(first), ctx.values(second)
+    if a is None or b is None or a.numel > 4 * _BOX_ROWS * 16:
+        return None
+    x, y = ctx.args[first].detach().double(), ctx.args[second].detach().double()
+    x1, y1, x2, y2 = x.unbind(-1)
+    u1, v1, u2, v2 = y.unbind(-1)
+    mask = (torch.min(y2, v2) > torch.max(y1, v1)) & (torch.min(x2, u2) > torch.max(x1, u1))
+    return int(mask.sum())
+
+
+def _box_dtypes(ctx: CallContext, first: str, second: str) -> None:
+    """torchvision upcasts every box dtype but float64 to float32, then writes the intersections of the
+    overlapping pairs (float64 when the second set is) into a zeros_like of the first set's x1. torch's
+    index_put takes a single value as a fill of any dtype, and rejects any other number of values in
+    another dtype: float64 second boxes with any other first boxes raise 'Index put requires the source
+    and destination dtypes match' unless exactly one pair overlaps."""
+    a, b = ctx.fact(first), ctx.fact(second)
+    if a is None or b is None or b.dtype != torch.float64 or a.dtype == torch.float64 or a.is_complex or a.shape != b.shape:
+        return
+    pairs = a.numel // 4 if a.ndim else 0
+    overlapping = 0 if pairs == 0 and a.ndim else _overlapping_pairs(ctx, first, second)
+    raises = overlapping is not None and overlapping != 1
+    when = (
+        "it raises" if raises
+        else "it raises unless exactly one pair of boxes overlaps (a single value is written as a fill of any dtype)"
+        if overlapping is None else "only exactly one pair of boxes overlaps in this batch, which torch writes as a fill, so this call passes; any other batch raises"
+    )
+    ctx.emit(
+        "LL106",
+        second,
+        f"`{second}` is float64 while `{first}` is {str(a.dtype).removeprefix('torch.')}: torchvision "
+        + ("raises for this pair" if raises else "raises for this pair on almost every batch"),
+        explanation=(
+            f"torchvision computes in float32 unless a set is float64, and writes the float64 intersection areas into a "
+            f"float32 tensor made from `{first}`: {when} ('Index put requires the source and destination dtypes "
+            "match, got Float for the destination and Double for the source')."
+        ),
+        fix=f"{second}.to({first}.dtype), or {first}.double()",
+        observed=f"{first} {a.summary}, {second} {b.summary}",
+        expected="one floating dtype for both",
+        torch_raises=raises,
+        severity=None if raises else "warning",
+    )
+
+
 @check("tv_box_format")
 def tv_box_format(ctx: CallContext, arguments: tuple[str, ...] = ("boxes1", "boxes2")) -> None:
     """Rows with x2 < x1 or y2 < y1 are not (x1, y1, x2, y2); one normalized set and one in pixels."""
     if ctx.format is None:
         return
+    _box_dtypes(ctx, *arguments)
     seen: dict[str, torch.Tensor] = {}
     for name in arguments:
         rows = _boxes(ctx, name)
