@@ -47,8 +47,9 @@ _TASKS: dict[type, str | None] = {}
 _PARAMS: dict[type, tuple[str, ...]] = {}
 # config -> the problem_type transformers inferred from the labels of a call we saw with it unset:
 # after the first batch config.problem_type is set, and this tells it apart from one set by the user.
-_INFERRED: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
-_INFERRED_BY_ID: dict[int, str] = {}  # for configs that cannot be weakly referenced
+# By id, with a weak reference to the config: PretrainedConfig defines __eq__ and so is unhashable
+# (no WeakKeyDictionary); the entry goes when the config does, and the reference tells a reused id apart.
+_INFERRED: dict[int, tuple[Any, str]] = {}
 
 
 def _code_names(function: Any) -> tuple[str, ...]:
@@ -302,18 +303,29 @@ def _bce_accepts(dtype: torch.dtype) -> bool:
     return True
 
 
+def _forget(key: int, ref: Any) -> None:
+    entry = _INFERRED.get(key)
+    if entry is not None and entry[0] is ref:
+        del _INFERRED[key]
+
+
 def _remember(config: Any, problem_type: str) -> None:
+    key = id(config)
+    entry = _INFERRED.get(key)
+    if entry is not None and entry[0]() is config:
+        if entry[1] != problem_type:
+            _INFERRED[key] = (entry[0], problem_type)
+        return
     try:
-        _INFERRED[config] = problem_type
+        ref = weakref.ref(config, lambda dead, key=key: _forget(key, dead))
     except TypeError:
-        _INFERRED_BY_ID[id(config)] = problem_type
+        return  # a config that cannot be weakly referenced: only calls with problem_type unset are judged so
+    _INFERRED[key] = (ref, problem_type)
 
 
 def _recalled(config: Any) -> str | None:
-    try:
-        return _INFERRED.get(config)
-    except TypeError:
-        return _INFERRED_BY_ID.get(id(config))
+    entry = _INFERRED.get(id(config))
+    return entry[1] if entry is not None and entry[0]() is config else None
 
 
 def _judge_sequence(out: _Findings, model: Any, labels: torch.Tensor, call: dict, values: bool) -> None:

@@ -533,3 +533,18 @@ def test_odd_arguments_never_raise(kind):
                 assert report is None or isinstance(report, losslint.Report)
     many = judge_model_call(model, (torch.randint(1, VOCAB, (BATCH, SEQ)),) * 40, {}, "values")  # more positionals than parameters
     assert many is None or isinstance(many, losslint.Report)
+
+
+def test_what_was_inferred_is_forgotten_with_the_model():
+    import gc
+
+    from losslint import transformers_labels
+
+    batch = batch_of(BAD["float one-hot labels, problem_type unset"][1])
+    model = MODELS["single"]()
+    judge_model_call(model, (), batch, "values")
+    key = id(model.config)
+    assert transformers_labels._recalled(model.config) == "multi_label_classification"
+    del model
+    gc.collect()
+    assert key not in transformers_labels._INFERRED
