@@ -59,10 +59,20 @@ def _soft_rows(ctx: CallContext, argument: str, dim: int = -1) -> kinds.Normaliz
     return norm
 
 
+_SOFT_TARGET_FORMULA = "sum(-target * log_softmax(x, dim=-1))"
+
+
 @check("timm_soft_target")
-def timm_soft_target(ctx: CallContext) -> None:
+def timm_soft_target(
+    ctx: CallContext,
+    computes: str = _SOFT_TARGET_FORMULA,
+    index_fix: str | None = None,
+    bool_raises: bool = True,
+) -> None:
     """SoftTargetCrossEntropy: `-target * log_softmax(x, -1)` broadcasts, so the target's shape decides
-    between a size error and a silently meaningless loss."""
+    between a size error and a silently meaningless loss. computes: the formula, for the message (other
+    dense-target losses: AsymmetricLossMultiLabel); index_fix: the fix for class indices; bool_raises:
+    False where the loss converts the target with .float() first."""
     inp, tgt = ctx.fact("input"), ctx.fact("target")
     if inp is None or tgt is None or ctx.format is None or inp.ndim == 0:
         return
@@ -82,18 +92,19 @@ def timm_soft_target(ctx: CallContext) -> None:
             "target",
             f"`target` {tgt.summary} looks like class indices; {name} takes soft targets of `input`'s shape {_shape(inp.shape)}",
             explanation=(
-                f"{name} computes sum(-target * log_softmax(x, dim=-1)): it has no class-index form. "
+                f"{name} computes {computes}: it has no class-index form. "
                 + ("The shapes do not broadcast, so torch raises a size error." if raises else silent.strip())
                 + " Batches without Mixup/CutMix (validation, or mixup switched off) carry class indices."
             ),
-            fix=(
+            fix=(index_fix.format(C=classes) if index_fix else (
                 "nn.CrossEntropyLoss() (or timm's LabelSmoothingCrossEntropy) for class-index targets, as timm's "
                 f"train.py does for validation; or soft targets: Mixup(..., num_classes={classes}), or "
                 f"F.one_hot(target, {classes}).float()"
-            ),
+            )),
             observed=tgt.summary,
             expected=f"float{list(inp.shape)} class probabilities",
             torch_raises=raises,
+            replaces=("LL402",),
         )
         return
     if tgt.ndim == inp.ndim and ts[:-1] == lead and ts[-1] not in (classes, 1):
@@ -115,7 +126,7 @@ def timm_soft_target(ctx: CallContext) -> None:
             torch_raises=True,
         )
         return
-    if tgt.is_bool:
+    if tgt.is_bool and bool_raises:
         ctx.emit(
             "LL103",
             "target",
@@ -128,10 +139,16 @@ def timm_soft_target(ctx: CallContext) -> None:
         )
 
 
+_GATHER = "gathers the log-probability of one class per sample (target.unsqueeze(1) as an index): timm raises 'gather(): Expected dtype int32/int64 for index'"
+
+
 @check("timm_index_target")
-def timm_index_target(ctx: CallContext) -> None:
+def timm_index_target(ctx: CallContext, reads: str = _GATHER, by: str = "gather") -> None:
     """LabelSmoothingCrossEntropy: class indices (N,) only. Name the dense targets (one-hot, Mixup's soft
-    rows) and the sequence layout, which timm accepts silently; the rest is the shared diagnosis."""
+    rows) and the sequence layout, which timm accepts silently; the rest is the shared diagnosis.
+    reads: how the loss reads the target, for the message; by: "gather" (LabelSmoothingCrossEntropy:
+    a shorter index is taken, a single label broadcasts) or "scatter" (AsymmetricLossSingleLabel's
+    one-hot scatter_: a shorter target leaves rows without a class, a longer one raises)."""
     if ctx.format is not None:
         return
     inp, tgt = ctx.fact("input"), ctx.fact("target")
@@ -140,6 +157,12 @@ def timm_index_target(ctx: CallContext) -> None:
     i, t = inp.shape, tgt.shape
     name = ctx.loss.name.removeprefix("timm.")
     if inp.ndim >= 3 and t == i[:-1]:
+        raises = False
+        if by == "scatter":
+            # scatter_ along dim 1 (the positions), so a label >= T raises and smaller ones pass.
+            facts = ctx.values("target")
+            known = facts.value_range if facts is not None else None
+            raises = known is not None and known.max >= i[1]
         # log_softmax and gather over the last dim, with index target.unsqueeze(1): (N, 1, T) picks
         # positions of row 0 of each sample; no error.
         ctx.emit(
@@ -150,23 +173,28 @@ def timm_index_target(ctx: CallContext) -> None:
                 f"{name} gathers log-probabilities with target.unsqueeze(1) along the last dim: for (N, T, C) logits "
                 "and (N, T) targets timm raises nothing, but every target is scored against the first position's "
                 "log-probabilities, so the loss is meaningless."
+                if by == "gather" else
+                f"{name} one-hot encodes the target with scatter_ along dim 1, which here is the sequence dim: "
+                + ("a label >= T raises." if raises else "labels below T are written into the wrong dim without an error, and a label >= T raises.")
             ),
             fix="loss_fn(x.flatten(0, 1), target.flatten())",
             observed=f"input {inp.summary}, target {tgt.summary}",
             expected=f"input [{i[0] * i[1] if inp.ndim == 3 else 'N'}, {i[-1]}], target [{i[0] * i[1] if inp.ndim == 3 else 'N'}]",
-            torch_raises=False,
+            torch_raises=raises,
         )
         return
     if inp.ndim == 2 and tgt.ndim == 1 and t[0] != i[0]:
         # gather takes a smaller index; a (1,) target then broadcasts against the (N,) smoothing term.
-        raises = t[0] != 1
+        # scatter_ takes a smaller index too, and leaves the other rows without a class.
+        raises = t[0] != 1 if by == "gather" else t[0] > i[0]
         ctx.emit(
             "LL207",
             "target",
             f"`target` has batch size {t[0]}; `input` has {i[0]}",
             explanation=(
-                "timm raises a size error when the per-sample terms are combined." if raises
+                "timm raises a size error." if raises
                 else f"timm raises nothing: the one label is scored against the first sample and broadcast over the batch of {i[0]}, a meaningless loss."
+                if by == "gather" else f"timm raises nothing: the last {i[0] - t[0]} samples get no class at all, a meaningless loss."
             ),
             fix="build the target from the same batch as the input (check drop_last / the last partial batch)",
             observed=f"input {inp.summary}, target {tgt.summary}",
@@ -185,9 +213,7 @@ def timm_index_target(ctx: CallContext) -> None:
                 "target",
                 f"`target` holds soft targets ({tgt.summary}, rows summing to 1: Mixup/CutMix or smoothed labels); {name} takes class indices of shape [{i[0]}]",
                 explanation=(
-                    f"{name} gathers the log-probability of one class per sample (target.unsqueeze(1) as an index): "
-                    "timm raises 'gather(): Expected dtype int32/int64 for index'. Mixup and CutMix mix the labels "
-                    "of two images, which a class index cannot say."
+                    f"{name} {reads}. Mixup and CutMix mix the labels of two images, which a class index cannot say."
                 ),
                 fix="SoftTargetCrossEntropy() with Mixup/CutMix targets (Mixup's label_smoothing already smooths them), as timm's train.py does",
                 observed=f"{tgt.summary}, rows sum to 1",
