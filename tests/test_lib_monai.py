@@ -39,6 +39,8 @@ from monai.losses import (  # noqa: E402
     FocalLoss,
     GeneralizedDiceFocalLoss,
     GeneralizedDiceLoss,
+    GeneralizedWassersteinDiceLoss,
+    HausdorffDTLoss,
     MaskedDiceLoss,
     TverskyLoss,
 )
@@ -128,6 +130,7 @@ FLOAT_MAPS = label_maps(dtype=torch.float32)  # LoadImaged gives float32 label m
 ONE_HOT = [(x, one_hot(y)) for x, y in MAPS]
 VOID = [(x, torch.where(torch.rand(y.shape, generator=torch.Generator().manual_seed(1)) > 0.9, 255, y)) for x, y in MAPS]
 TINY = label_maps(batch=1)
+DISTANCES = torch.tensor([[0.0, 1.0, 1.0], [1.0, 0.0, 0.5], [1.0, 0.5, 0.0]])
 
 CORRECT = {
     "DiceLoss, to_onehot_y and softmax": (lambda: DiceLoss(to_onehot_y=True, softmax=True), MAPS, {}),
@@ -154,6 +157,10 @@ CORRECT = {
         lambda: MaskedDiceLoss(to_onehot_y=True, softmax=True), MAPS, {"extra": (torch.ones(2, 1, 32, 32).tril(),)}
     ),
     "DiceCELoss, a batch of one": (lambda: DiceCELoss(to_onehot_y=True, softmax=True), TINY, {}),
+    "GeneralizedWassersteinDiceLoss, (B, H, W) labels": (
+        lambda: GeneralizedWassersteinDiceLoss(dist_matrix=DISTANCES), [(x, y[:, 0]) for x, y in MAPS], {}
+    ),
+    "HausdorffDTLoss": (lambda: HausdorffDTLoss(to_onehot_y=True, softmax=True), MAPS, {}),
 }
 
 
@@ -237,6 +244,13 @@ def test_focal_loss_on_sigmoid_outputs():
     report = the_report(w, "monai.FocalLoss")
     assert loud(report) == ["LL305"]
     assert "FocalLoss applies the sigmoid itself" in finding(report, "LL305").fix
+
+
+def test_generalized_wasserstein_dice_loss_on_softmax_outputs():
+    w, _ = watched(GeneralizedWassersteinDiceLoss(dist_matrix=DISTANCES), MAPS, head=nn.Softmax(dim=1))
+    report = the_report(w, "monai.GeneralizedWassersteinDiceLoss")
+    assert loud(report) == ["LL301"]
+    assert "applies the softmax itself" in finding(report, "LL301").fix
 
 
 def test_raw_logits_with_no_activation_option():

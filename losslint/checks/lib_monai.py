@@ -59,6 +59,8 @@ def _logits_term(ctx: CallContext, logits: str | None, channels: int) -> tuple[s
     """(what squashes the logits inside, the term's name) for a term that takes raw logits."""
     if logits == "ce":
         return ("softmax", "cross-entropy term") if channels > 1 else ("sigmoid", "binary cross-entropy term (BCEWithLogitsLoss, one channel)")
+    if logits == "softmax":
+        return ("softmax", "softmax over the channels (F.softmax inside)")
     if logits == "focal":
         return ("softmax", "focal term (use_softmax=True)") if ctx.config.get("use_softmax") else ("sigmoid", "focal term (a sigmoid focal loss)")
     return None
@@ -295,7 +297,11 @@ def _binary_values(ctx: CallContext, loss: str) -> None:
     )
 
 
-def _label_values(ctx: CallContext, loss: str, channels: int, ignore: bool) -> None:
+_ONE_HOT = "to_onehot_y=True turns each label into one of the prediction's {C} channels with MONAI's one_hot, whose scatter"
+_GATHER = "GeneralizedWassersteinDiceLoss looks each label up in its {C} x {C} distance matrix with torch.gather, which"
+
+
+def _label_values(ctx: CallContext, loss: str, channels: int, ignore: bool, how: str = _ONE_HOT) -> None:
     """A label map that the loss one-hots: values must index the C channels (exact, as one_hot needs)."""
     facts = ctx.values("target")
     if facts is None:
@@ -342,8 +348,8 @@ def _label_values(ctx: CallContext, loss: str, channels: int, ignore: bool) -> N
             "target",
             f"`target` has {outside_count} voxel{'s' if outside_count > 1 else ''} with labels outside [0, {channels}): {shown}; {why}",
             explanation=(
-                f"to_onehot_y=True turns each label into one of the prediction's {channels} channels with MONAI's one_hot, "
-                f"whose scatter raises 'index {shown.split(',')[0]} is out of bounds for dimension 1 with size {channels}' "
+                how.format(C=channels)
+                + f" raises 'index {shown.split(',')[0]} is out of bounds for dimension 1 with size {channels}' "
                 "on the CPU, and a device-side assert on CUDA that poisons the process."
             ),
             fix=fix,
@@ -364,7 +370,8 @@ def _label_values(ctx: CallContext, loss: str, channels: int, ignore: bool) -> N
             f"`target` is a label map with {count} non-integer value{'s' if count > 1 else ''} ({example}, ...): "
             "labels resampled with interpolation",
             explanation=(
-                f"{ctx.loss.codes['LL713'].why} {loss} one-hots the label map with to_onehot_y=True, which truncates."
+                f"{ctx.loss.codes['LL713'].why} "
+                + (f"{loss} one-hots the label map with to_onehot_y=True, which truncates." if how is _ONE_HOT else f"{loss} reads the labels with .long(), which truncates.")
             ),
             fix="resample the label with nearest-neighbour interpolation: mode='nearest' for the label key in "
             "Spacingd / Resized / Orientationd / RandAffined (e.g. mode=('bilinear', 'nearest') for keys=('image', 'label'))",
@@ -500,3 +507,52 @@ def _prediction(ctx: CallContext, loss: str, dice: bool, logits: str | None, cha
             observed=observed,
             expected="probabilities in [0, 1], or an activation option on the loss",
         )
+
+
+@check("monai_wasserstein")
+def monai_wasserstein(ctx: CallContext) -> None:
+    """GeneralizedWassersteinDiceLoss: logits (B, C, ...) with the softmax inside, a label map of B x the
+    prediction's voxels in any layout ((B, H, W) or (B, 1, H, W); it is reshaped to (B, -1) and .long()),
+    and a C x C distance matrix."""
+    inp, tgt = ctx.fact("input"), ctx.fact("target")
+    if inp is None or tgt is None or inp.ndim < 2 or tgt.ndim < 1:
+        return
+    loss = _short(ctx)
+    channels = inp.shape[1]
+    voxels = 1
+    for size in inp.shape[2:]:
+        voxels *= size
+    matrix = ctx.config.get("dist_matrix")
+    if isinstance(matrix, torch.Tensor) and matrix.ndim == 2 and matrix.shape[0] != channels and channels != 1:
+        ctx.emit(
+            "LL206",
+            "dist_matrix",
+            f"`dist_matrix` is {matrix.shape[0]} x {matrix.shape[1]} for a prediction of {channels} channels",
+            explanation=f"{loss} weighs each voxel's {channels} probabilities by a row of the distance matrix; torch raises a size mismatch.",
+            fix=f"a {channels} x {channels} distance matrix (one row and column per class, background included)",
+            observed=f"{matrix.shape[0]} x {matrix.shape[1]}, input with {channels} channels",
+            expected=f"{channels} x {channels}",
+            torch_raises=True,
+        )
+        return
+    if tgt.shape[0] != inp.shape[0] or tgt.numel == 0:
+        return  # a target batch of one broadcasts; other layouts are not judged
+    per_sample = tgt.numel // tgt.shape[0]
+    if per_sample != voxels and per_sample != 1:
+        one_hot = tgt.ndim == inp.ndim and tgt.shape[1] == channels and tuple(tgt.shape[2:]) == tuple(inp.shape[2:])
+        ctx.emit(
+            "LL202" if one_hot else "LL201",
+            "target",
+            (f"`target` is one-hot {list(tgt.shape)}; {loss} takes a label map (B, H, W[, D]) or (B, 1, H, W[, D])" if one_hot
+             else f"`target` has {per_sample} values per sample; {loss} needs one label per voxel of the prediction ({voxels})"),
+            explanation=f"{loss} reshapes the target to (B, -1) and gathers one distance-matrix row per label: a target of another size per sample makes torch raise a size mismatch.",
+            fix="target.argmax(dim=1, keepdim=True) (the label map of a one-hot target)" if one_hot else f"one label per voxel: shape {[inp.shape[0], 1, *inp.shape[2:]]}",
+            observed=tgt.summary,
+            expected=f"{[inp.shape[0], 1, *inp.shape[2:]]} or {[inp.shape[0], *inp.shape[2:]]}",
+            torch_raises=True,
+        )
+        return
+    if per_sample == voxels:
+        _label_values(ctx, loss, channels, False, how=_GATHER)
+    if inp.is_floating:
+        _prediction(ctx, loss, False, "softmax", channels)
