@@ -76,6 +76,13 @@ def t5():
     )
 
 
+def llama():
+    torch.manual_seed(0)
+    return transformers.LlamaForCausalLM(
+        transformers.LlamaConfig(vocab_size=VOCAB, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=32, bos_token_id=1, eos_token_id=2)
+    )
+
+
 def vit(**config):
     torch.manual_seed(0)
     return transformers.ViTForImageClassification(
@@ -93,6 +100,7 @@ MODELS = {
     "gpt2": gpt2,
     "gpt2-pad-eos": lambda: gpt2(pad_token_id=VOCAB - 1),
     "t5": t5,
+    "llama": llama,  # its loss is model.loss_function (ForCausalLMLoss), which shifts
     "vit": vit,  # num_labels left at its default, 2; its loss is model.loss_function (ForSequenceClassificationLoss)
 }
 
@@ -169,6 +177,7 @@ GOOD = {
     "gpt2, padding -100": ("gpt2", lambda g: (lambda x, m: {"input_ids": x, "attention_mask": m, "labels": padded(x, m, -100)})(ids(g), right_padded_mask())),
     "gpt2, pad == eos, each text's own eos kept": ("gpt2-pad-eos", lambda g: (lambda x: {"input_ids": x, "labels": x.masked_fill(torch.cumsum(x == EOS, 1) > 1, -100)})(gpt2_eos_texts(g))),
     "gpt2, pad == eos, -100 at attention 0 only": ("gpt2-pad-eos", lambda g: (lambda x, m: {"input_ids": x, "attention_mask": m, "labels": padded(x, m, -100)})(*gpt2_eos_texts_and_mask(g))),
+    "llama, padding -100": ("llama", lambda g: (lambda x, m: {"input_ids": x, "attention_mask": m, "labels": padded(x, m, -100)})(ids(g), right_padded_mask())),
     "vit, class ids within num_labels": ("vit", lambda g: {"pixel_values": images(g), "labels": class_ids(g, 2)}),
     "t5, labels padded with -100": ("t5", lambda g: (lambda x, m: {"input_ids": x, "labels": padded(x, m, -100)})(ids(g), right_padded_mask())),
 }
@@ -216,6 +225,9 @@ BAD = {
     ),
     "gpt2 labels shifted by the caller": (
         "gpt2", lambda g: (lambda x: {"input_ids": x[:, :-1], "labels": x[:, 1:]})(ids(g, seq=SEQ + 1)), ["LL744"], "already shifted", "labels=input_ids",
+    ),
+    "llama labels shifted by the caller": (
+        "llama", lambda g: (lambda x: {"input_ids": x[:, :-1], "labels": x[:, 1:]})(ids(g, seq=SEQ + 1)), ["LL744"], "already shifted", "labels=input_ids",
     ),
     "gpt2 labels copied from padded input_ids": (
         "gpt2", lambda g: (lambda x, m: {"input_ids": padded(x, m, EOS), "attention_mask": m, "labels": padded(x, m, EOS)})(ids(g), right_padded_mask()), ["LL409"], "trains the model on padding", "labels[attention_mask == 0] = -100",
@@ -516,7 +528,7 @@ ODD_LABELS = {
 }
 
 
-@pytest.mark.parametrize("kind", ["single", "multi", "regression", "token", "mlm", "gpt2", "t5", "vit"])
+@pytest.mark.parametrize("kind", ["single", "multi", "regression", "token", "mlm", "gpt2", "llama", "t5", "vit"])
 def test_odd_arguments_never_raise(kind):
     model = MODELS[kind]()
     companions = [
