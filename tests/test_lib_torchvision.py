@@ -241,3 +241,34 @@ def test_faster_rcnn_label_out_of_range_stopped_before_torch():
     report = raised.value.report
     assert report.loss == "torchvision.fastrcnn_loss" and report.codes == ["LL401"]
     assert "num_classes=3" in report.findings[0].message
+
+
+def test_faster_rcnn_objects_labelled_zero_are_background():
+    # pytorch/vision#1952: one object class labelled 0, which R-CNN trains as background, silently.
+    from losslint.checks.lib_torchvision import judge_rcnn_call
+
+    net = detector(num_classes=2)
+    net.train()
+    torch.manual_seed(1)
+    images, targets = detection_batch([[0, 0], [0]])
+    report = judge_rcnn_call(net, (images, targets), {})
+    assert report is not None and report.loss == "torchvision.FasterRCNN" and report.codes == ["LL733"]
+    (finding,) = report.findings
+    assert not finding.torch_raises and finding.severity == "error" and "labels + 1" in finding.fix
+    net(images, targets)  # torchvision trains on, without an error
+    images, targets = detection_batch([[1, 1], [1]])
+    assert judge_rcnn_call(net, (images, targets), {}) is None
+    net.eval()
+    assert judge_rcnn_call(net, (images,), {}) is None
+
+
+@pytest.mark.xfail(strict=True, reason="GeneralizedRCNN is not a model boundary yet (libraries.BOUNDARIES, and _boundary_call's labels= condition: the lead's change)")
+def test_faster_rcnn_objects_labelled_zero_under_watch():
+    net = detector(num_classes=2)
+    net.train()
+    torch.manual_seed(1)
+    images, targets = detection_batch([[0, 0], [0]])
+    with losslint.watch(action="collect") as w:
+        net(images, targets); line = here()  # noqa: E702
+    report = one_report(w, "torchvision.FasterRCNN")
+    assert report.codes == ["LL733"] and report.location == line

@@ -186,3 +186,60 @@ def tv_fastrcnn_labels(ctx: CallContext) -> None:
         expected=f"labels in [0, {classes})",
         torch_raises=True,
     )
+
+
+# ---- R-CNN models: a check of the model call itself (a model boundary, see losslint/libraries.py) ----
+
+
+def judge_rcnn_call(model, args: tuple, kwargs: dict, depth: str = "values"):
+    """What torchvision's GeneralizedRCNN (Faster / Mask / Keypoint R-CNN) will train from `targets`,
+    where it is not what was meant: a ground-truth box labelled 0, the background class.
+
+    model: the GeneralizedRCNN instance; args, kwargs: what its forward receives, (images, targets);
+    depth: "metadata" reads nothing (labels are values), "values" reads each image's labels (a few
+    ints). Returns a Report whose loss is "torchvision.<ModelClass>", or None (eval mode, no targets,
+    or labels from 1). A label >= num_classes is left to fastrcnn_loss, where torchvision raises.
+    """
+    from ..findings import Finding, Report
+    from ..spec import load_builtin
+
+    targets = kwargs.get("targets", args[1] if len(args) > 1 else None)
+    if depth != "values" or not getattr(model, "training", False) or not isinstance(targets, (list, tuple)):
+        return None
+    zero = []
+    with torch.no_grad():
+        for i, target in enumerate(targets[:64]):
+            labels = target.get("labels") if isinstance(target, dict) else None
+            if not isinstance(labels, torch.Tensor) or labels.device.type == "meta" or labels.numel() == 0 or labels.is_floating_point():
+                continue
+            count = int((labels.detach() == 0).sum())
+            if count:
+                zero.append((i, count, int(labels.numel())))
+    if not zero:
+        return None
+    predictor = getattr(getattr(getattr(model, "roi_heads", None), "box_predictor", None), "cls_score", None)
+    classes = getattr(predictor, "out_features", None)
+    boxes = sum(c for _, c, _ in zero)
+    where = ", ".join(f"image {i}: {c} of {n}" for i, c, n in zero[:3]) + (", ..." if len(zero) > 3 else "")
+    doc = load_builtin()[0]["LL733"]
+    name = f"torchvision.{type(model).__name__}"
+    k = f"{classes - 1}" if isinstance(classes, int) else "K"
+    finding = Finding(
+        code="LL733",
+        name=doc.name,
+        severity=doc.severity,  # type: ignore[arg-type]
+        torch_raises=False,
+        loss=name,
+        argument="targets",
+        message=f"`targets` give label 0, the background class of {type(model).__name__}, to {boxes} ground-truth box{'es' if boxes > 1 else ''} ({where})",
+        explanation=(
+            f"{type(model).__name__} reserves label 0 for the background"
+            + (f" and scores num_classes = {classes} classes, so object labels run from 1 to {classes - 1}" if isinstance(classes, int) else "")
+            + ". A box labelled 0 is matched to proposals that are then trained as background: its object is never learned, and torchvision raises nothing."
+        ),
+        fix=f"object labels from 1 to {k} (labels + 1 for 0-based class ids), with num_classes = {k} + 1 counting the background",
+        observed=f"{boxes} box{'es' if boxes > 1 else ''} labelled 0",
+        expected=f"labels in [1, {classes})" if isinstance(classes, int) else "labels from 1",
+        confidence="certain",
+    )
+    return Report(loss=name, findings=(finding,))
