@@ -72,6 +72,50 @@ def _infers_problem_type(model: Any) -> bool:
     return False
 
 
+_NO_PAD_MESSAGE = "Cannot handle batch sizes > 1 if no padding token is defined."
+_POOLS_LAST_TOKEN: dict[type, bool] = {}
+
+
+def _pools_last_token(model: Any) -> bool:
+    """Whether the forward pools the last non-pad token and raises without a pad token (GPT-2, Llama, ...)."""
+    cls = type(model)
+    found = _POOLS_LAST_TOKEN.get(cls)
+    if found is None:
+        code = getattr(inspect.unwrap(cls.forward), "__code__", None)
+        found = code is not None and _NO_PAD_MESSAGE in code.co_consts
+        _POOLS_LAST_TOKEN[cls] = found
+    return found
+
+
+def _pad_check(out: _Findings, model: Any, labels: torch.Tensor, call: dict) -> bool:
+    """A last-token classifier without config.pad_token_id, on a batch of more than one: transformers raises."""
+    if not _pools_last_token(model) or _token_ids(model.config, "pad_token_id"):
+        return False
+    batch = None
+    for name in ("input_ids", "inputs_embeds"):
+        value = call.get(name)
+        if isinstance(value, torch.Tensor) and value.ndim >= 1:
+            batch = int(value.shape[0])
+            break
+    if batch is None or batch == 1:
+        return False
+    out.emit(
+        "LL748",
+        f"config.pad_token_id is None, and {type(model).__name__} classifies each sequence from its last "
+        f"non-pad token, so it cannot find that token in a batch of {batch}: transformers raises "
+        f"`ValueError: {_NO_PAD_MESSAGE}`",
+        fix=(
+            "model.config.pad_token_id = tokenizer.pad_token_id (for a tokenizer without one, set "
+            "tokenizer.pad_token = tokenizer.eos_token first)"
+        ),
+        observed=f"pad_token_id None, batch of {batch}",
+        expected="config.pad_token_id set to the tokenizer's pad token id",
+        torch_raises=True,
+        argument="pad_token_id",
+    )
+    return True
+
+
 def task_of(model: Any) -> str | None:
     """'sequence', 'token', 'masked', 'causal', 'seq2seq' or None (no loss logic judged here)."""
     cls = type(model)
@@ -817,7 +861,8 @@ def judge_model_call(model: Any, args: tuple, kwargs: dict, depth: str = "values
         labels = labels.detach()
         call = {k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in call.items()}
         if task == "sequence":
-            _judge_sequence(out, model, labels, call, values)
+            if not _pad_check(out, model, labels, call):
+                _judge_sequence(out, model, labels, call, values)
         else:
             _judge_tokens(out, task, model, labels, call, values)
     if not out.items:

@@ -76,6 +76,13 @@ def t5():
     )
 
 
+def gpt2_classifier(**config):
+    torch.manual_seed(0)
+    return transformers.GPT2ForSequenceClassification(
+        transformers.GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=VOCAB, n_positions=32, num_labels=3, bos_token_id=EOS, eos_token_id=EOS, **config)
+    )
+
+
 def llama():
     torch.manual_seed(0)
     return transformers.LlamaForCausalLM(
@@ -100,6 +107,8 @@ MODELS = {
     "gpt2": gpt2,
     "gpt2-pad-eos": lambda: gpt2(pad_token_id=VOCAB - 1),
     "t5": t5,
+    "gpt2-cls": gpt2_classifier,  # no pad_token_id, as GPT2Config has none
+    "gpt2-cls-pad": lambda: gpt2_classifier(pad_token_id=EOS),
     "llama": llama,  # its loss is model.loss_function (ForCausalLMLoss), which shifts
     "vit": vit,  # num_labels left at its default, 2; its loss is model.loss_function (ForSequenceClassificationLoss)
 }
@@ -177,6 +186,7 @@ GOOD = {
     "gpt2, padding -100": ("gpt2", lambda g: (lambda x, m: {"input_ids": x, "attention_mask": m, "labels": padded(x, m, -100)})(ids(g), right_padded_mask())),
     "gpt2, pad == eos, each text's own eos kept": ("gpt2-pad-eos", lambda g: (lambda x: {"input_ids": x, "labels": x.masked_fill(torch.cumsum(x == EOS, 1) > 1, -100)})(gpt2_eos_texts(g))),
     "gpt2, pad == eos, -100 at attention 0 only": ("gpt2-pad-eos", lambda g: (lambda x, m: {"input_ids": x, "attention_mask": m, "labels": padded(x, m, -100)})(*gpt2_eos_texts_and_mask(g))),
+    "gpt2 classifier with pad_token_id set": ("gpt2-cls-pad", lambda g: {"input_ids": ids(g), "labels": class_ids(g)}),
     "llama, padding -100": ("llama", lambda g: (lambda x, m: {"input_ids": x, "attention_mask": m, "labels": padded(x, m, -100)})(ids(g), right_padded_mask())),
     "vit, class ids within num_labels": ("vit", lambda g: {"pixel_values": images(g), "labels": class_ids(g, 2)}),
     "t5, labels padded with -100": ("t5", lambda g: (lambda x, m: {"input_ids": x, "labels": padded(x, m, -100)})(ids(g), right_padded_mask())),
@@ -225,6 +235,9 @@ BAD = {
     ),
     "gpt2 labels shifted by the caller": (
         "gpt2", lambda g: (lambda x: {"input_ids": x[:, :-1], "labels": x[:, 1:]})(ids(g, seq=SEQ + 1)), ["LL744"], "already shifted", "labels=input_ids",
+    ),
+    "gpt2 classifier without pad_token_id": (
+        "gpt2-cls", lambda g: {"input_ids": ids(g), "labels": class_ids(g)}, ["LL748"], "no padding token is defined", "model.config.pad_token_id = tokenizer.pad_token_id",
     ),
     "llama labels shifted by the caller": (
         "llama", lambda g: (lambda x: {"input_ids": x[:, :-1], "labels": x[:, 1:]})(ids(g, seq=SEQ + 1)), ["LL744"], "already shifted", "labels=input_ids",
@@ -288,7 +301,7 @@ def test_each_mistake_is_named_with_a_fix_in_transformers_terms(case):
     assert report.loss == f"transformers.{type(model).__name__}"
     assert report.codes == codes, str(report)
     (finding,) = report.findings
-    assert finding.argument == "labels" and phrase in finding.message, finding.message
+    assert finding.argument == ("pad_token_id" if codes == ["LL748"] else "labels") and phrase in finding.message, finding.message
     assert fix in finding.fix, finding.fix
     assert "nn." not in finding.fix  # the fix is in transformers' terms, not torch's
     raised = model_raises(kind, batch)
@@ -297,7 +310,7 @@ def test_each_mistake_is_named_with_a_fix_in_transformers_terms(case):
 
 def test_metadata_depth_reads_no_values():
     """Shape and dtype mistakes are seen at metadata depth; value mistakes wait for a values call."""
-    by_shape = ["float class ids, problem_type unset", "int64 one-hot labels", "one label per sequence to a token classifier",
+    by_shape = ["float class ids, problem_type unset", "gpt2 classifier without pad_token_id", "int64 one-hot labels", "one label per sequence to a token classifier",
                 "int64 multi-label labels, problem_type multi-label", "uint8 class ids, problem_type unset"]
     for case, (kind, make, codes, _, _) in BAD.items():
         report = judge_model_call(MODELS[kind](), (), batch_of(make), "metadata")
@@ -446,7 +459,7 @@ def test_each_mistake_is_reported_as_the_model_at_the_users_line(case):
     assert report.count == (1 if alone is not None else STEPS)
 
 
-@pytest.mark.parametrize("case", [c for c, v in BAD.items() if v[2] in (["LL741"], ["LL202"], ["LL746"], ["LL401"])])
+@pytest.mark.parametrize("case", [c for c, v in BAD.items() if v[2] in (["LL741"], ["LL202"], ["LL746"], ["LL401"], ["LL748"])])
 def test_auto_stops_before_the_model_runs_where_its_loss_would_raise(case):
     kind, make, codes, _, _ = BAD[case]
     with pytest.raises(losslint.LossLintError) as info:
@@ -528,7 +541,7 @@ ODD_LABELS = {
 }
 
 
-@pytest.mark.parametrize("kind", ["single", "multi", "regression", "token", "mlm", "gpt2", "llama", "t5", "vit"])
+@pytest.mark.parametrize("kind", ["single", "multi", "regression", "token", "mlm", "gpt2", "gpt2-cls", "llama", "t5", "vit"])
 def test_odd_arguments_never_raise(kind):
     model = MODELS[kind]()
     companions = [
