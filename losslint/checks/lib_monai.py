@@ -182,10 +182,7 @@ def monai_segmentation(
                 "target",
                 f"`target` is a label map {list(tgt.shape)} but to_onehot_y=False: {loss} compares the prediction's "
                 f"{channels} channels with the target's channels one for one",
-                explanation=(
-                    f"{ctx.loss.codes['LL712'].why} MONAI does not broadcast the single channel; {loss} raises "
-                    "('ground truth has different shape')."
-                ),
+                explanation=f"{ctx.loss.codes['LL712'].why} MONAI does not broadcast the single channel.",
                 fix=f"to_onehot_y=True on {loss} (it one-hots the (B, 1, ...) label map into {channels} channels), or "
                 f"one-hot the label in the transforms (AsDiscreted(keys='label', to_onehot={channels}))",
                 observed=f"{tgt.summary}, to_onehot_y=False",
@@ -363,7 +360,7 @@ def _label_values(ctx: CallContext, loss: str, channels: int, ignore: bool, how:
         count = int(fractional.numel())
         if count == 0:
             return
-        example = ", ".join(f"{v:.3g}" for v in fractional[:3].tolist())
+        example = ", ".join(f"{v:.3g}" for v in torch.unique(fractional[:4096])[:3].tolist())
         ctx.emit(
             "LL713",
             "target",
@@ -421,7 +418,8 @@ def _weight(ctx: CallContext, loss: str, weight: str | None, channels: int) -> N
             f"{loss} checks the class weight's length against the classes it scores and raises "
             "('The length of the `weight` sequence should be the same as the number of classes' or a cross-entropy weight error)."
         ),
-        fix=f"a weight of {expected} values" + ("" if weight == "ce" or background else " (drop the background's weight, or include_background=True)"),
+        fix=f"a weight of {expected} values"
+        + (" (one per class, background included)" if weight == "ce" else "" if background else " (drop the background's weight, or include_background=True)"),
         observed=f"weight of {length}, prediction with {channels} channels, include_background={background}",
         expected=f"{expected} values",
         torch_raises=True,
