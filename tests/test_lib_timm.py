@@ -29,7 +29,13 @@ from conftest import need
 
 timm = need("timm")
 from timm.data import Mixup  # noqa: E402
-from timm.loss import BinaryCrossEntropy, JsdCrossEntropy, LabelSmoothingCrossEntropy, SoftTargetCrossEntropy  # noqa: E402
+from timm.loss import (  # noqa: E402
+    AsymmetricLossMultiLabel,
+    BinaryCrossEntropy,
+    JsdCrossEntropy,
+    LabelSmoothingCrossEntropy,
+    SoftTargetCrossEntropy,
+)
 
 CLASSES = 10
 
@@ -261,3 +267,21 @@ def test_jsd_cross_entropy_under_watch():
         with pytest.raises(AssertionError):
             loss_fn(net(images), labels)
     assert [r.loss for r in w.reports] == ["timm.JsdCrossEntropy"] and w.reports[0].codes == ["LL723"]
+
+
+def test_asymmetric_loss_multi_label():
+    seed()
+    net, loss_fn = model(), AsymmetricLossMultiLabel()
+    images = batch(4)[0]
+    multi_hot = (torch.rand(4, CLASSES) > 0.7).float()
+    with losslint.watch(action="collect") as w:
+        loss_fn(net(images), multi_hot).backward()
+    assert w.reports == [] and w.calls == 1
+    labels = torch.randint(0, CLASSES, (4,))
+    with losslint.watch(action="collect") as w:
+        with pytest.raises(RuntimeError):
+            line = here(1)
+            loss_fn(net(images), labels)
+    report = one_report(w, "timm.AsymmetricLossMultiLabel")
+    assert report.codes == ["LL722"] and report.location == line
+    assert report.findings[0].argument == "y" and "AsymmetricLossSingleLabel()" in report.findings[0].fix
