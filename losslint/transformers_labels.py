@@ -802,6 +802,22 @@ def _judge_tokens(out: _Findings, task: str, model: Any, labels: torch.Tensor, c
                 torch_raises=True,
             )
             return
+        if labels.ndim == 2 and length is not None and labels.shape[0] == ids.shape[0] and labels.shape[1] != length:
+            out.emit(
+                "LL749",
+                f"`labels` is {_summary(labels)}, {labels.shape[1]} labels per sequence, but input_ids has "
+                f"{length} tokens per sequence: the labels are not aligned with the tokens (word-level labels, "
+                "or labels padded or truncated apart from input_ids)",
+                fix=(
+                    "align the labels to the tokens: tokenizer(words, is_split_into_words=True, truncation=True) "
+                    "and its word_ids(), the word's label on its first subword and -100 on the other subwords and "
+                    "special tokens; pad with DataCollatorForTokenClassification(tokenizer)"
+                ),
+                observed=f"labels {_summary(labels)}, input_ids {_summary(ids)}",
+                expected=f"int64[{ids.shape[0]}, {length}]",
+                torch_raises=True,
+            )
+            return
     if labels.dtype not in _INT_CLASS_IDS:
         return  # the inner cross entropy's dtype contract says the rest
     if not values or not _readable(labels):

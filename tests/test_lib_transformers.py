@@ -20,8 +20,11 @@ The classic mistakes, from transformers' issue tracker (and its neighbours'):
 - padding not set to -100, and pad == eos: huggingface/transformers#23530 (DataCollatorForLanguageModeling
   with pad_token = eos_token), huggingface/trl#976, huggingface/transformers#9909 (why labels are padded
   with -100 in seq2seq), deepspeedai/DeepSpeedExamples#819 (padding labels trained on).
-- one label per sequence to a token classifier: huggingface/transformers#14323 (what ForTokenClassification
-  expects per token).
+- one label per sequence to a token classifier, or word-level labels not aligned with the subword tokens:
+  huggingface/transformers#14323 (what ForTokenClassification expects per token), #9906 (the WNUT NER
+  example: "Expected input batch_size (16) to match target batch_size (1440)"), PR #14055.
+- a GPT-2 / Llama classifier without pad_token_id: the ValueError "Cannot handle batch sizes > 1 if no
+  padding token is defined" raised by modeling_gpt2.py and modeling_layers.py.
 """
 
 from __future__ import annotations
@@ -230,6 +233,9 @@ BAD = {
     "one label per sequence to a token classifier": (
         "token", lambda g: {"input_ids": ids(g), "labels": class_ids(g, 5)}, ["LL746"], "one label per sequence", "AutoModelForSequenceClassification",
     ),
+    "word-level labels to a token classifier": (
+        "token", lambda g: {"input_ids": ids(g), "labels": torch.randint(0, 5, (BATCH, SEQ - 3), generator=g)}, ["LL749"], "not aligned with the tokens", "is_split_into_words=True",
+    ),
     "mlm labels = input_ids, nothing masked": (
         "mlm", lambda g: (lambda x: {"input_ids": x, "labels": x})(ids(g)), ["LL745"], "nothing was masked", "DataCollatorForLanguageModeling",
     ),
@@ -311,7 +317,7 @@ def test_each_mistake_is_named_with_a_fix_in_transformers_terms(case):
 def test_metadata_depth_reads_no_values():
     """Shape and dtype mistakes are seen at metadata depth; value mistakes wait for a values call."""
     by_shape = ["float class ids, problem_type unset", "gpt2 classifier without pad_token_id", "int64 one-hot labels", "one label per sequence to a token classifier",
-                "int64 multi-label labels, problem_type multi-label", "uint8 class ids, problem_type unset"]
+                "word-level labels to a token classifier", "int64 multi-label labels, problem_type multi-label", "uint8 class ids, problem_type unset"]
     for case, (kind, make, codes, _, _) in BAD.items():
         report = judge_model_call(MODELS[kind](), (), batch_of(make), "metadata")
         if case in by_shape:
@@ -459,7 +465,7 @@ def test_each_mistake_is_reported_as_the_model_at_the_users_line(case):
     assert report.count == (1 if alone is not None else STEPS)
 
 
-@pytest.mark.parametrize("case", [c for c, v in BAD.items() if v[2] in (["LL741"], ["LL202"], ["LL746"], ["LL401"], ["LL748"])])
+@pytest.mark.parametrize("case", [c for c, v in BAD.items() if v[2] in (["LL741"], ["LL202"], ["LL746"], ["LL749"], ["LL401"], ["LL748"])])
 def test_auto_stops_before_the_model_runs_where_its_loss_would_raise(case):
     kind, make, codes, _, _ = BAD[case]
     with pytest.raises(losslint.LossLintError) as info:
