@@ -364,3 +364,51 @@ def test_check_names_the_loss_and_leaves_metatensors_alone():
     before = label.clone()
     report = losslint.check(DiceLoss(to_onehot_y=True, softmax=True), torch.randn(2, 3, 8, 8), label)
     assert report.ok and report.findings == () and torch.equal(label, before)
+
+
+def _deep_supervision_run(loss_fn, data, watch: bool):
+    from monai.networks.nets import DynUNet
+
+    torch.manual_seed(0)
+    net = DynUNet(
+        spatial_dims=2, in_channels=1, out_channels=3, kernel_size=[3, 3, 3], strides=[1, 2, 2],
+        upsample_kernel_size=[2, 2], deep_supervision=True, deep_supr_num=1,
+    )
+    opt = torch.optim.SGD(net.parameters(), lr=1e-2)
+    losses = []
+    with losslint.watch(action="collect") if watch else _nothing() as w:
+        for image, label in data:
+            opt.zero_grad()
+            loss = loss_fn(list(torch.unbind(net(image), 1)), label)  # <- the deep-supervision call
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach())
+    return w, losses, [p.detach().clone() for p in net.parameters()]
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+DS_LINE = next(i for i, text in enumerate(open(__file__), 1) if text.rstrip().endswith("# <- the deep-supervision call"))
+
+
+def test_deep_supervision_judges_the_inner_loss_at_the_users_line():
+    """DeepSupervisionLoss (not a loss losslint knows) calls DiceCELoss once per scale: each call is
+    judged as monai.DiceCELoss, at the user's line, with MONAI's line as context."""
+    from monai.losses import DeepSupervisionLoss
+
+    make = lambda: DeepSupervisionLoss(DiceCELoss(to_onehot_y=True, softmax=True))  # noqa: E731
+    _, plain, plain_params = _deep_supervision_run(make(), MAPS, watch=False)
+    w, losses, params = _deep_supervision_run(make(), MAPS, watch=True)
+    assert w.reports == [] and w.calls == 2 * len(MAPS)
+    assert all(torch.equal(a, b) for a, b in zip(plain, losses)) and all(torch.equal(a, b) for a, b in zip(plain_params, params))
+
+    w, _, _ = _deep_supervision_run(DeepSupervisionLoss(DiceCELoss(to_onehot_y=True)), MAPS, watch=True)
+    (report,) = w.reports
+    assert report.loss == "monai.DiceCELoss" and loud(report) == ["LL711"]
+    assert report.location.endswith(f"test_lib_monai.py:{DS_LINE}") and "ds_loss.py" in (report.context or "")
