@@ -867,6 +867,8 @@ def judge_model_call(model: Any, args: tuple, kwargs: dict, depth: str = "values
     task = task_of(model)
     if task is None:
         return None
+    if "_loss_function" in vars(model) and "loss_function" in _code_names(type(model).forward):
+        return None  # `model.loss_function = ...`: the caller's own loss, whose contract is not transformers'
     call = _bind(model, args, kwargs)
     labels = call.get("labels")
     if not isinstance(labels, torch.Tensor) or labels.layout != torch.strided or labels.device.type == "meta":

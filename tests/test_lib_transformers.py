@@ -579,3 +579,13 @@ def test_what_was_inferred_is_forgotten_with_the_model():
     del model
     gc.collect()
     assert key not in transformers_labels._INFERRED
+
+
+def test_a_loss_function_of_the_callers_own_is_not_judged_as_transformers():
+    kind, make, *_ = BAD["llama labels shifted by the caller"]
+    batch = batch_of(make)
+    model = MODELS[kind]()
+    assert judge_model_call(model, (), batch, "values") is not None
+    model.loss_function = lambda logits, labels, vocab_size, **kwargs: F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten())
+    assert judge_model_call(model, (), batch, "values") is None
+    model(**batch)  # the caller's loss takes the labels as they are
