@@ -283,3 +283,40 @@ def test_checks_never_change_the_inputs():
     for loss in (L.DiceLoss("multiclass"), L.FocalLoss("multiclass"), L.LovaszLoss("multiclass"), L.SoftCrossEntropyLoss(smooth_factor=0.1)):
         losslint.check(loss, logits, mask)
     assert torch.equal(before[0], logits) and torch.equal(before[1], mask)
+
+
+def test_focal_multilabel_with_ignore_index_is_an_smp_bug_reported_before_it_raises():
+    loss = L.FocalLoss("multilabel", ignore_index=255)
+    report = losslint.check(loss, torch.randn(N, 3, 8, 8), (torch.rand(N, 3, 8, 8) > 0.5).float())
+    assert report.codes == ["LL004"] and report.torch_raises and "DiceLoss(mode=\"multilabel\", ignore_index" in report.findings[0].fix
+    with pytest.raises(IndexError):
+        loss(torch.randn(N, 3, 8, 8), (torch.rand(N, 3, 8, 8) > 0.5).float())
+
+
+def test_torch_raises_agrees_with_smp_on_a_grid_of_layouts():
+    """`torch_raises` must be exact in both directions (a false True stops a valid run): every smp loss,
+    mode and ignore_index against masks of every layout, dtype and value kind, at both depths (at
+    metadata depth a claim that smp raises must hold)."""
+    C, g = 3, torch.Generator().manual_seed(0)
+    idx = torch.randint(0, C, (N, 4, 4), generator=g)
+    oh = F.one_hot(idx, C).permute(0, 3, 1, 2)
+    b = torch.randint(0, 2, (N, 4, 4), generator=g)
+    masks = [idx, idx.unsqueeze(1), oh, oh.float(), b, b.unsqueeze(1).float(), idx.byte(), idx.float(), b.bool(),
+             void(idx, 255), void(idx, -100), idx + 1, b * 255, (torch.rand(N, C, 4, 4, generator=g) > 0.5).float(), idx[:1]]
+    losses = [f(mode, ignore_index=i) for mode in ("binary", "multiclass", "multilabel") for i in (None, 255)
+              for f in (L.DiceLoss, L.FocalLoss, L.LovaszLoss)]
+    losses += [L.SoftBCEWithLogitsLoss(), L.SoftCrossEntropyLoss(smooth_factor=0.1), L.MCCLoss()]
+    metadata = losslint.Checker(depth="metadata")
+    for loss in losses:
+        for channels in (1, C):
+            pred = torch.randn(N, channels, 4, 4, generator=g)
+            for mask in masks:
+                try:
+                    loss(pred, mask)
+                    raised = False
+                except Exception:  # noqa: BLE001
+                    raised = True
+                report = losslint.check(loss, pred, mask)
+                where = f"{type(loss).__name__}({getattr(loss, 'mode', '')}) {list(pred.shape)} {mask.dtype} {list(mask.shape)}"
+                assert report.torch_raises == raised, f"{where}: smp raised={raised}\n{report}"
+                assert not (metadata.check(loss, pred, mask).torch_raises and not raised), where

@@ -25,6 +25,7 @@ SoftBCEWithLogitsLoss, SoftCrossEntropyLoss and MCCLoss have no mode: their rule
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -131,11 +132,36 @@ def _prediction(ctx: CallContext, expected: str) -> None:
         )
         return
     if origin is not None:
+        before = len(ctx.findings)
         judge_origin(ctx, expected, "input", class_dim)
+        _in_smp_terms(ctx, before, origin)
         return
     if ctx.values("input") is None:
         return
     REGISTRY[f"kind_{expected}"](ctx, argument="input", class_dim=class_dim)
+
+
+def _in_smp_terms(ctx: CallContext, before: int, origin) -> None:
+    """judge_origin explains with the catalog's torch wording (BCEWithLogitsLoss, CrossEntropyLoss):
+    say what this smp loss does instead."""
+    inside = "the softmax" if ctx.config.get("mode") == "multiclass" and ctx.loss.name not in ("smp.FocalLoss", "smp.SoftBCEWithLogitsLoss") else "the sigmoid"
+    if ctx.loss.name == "smp.LovaszLoss" and inside == "the sigmoid":
+        inside = "its hinge on raw logits"
+    elif ctx.loss.name == "smp.SoftCrossEntropyLoss":
+        inside = "log_softmax"
+    setting = " (from_logits=True, the default)" if "from_logits" in ctx.config else " (it ignores from_logits)" if ctx.loss.name == "smp.LovaszLoss" else ""
+    for i in range(before, len(ctx.findings)):
+        finding = ctx.findings[i]
+        if finding.code in ("LL301", "LL305") and finding.argument == "input":
+            ctx.findings[i] = dataclasses.replace(
+                finding,
+                explanation=(
+                    f"{ctx.loss.name} applies {inside} itself{setting}: after the model's own {origin.op} the prediction is "
+                    "squashed twice, so its scores stay in a narrow band and the loss cannot reach its minimum "
+                    "(a model built with activation=\"sigmoid\" or \"softmax2d\" returns probabilities, not logits). "
+                    "watch() saw the op that made it, so this is certain rather than read from the values."
+                ),
+            )
 
 
 def _batch(ctx: CallContext, family: str, inp, tgt) -> bool:
@@ -239,6 +265,20 @@ def smp_mode(ctx: CallContext, family: str) -> None:
         _classes(ctx, channels)
     if family in ("overlap", "focal"):
         _class_weights(ctx, channels)
+    if family == "focal" and mode == "multilabel" and ctx.config.get("ignore_index") is not None:
+        ctx.emit(
+            "LL004",
+            "ignore_index",
+            f"`ignore_index` is {ctx.config.get('ignore_index')!r} with mode=\"multilabel\": smp's FocalLoss cannot apply it and raises on every call",
+            explanation=(
+                "FocalLoss builds the ignore mask from the whole (N, C, H, W) mask and indexes each class's (N, H, W) slice "
+                "with it: smp raises IndexError 'too many indices for tensor of dimension 3', whatever the values."
+            ),
+            fix='ignore_index=None with mode="multilabel" (zero the void pixels of the mask yourself), or DiceLoss(mode="multilabel", ignore_index=...), which supports it',
+            observed=f"mode='multilabel', ignore_index={ctx.config.get('ignore_index')!r}",
+            expected="ignore_index=None in multilabel mode",
+            torch_raises=True,
+        )
     judge = {"binary": _binary, "multiclass": _multiclass, "multilabel": _multilabel}[mode]
     judge(ctx, family, inp, tgt)
     from_logits = True if family == "lovasz" else ctx.config.get("from_logits", True) is not False
@@ -251,6 +291,18 @@ def smp_mode(ctx: CallContext, family: str) -> None:
 
 
 def _mask_values(ctx: CallContext, family: str) -> None:
+    tgt = ctx.fact("target")
+    if family == "lovasz" and tgt is not None and tgt.is_bool:
+        ctx.emit(
+            "LL103",
+            "target",
+            f"`target` is bool; LovaszLoss in mode=\"{ctx.config.get('mode')}\" computes 1 - labels, which torch rejects for bool",
+            explanation="torch raises 'Subtraction, the `-` operator, with a bool tensor is not supported'.",
+            fix="y_true.long() (or .float())",
+            observed=tgt.summary,
+            expected="an integer or float {0, 1} mask",
+            torch_raises=True,
+        )
     what = {
         "overlap": "the soft Dice/IoU counts mask values as pixel weights, so a 255 counts 255 times and the loss can go negative",
         "focal": "binary cross entropy against values outside [0, 1] has no minimum (the loss can reach -inf)",
@@ -329,35 +381,78 @@ def _multilabel(ctx: CallContext, family: str, inp, tgt) -> None:
     if tgt.numel == inp.numel and family != "focal":
         _mask_values(ctx, family)  # smp reshapes the mask to the prediction's shape
         return
+    if family == "focal" and tgt.ndim >= 2 and tgt.shape[1] > channels and tgt.shape[:1] + tgt.shape[2:] == inp.shape[:1] + inp.shape[2:]:
+        # FocalLoss loops over the prediction's channels and reads y_true[:, c]: extra mask channels are never read.
+        ctx.emit(
+            "LL201",
+            "target",
+            f"`target` has {tgt.shape[1]} channels; the prediction has {channels}: FocalLoss reads only the first {channels}",
+            explanation=(
+                f"In multilabel mode FocalLoss scores channel c of the prediction against y_true[:, c] for c < {channels}: "
+                "the other mask channels are silently left out (and the prediction is missing classes)."
+            ),
+            fix=f"build the model with classes={tgt.shape[1]}, one output channel per mask channel",
+            observed=_pair(ctx, inp, tgt),
+            expected=f"target {_shape(inp.shape)}",
+        )
+        _mask_values(ctx, family)
+        return
     fix = "y_true.unsqueeze(1)" if tgt.shape == inp.shape[:1] + inp.shape[2:] else None
     _size_mismatch(ctx, inp, tgt, f"a mask of the prediction's shape {_shape(inp.shape)}", fix=fix)
 
 
-def _size_mismatch(ctx: CallContext, inp, tgt, wanted: str, fix: str | None = None) -> None:
+def _size_mismatch(ctx: CallContext, inp, tgt, wanted: str, fix: str | None = None, raises: bool = True) -> None:
     ctx.emit(
         "LL201",
         "target",
         f"`target` has shape {_shape(tgt.shape)}; in mode=\"{ctx.config.get('mode')}\" {ctx.loss.name} takes {wanted}",
-        explanation=f"The shapes do not fit: smp raises a size error (input {inp.summary}, target {tgt.summary}).",
-        fix=fix or f"give the mask the shape {wanted}",
+        explanation=(
+            f"The shapes do not fit: smp raises a size error ({_pair(ctx, inp, tgt)})."
+            if raises
+            else f"The shapes do not fit ({_pair(ctx, inp, tgt)}); LovaszLoss skips the classes absent from the labels "
+            "and, with none present, returns 0 without an error: nothing is learned."
+        ),
+        fix=fix or f"pass {wanted} as y_true",
         observed=tgt.summary,
         expected=wanted,
-        torch_raises=True,
+        torch_raises=raises,
     )
+
+
+def _lovasz_meets_a_class(ctx: CallContext, channels: int, layout_error: bool = False) -> bool:
+    """LovaszLoss(mode="multiclass") skips every class absent from the (valid) labels (classes="present"):
+    a layout error or one channel raises only when some valid label is a class 0..C-1. Unknown
+    values (metadata depth): no claim that it raises. With ignore_index set, a layout error raises at
+    once (the ignore mask indexes the flattened prediction)."""
+    if layout_error and ctx.config.get("ignore_index") is not None:
+        return True
+    facts = ctx.values("target")
+    if facts is None:
+        return False
+    data = ctx.args["target"].detach()
+    ignore = ctx.config.get("ignore_index")
+    valid = data[data != ignore] if ignore is not None else data.reshape(-1)
+    if valid.dtype == torch.bool:
+        valid = valid.to(torch.uint8)
+    hits = torch.zeros(valid.shape, dtype=torch.bool, device=valid.device)
+    for c in range(channels):
+        hits |= valid == c
+    return bool(hits.any())
 
 
 def _multiclass(ctx: CallContext, family: str, inp, tgt) -> None:
     channels = inp.shape[1]
     if channels == 1:
-        raises = family == "lovasz"
+        raises = family == "lovasz" and _lovasz_meets_a_class(ctx, 1)
         ctx.emit(
             "LL502",
             "input",
             f"`input` {inp.summary} has one channel in mode=\"multiclass\""
-            + (": smp rejects it" if raises else ": it cannot tell classes apart"),
+            + (": smp rejects it" if family == "lovasz" else ": it cannot tell classes apart"),
             explanation=(
-                "LovaszLoss raises 'Sigmoid output possible only with 1 class' for one channel in multiclass mode."
-                if raises
+                "LovaszLoss raises 'Sigmoid output possible only with 1 class' for one channel in multiclass mode "
+                "(as soon as a label 0 is present)."
+                if family == "lovasz"
                 else (
                     "A softmax over one channel is 1 everywhere: the loss does not depend on the prediction, and a "
                     "label 1 in the mask raises (F.one_hot with 1 class)."
@@ -391,17 +486,24 @@ def _multiclass(ctx: CallContext, family: str, inp, tgt) -> None:
                 f"`target` is {what} {tgt.summary}; mode=\"multiclass\" takes an integer class map {_shape(class_map)}",
                 explanation=(
                     f"In multiclass mode {ctx.loss.name} takes one class index per pixel and encodes it itself; "
-                    f"a mask with a channel per class does not fit, and {raiser(ctx)} raises a size error."
+                    + (
+                        f"a mask with a channel per class does not fit, and {raiser(ctx)} raises a size error."
+                        if family != "lovasz" or _lovasz_meets_a_class(ctx, channels, layout_error=True)
+                        else "a mask with a channel per class does not fit: smp raises a size error as soon as a value is a class index."
+                    )
                 ),
                 fix=fix,
                 observed=tgt.summary + (", values {0, 1}, one 1 per pixel" if rows is not None and rows.one_hot else ""),
                 expected=f"int64{list(class_map)} class indices",
-                torch_raises=True,
+                torch_raises=family != "lovasz" or _lovasz_meets_a_class(ctx, channels, layout_error=True),
                 confidence="strong" if rows is not None else "certain",
             )
             return
         if tgt.numel != math.prod(class_map):
-            _size_mismatch(ctx, inp, tgt, f"an integer class map {_shape(class_map)}")
+            _size_mismatch(
+                ctx, inp, tgt, f"an integer class map {_shape(class_map)}",
+                raises=family != "lovasz" or _lovasz_meets_a_class(ctx, channels, layout_error=True),
+            )
             return
         if family == "focal":
             # FocalLoss compares (y_true == c) with y_pred[:, c]: the shapes must be equal.
@@ -449,6 +551,8 @@ def _multiclass(ctx: CallContext, family: str, inp, tgt) -> None:
 @check("smp_soft_bce")
 def smp_soft_bce(ctx: CallContext) -> None:
     """SoftBCEWithLogitsLoss: torch's binary_cross_entropy_with_logits on (1 - y) * s + y * (1 - s)."""
+    if "input" in ctx.origins:
+        _in_smp_terms(ctx, 0, ctx.origins["input"])
     inp, tgt = ctx.fact("input"), ctx.fact("target")
     if inp is None or tgt is None:
         return
@@ -489,6 +593,8 @@ def smp_soft_bce(ctx: CallContext) -> None:
 @check("smp_soft_ce")
 def smp_soft_ce(ctx: CallContext) -> None:
     """SoftCrossEntropyLoss: log_softmax over `dim`, then gather() at the class indices."""
+    if "input" in ctx.origins:
+        _in_smp_terms(ctx, 0, ctx.origins["input"])
     smoothing = ctx.config.get("smooth_factor")
     if smoothing is None:
         ctx.emit(
@@ -529,7 +635,14 @@ def smp_soft_ce(ctx: CallContext) -> None:
             replaces=("LL102",),  # the one-hot diagnosis says more than the dtype
         )
         return
-    raises = larger or index[1] != 1 or not integral
+    outside = False
+    if integral and not larger and index[1] == 1:
+        ctx.binding.setdefault("C", inp.shape[1])  # no format bound it: the domain's C
+        outside = _domain(
+            ctx, "[0, C) | ignore_index", "LL401", True,
+            "SoftCrossEntropyLoss gathers the log-probability at each class index: torch's gather raises 'index out of bounds'.",
+        )
+    raises = larger or index[1] != 1 or not integral or outside
     code = "LL207" if index[0] != inp.shape[0] and all(index[d] == inp.shape[d] for d in range(2, len(index))) else "LL201"
     ctx.emit(
         code,
@@ -590,6 +703,17 @@ def smp_mcc(ctx: CallContext) -> None:
             observed=_pair(ctx, inp, tgt),
             expected="input (N, 1, H, W)",
             severity="warning",
+        )
+    if tgt.is_bool:
+        ctx.emit(
+            "LL103",
+            "target",
+            "`target` is bool; MCCLoss computes 1 - y_true, which torch rejects for bool",
+            explanation="torch raises 'Subtraction, the `-` operator, with a bool tensor is not supported'.",
+            fix="y_true.float()",
+            observed=tgt.summary,
+            expected="a float {0, 1} mask",
+            torch_raises=True,
         )
     _domain(ctx, "[0, 1]", "LL402", False, "MCCLoss counts true/false positives as products with the mask: other values give a meaningless (often NaN) loss.")
     _prediction(ctx, "probabilities")
