@@ -285,3 +285,28 @@ def test_asymmetric_loss_multi_label():
     report = one_report(w, "timm.AsymmetricLossMultiLabel")
     assert report.codes == ["LL722"] and report.location == line
     assert report.findings[0].argument == "y" and "AsymmetricLossSingleLabel()" in report.findings[0].fix
+
+
+def test_jsd_cross_entropy_training_is_quiet_and_bit_identical():
+    # AugMix batches as timm's AugMixDataset collate lays them out: 3 splits of 2 images, one label
+    # per clean image.
+    def run(watch):
+        seed()
+        net, loss_fn = model(), JsdCrossEntropy(num_splits=3, smoothing=0.1)
+        opt = torch.optim.SGD(net.parameters(), lr=0.1)
+        data = [(torch.randn(6, 3, 32, 32), torch.randint(0, CLASSES, (2,))) for _ in range(2)]
+        losses = []
+        with (losslint.watch(action="raise") if watch else _Nothing()) as w:
+            for images, labels in data:
+                loss = loss_fn(net(images), labels)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(loss.detach())
+        return losses, [p.detach().clone() for p in net.parameters()], w
+
+    plain_losses, plain_params, _ = run(False)
+    losses, params, w = run(True)
+    assert [str(r) for r in w.reports if r.errors or r.warnings] == []
+    assert all(torch.equal(a, b) for a, b in zip(plain_losses, losses))
+    assert all(torch.equal(a, b) for a, b in zip(plain_params, params))
