@@ -439,10 +439,43 @@ def _judge_sequence(out: _Findings, model: Any, labels: torch.Tensor, call: dict
                 f"num_labels={max(classes + 1, int(labels.max()) + 1)} at from_pretrained (or in the config, with "
                 "id2label/label2id) when the dataset has that many classes; otherwise map the labels to 0..num_labels-1",
             )
+            return
+        if not inferred and labels.dtype.is_floating_point and batch is not None and labels.numel() == batch:
+            out.emit(
+                "LL102",
+                f"`labels` is {_summary(labels)}: config.problem_type is \"single_label_classification\", so the "
+                "model computes cross entropy, which takes int64 class ids, not floats",
+                fix=(
+                    "labels.long() (int64 class ids); for regression targets set problem_type=\"regression\" "
+                    "(num_labels=1)"
+                ),
+                observed=_summary(labels),
+                expected=f"int64[{batch}] class ids in [0, {classes - 1}]",
+                torch_raises=True,
+            )
         return
 
     if problem_type == "multi_label_classification" and classes > 1:
         expected_shape = (batch, classes) if batch is not None else None
+        if not inferred and expected_shape is not None and shape != expected_shape:
+            out.emit(
+                "LL201",
+                f"`labels` is {_summary(labels)}: config.problem_type is \"multi_label_classification\", so the model "
+                f"computes BCEWithLogitsLoss, which needs labels of the logits' shape ({batch}, {classes}), one "
+                "0/1 column per class",
+                fix=(
+                    "multi-hot float labels of shape (N, num_labels) (F.one_hot(labels, num_labels).float() for one "
+                    "class per sample); for class ids, problem_type=\"single_label_classification\" at from_pretrained"
+                ),
+                observed=_summary(labels),
+                expected=f"float[{batch}, {classes}]",
+                torch_raises=True,
+                explanation=(
+                    f"torch raises `Target size ({list(shape)}) must be the same as input size` (a ValueError): "
+                    "binary cross entropy compares each logit with the label in the same position."
+                ),
+            )
+            return
         if inferred and expected_shape is not None and shape != expected_shape:
             holds = ""
             if values and _readable(labels) and labels.ndim <= 2 and labels.numel() == batch:

@@ -104,6 +104,7 @@ MODELS = {
     "single": lambda: bert(num_labels=3),
     "two": lambda: bert(num_labels=2),
     "multi": lambda: bert(num_labels=3, problem_type="multi_label_classification"),
+    "single-set": lambda: bert(num_labels=3, problem_type="single_label_classification"),
     "regression": lambda: bert(num_labels=1),
     "token": lambda: bert("BertForTokenClassification", num_labels=5),
     "mlm": lambda: bert("BertForMaskedLM"),
@@ -212,6 +213,12 @@ BAD = {
     "int64 multi-label labels, problem_type multi-label": (
         "multi", lambda g: {"input_ids": ids(g), "labels": torch.randint(0, 2, (BATCH, 3), generator=g)}, ["LL103"], "rejects int64 targets", "labels.float()",
     ),
+    "float class ids, problem_type single-label": (
+        "single-set", lambda g: {"input_ids": ids(g), "labels": class_ids(g).float()}, ["LL102"], "takes int64 class ids", "labels.long()",
+    ),
+    "class ids, problem_type multi-label": (
+        "multi", lambda g: {"input_ids": ids(g), "labels": class_ids(g)}, ["LL201"], "needs labels of the logits' shape (8, 3)", "F.one_hot(labels, num_labels).float()",
+    ),
     "class ids beyond num_labels": (
         "single", lambda g: {"input_ids": ids(g), "labels": torch.tensor([0, 1, 2, 5, 0, 1, 2, 4])}, ["LL401"], "config.num_labels = 3", "num_labels=6 at from_pretrained",
     ),
@@ -316,7 +323,8 @@ def test_each_mistake_is_named_with_a_fix_in_transformers_terms(case):
 
 def test_metadata_depth_reads_no_values():
     """Shape and dtype mistakes are seen at metadata depth; value mistakes wait for a values call."""
-    by_shape = ["float class ids, problem_type unset", "gpt2 classifier without pad_token_id", "int64 one-hot labels", "one label per sequence to a token classifier",
+    by_shape = ["float class ids, problem_type unset", "gpt2 classifier without pad_token_id",
+                "float class ids, problem_type single-label", "class ids, problem_type multi-label", "int64 one-hot labels", "one label per sequence to a token classifier",
                 "word-level labels to a token classifier", "int64 multi-label labels, problem_type multi-label", "uint8 class ids, problem_type unset"]
     for case, (kind, make, codes, _, _) in BAD.items():
         report = judge_model_call(MODELS[kind](), (), batch_of(make), "metadata")
@@ -465,7 +473,7 @@ def test_each_mistake_is_reported_as_the_model_at_the_users_line(case):
     assert report.count == (1 if alone is not None else STEPS)
 
 
-@pytest.mark.parametrize("case", [c for c, v in BAD.items() if v[2] in (["LL741"], ["LL202"], ["LL746"], ["LL749"], ["LL401"], ["LL748"])])
+@pytest.mark.parametrize("case", [c for c, v in BAD.items() if v[2] in (["LL741"], ["LL202"], ["LL746"], ["LL749"], ["LL401"], ["LL748"], ["LL102"], ["LL201"])])
 def test_auto_stops_before_the_model_runs_where_its_loss_would_raise(case):
     kind, make, codes, _, _ = BAD[case]
     with pytest.raises(losslint.LossLintError) as info:
