@@ -94,7 +94,8 @@ def _input_kind(ctx: CallContext, channels: int) -> tuple[str, str, str, bool] |
     n = sample.numel()
     seen = f"all {n} values" if n >= facts.numel else f"all {n} values of the first samples examined ({facts.numel} in all)"
     observed = f"{facts.summary}, values in [{lo:.3g}, {hi:.3g}]"
-    if lo < 0 or hi > 1:
+    slack = kinds.tolerance(facts.dtype) / 10  # probabilities that rounding left a hair outside [0, 1]
+    if lo < -slack or hi > 1 + slack:
         return "logits", f"`input` has values from {lo:.3g} to {hi:.3g}, outside [0, 1]", observed, True
     if channels >= 2 and norm.is_probabilities(kinds.tolerance(facts.dtype)):
         voxels = norm.rows
