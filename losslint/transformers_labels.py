@@ -784,10 +784,44 @@ def _shift_check(out: _Findings, labels: torch.Tensor, call: dict) -> None:
         f"`labels[:, :-1]` equals `input_ids[:, 1:]` at all {compared} positions compared (first {rows.shape[0]} "
         "rows): the labels are already shifted by one, and the model shifts them again, so each position is "
         "trained to predict the token two steps ahead",
-        fix="labels=input_ids (with -100 at padding: DataCollatorForLanguageModeling(tokenizer, mlm=False)); the model shifts internally",
+        fix=_SHIFT_FIX,
         observed=f"labels {_summary(labels)} == input_ids shifted left by one",
         expected="labels == input_ids (the model shifts them)",
         confidence="strong",
+    )
+
+
+_SHIFT_FIX = (
+    "labels=input_ids (with -100 at padding: DataCollatorForLanguageModeling(tokenizer, mlm=False)); the model "
+    "shifts internally"
+)
+
+
+def _short_shift_check(out: _Findings, labels: torch.Tensor, call: dict) -> None:
+    """labels = input_ids[:, 1:] with input_ids whole: one label short, and the model shifts again (it raises)."""
+    ids = call.get("input_ids")
+    if not (isinstance(ids, torch.Tensor) and _readable(ids) and ids.device == labels.device):
+        return
+    if labels.ndim != 2 or ids.ndim != 2 or labels.shape[0] != ids.shape[0] or labels.shape[1] != ids.shape[1] - 1:
+        return
+    rows = _rows(labels)
+    following = ids.narrow(0, 0, rows.shape[0])[:, 1:]
+    scored = rows != IGNORE_INDEX
+    compared = int(scored.sum())
+    if compared < 8 or not bool(((rows == following) | ~scored).all()):
+        return
+    if bool(((rows == ids.narrow(0, 0, rows.shape[0])[:, :-1]) | ~scored).all()):
+        return  # rows of one repeated token: no evidence of a shift
+    out.emit(
+        "LL744",
+        f"`labels` ({_summary(labels)}) equals `input_ids[:, 1:]` ({_summary(ids)}): the labels are already shifted, "
+        "one token shorter than input_ids, and the model shifts them again; the flattened logits and labels then "
+        "differ in length",
+        fix=_SHIFT_FIX,
+        observed=f"labels {_summary(labels)} == input_ids[:, 1:]",
+        expected=f"labels of input_ids' shape {list(ids.shape)} (the model shifts them)",
+        confidence="strong",
+        torch_raises=True,
     )
 
 
@@ -882,6 +916,7 @@ def _judge_tokens(out: _Findings, task: str, model: Any, labels: torch.Tensor, c
             return
     if task == "causal":
         _shift_check(out, labels, call)
+        _short_shift_check(out, labels, call)
         _eos_check(out, model, labels, call)
     elif task == "masked":
         _unmasked_check(out, labels, call)
