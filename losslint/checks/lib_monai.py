@@ -152,6 +152,10 @@ def monai_segmentation(
     to_onehot = bool(ctx.config.get("to_onehot_y"))
     spatial = inp.shape[2:]
     if tgt.ndim == inp.ndim - 1 and tgt.shape == (inp.shape[0], *spatial):
+        # MaskedDiceLoss multiplies the target by its (B, 1, ...) mask first: (B, H, W) broadcasts to
+        # (B, B, H, W), which MONAI then takes for a label map (B = 1) or a one-hot target (B = C).
+        masked = isinstance(ctx.args.get("mask"), torch.Tensor)
+        raises = not (masked and ((to_onehot and inp.shape[0] == 1) or (not to_onehot and inp.shape[0] == channels)))
         ctx.emit(
             "LL201",
             "target",
@@ -163,10 +167,11 @@ def monai_segmentation(
                 "('labels should have a channel with length equal to one', 'ground truth has different shape' or "
                 "'the number of dimensions for input and target should be the same')."
             ),
-            fix="target.unsqueeze(1) (or EnsureChannelFirstd(keys='label') in the transforms, which keeps the channel dimension)",
+            fix="target.unsqueeze(1) (or EnsureChannelFirstd(keys='label') in the transforms, which keeps the channel dimension)"
+            + ("" if to_onehot or channels == 1 else f", with to_onehot_y=True on {loss} to one-hot the label map"),
             observed=tgt.summary,
             expected=f"[{inp.shape[0]}, 1, {', '.join(map(str, spatial))}]",
-            torch_raises=True,
+            torch_raises=raises,
         )
         return
     if tgt.ndim != inp.ndim or tgt.shape[0] != inp.shape[0] or tuple(tgt.shape[2:]) != tuple(spatial):
