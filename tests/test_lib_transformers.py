@@ -600,3 +600,11 @@ def test_a_loss_function_of_the_callers_own_is_not_judged_as_transformers():
     model.loss_function = lambda logits, labels, vocab_size, **kwargs: F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten())
     assert judge_model_call(model, (), batch, "values") is None
     model(**batch)  # the caller's loss takes the labels as they are
+
+
+def test_a_thorough_watch_judges_the_model_the_same_way():
+    kind, make, codes, *_ = BAD["float one-hot labels, problem_type unset"]
+    w = losslint.watch(action="collect", thorough=True, policy=losslint.Policy.always())
+    _, _, line, raised = train(kind, make, w)
+    [report] = ours(w.reports)
+    assert raised is None and report.codes == codes and report.location == line and report.count == STEPS
