@@ -214,6 +214,7 @@ def monai_segmentation(
                 torch_raises=True,
             )
             return
+        _binary_values(ctx, loss, channels)
     else:
         return  # neither 1 nor C channels: the engine's shape finding
     _weight(ctx, loss, weight, channels)
@@ -275,8 +276,9 @@ def _single_channel(ctx: CallContext, loss: str) -> None:
         )
 
 
-def _binary_values(ctx: CallContext, loss: str) -> None:
-    """One prediction channel: the target is a foreground mask in [0, 1] (soft values allowed)."""
+def _binary_values(ctx: CallContext, loss: str, channels: int = 1) -> None:
+    """A target of one channel per class (or the foreground mask of one channel): values in [0, 1], soft
+    values allowed. A {0, 255} mask that was never scaled, or labels 0..K in one channel, are not."""
     facts = ctx.values("target")
     if facts is None or facts.value_range is None:
         return
@@ -285,16 +287,27 @@ def _binary_values(ctx: CallContext, loss: str) -> None:
         return
     values = facts.distinct_values(_SHOW)
     shown = ", ".join(f"{v:g}" for v in values) if values is not None else f"{known.min:g} to {known.max:g}"
-    ctx.emit(
-        "LL402",
-        "target",
-        f"`target` has values outside [0, 1] ({shown}) for a single-channel prediction: {loss} reads it as a foreground mask",
-        explanation=(
+    if channels == 1:
+        message = f"`target` has values outside [0, 1] ({shown}) for a single-channel prediction: {loss} reads it as a foreground mask"
+        explanation = (
             "With one prediction channel the target is the foreground probability of each voxel; a value of 2 or 255 "
             f"makes the Dice overlap (and a cross-entropy term) meaningless. MONAI accepts it silently. Labels 0..{int(known.max)} "
             f"mean {int(known.max) + 1} classes, which need that many prediction channels."
-        ),
-        fix=f"(target > 0).float() for a binary mask, or out_channels={int(known.max) + 1} on the model with softmax=True and to_onehot_y=True",
+        )
+        fix = f"(target > 0).float() for a binary mask, or out_channels={int(known.max) + 1} on the model with softmax=True and to_onehot_y=True"
+    else:
+        message = f"`target` has {channels} channels with values outside [0, 1] ({shown}): {loss} reads each channel as a class's mask"
+        explanation = (
+            "With to_onehot_y=False each target channel is one class's (soft) mask in [0, 1]; a {0, 255} mask that was "
+            "never scaled makes the overlaps meaningless, and MONAI accepts it silently."
+        )
+        fix = "scale the masks to [0, 1] (target / 255, or ScaleIntensityd / AsDiscreted(threshold=0.5) for the label key)"
+    ctx.emit(
+        "LL402",
+        "target",
+        message,
+        explanation=explanation,
+        fix=fix,
         observed=f"{facts.summary}, values {shown}",
         expected="values in [0, 1]",
     )
