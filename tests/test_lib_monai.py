@@ -302,6 +302,22 @@ def test_labels_beyond_the_model_s_channels():
     assert "out_channels=4" in finding(report, "LL401").fix
 
 
+def test_one_based_labels():
+    data = [(x, y + 1) for x, y in MAPS]  # labels 1..3 for classes 0..2
+    with losslint.watch(action="collect") as w:
+        with pytest.raises(RuntimeError):  # one_hot: 'index 3 is out of bounds for dimension 1 with size 3'
+            train(DiceLoss(to_onehot_y=True, softmax=True), data)
+    report = the_report(w, "monai.DiceLoss")
+    assert loud(report) == ["LL401"] and "target - 1" in finding(report, "LL401").fix
+
+
+def test_multi_label_masks_of_0_and_255():
+    data = [(x, one_hot(y) * 255) for x, y in MAPS]  # per-class PNG masks, never scaled
+    w, _ = watched(DiceLoss(sigmoid=True), data)
+    report = the_report(w, "monai.DiceLoss")
+    assert loud(report) == ["LL402"] and "target / 255" in finding(report, "LL402").fix
+
+
 def test_a_void_label_255_without_ignore_index():
     with losslint.watch(action="collect") as w:
         with pytest.raises(RuntimeError):  # one_hot: 'index 255 is out of bounds for dimension 1 with size 3'
