@@ -187,7 +187,7 @@ def _batch(ctx: CallContext, family: str, inp, tgt) -> bool:
         ),
         fix="build the mask from the same batch as the prediction (check drop_last / the last partial batch)",
         observed=_pair(ctx, inp, tgt),
-        expected=f"target batch size {n}",
+        expected=f"batch size {n}",
         torch_raises=raises,
     )
     return False
@@ -329,7 +329,7 @@ def _binary(ctx: CallContext, family: str, inp, tgt) -> None:
                 ),
                 fix=f'mode="multiclass" (an integer class map of {channels} classes), or build the model with classes=1',
                 observed=_pair(ctx, inp, tgt),
-                expected="input (N, 1, H, W) in binary mode",
+                expected="one channel, (N, 1, H, W), in binary mode",
                 torch_raises=True,
             )
         else:
@@ -347,7 +347,7 @@ def _binary(ctx: CallContext, family: str, inp, tgt) -> None:
             ),
             fix='mode="multilabel" for one mask per channel, or build the model with classes=1',
             observed=_pair(ctx, inp, tgt),
-            expected="input (N, 1, H, W) in binary mode",
+            expected="one channel, (N, 1, H, W), in binary mode",
             confidence="strong",
             severity="warning",
         )
@@ -374,7 +374,7 @@ def _multilabel(ctx: CallContext, family: str, inp, tgt) -> None:
             ),
             fix=f'mode="multiclass" for a class map (one class per pixel), or F.one_hot(y_true.long(), {channels}).permute(0, 3, 1, 2) for one mask per channel',
             observed=_pair(ctx, inp, tgt),
-            expected=f"target {_shape(inp.shape)}",
+            expected=f"a mask of shape {_shape(inp.shape)}",
             torch_raises=True,
         )
         return
@@ -393,7 +393,7 @@ def _multilabel(ctx: CallContext, family: str, inp, tgt) -> None:
             ),
             fix=f"build the model with classes={tgt.shape[1]}, one output channel per mask channel",
             observed=_pair(ctx, inp, tgt),
-            expected=f"target {_shape(inp.shape)}",
+            expected=f"a mask of shape {_shape(inp.shape)}",
         )
         _mask_values(ctx, family)
         return
@@ -689,7 +689,7 @@ def smp_mcc(ctx: CallContext) -> None:
             if several
             else "a mask of the prediction's size, (N, H, W) or (N, 1, H, W)",
             observed=_pair(ctx, inp, tgt),
-            expected="input (N, 1, H, W) and a mask of as many pixels",
+            expected="one channel, (N, 1, H, W), and a mask of as many pixels",
             torch_raises=raises,
         )
         return
@@ -701,7 +701,7 @@ def smp_mcc(ctx: CallContext) -> None:
             explanation="MCCLoss reshapes the prediction and the mask to (N, 1, -1): all channels count as one binary mask.",
             fix='DiceLoss(mode="multilabel") or one MCCLoss per channel; for a binary task build the model with classes=1',
             observed=_pair(ctx, inp, tgt),
-            expected="input (N, 1, H, W)",
+            expected="one channel, (N, 1, H, W)",
             severity="warning",
         )
     if tgt.is_bool:
