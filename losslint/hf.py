@@ -23,11 +23,15 @@ applies; the arguments (`select`, `ignore`, `severity`, `policy`, `action`) over
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from transformers import TrainerCallback
 from transformers.utils import logging as hf_logging
 
+from . import intercept
+from .libraries import boundary_targets
+from .monitor import state
 from .training import TrainingSession
 
 log = hf_logging.get_logger("transformers.losslint")
@@ -45,6 +49,7 @@ class LossLintCallback(TrainerCallback):
         self.session = TrainingSession(action=action, **options)
         self._handles: list = []
         self._model = None
+        self._inside: list[bool] = []  # per forward entered: whether its boundary check set intercept.local.inside
 
     @property
     def reports(self) -> list:
@@ -71,9 +76,27 @@ class LossLintCallback(TrainerCallback):
 
     def _before(self, module: Any, args: tuple, kwargs: dict) -> None:
         self.session.enter()
+        # The watch starts here, inside Module.__call__, after the model-boundary wrapper of
+        # PreTrainedModel.__call__ (libraries.BOUNDARIES) was passed: judge the `labels=` now.
+        self._inside.append(self._judge_boundary(module, args, kwargs, sys._getframe(1)))
 
     def _after(self, module: Any, args: tuple, kwargs: dict, output: Any) -> None:
+        if self._inside and self._inside.pop():
+            intercept.local.inside = False
         self.session.leave()
+
+    def _judge_boundary(self, model: Any, args: tuple, kwargs: dict, frame: Any) -> bool:
+        """The boundary check of this forward; when it found something, the loss the model computes
+        inside is not judged again (as intercept._boundary_call does), until _after."""
+        if kwargs.get("labels") is None or not state.watches or state.busy or intercept.local.inside:
+            return False
+        for cls, judge in boundary_targets():
+            if isinstance(model, cls):
+                if intercept.judge_boundary(state.watches[-1], judge, model, args, kwargs, frame):
+                    intercept.local.inside = True
+                    return True
+                return False
+        return False
 
     # Trainer passes `model=` to every event; on_init_end is missed by a callback added later.
     def on_init_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:

@@ -322,6 +322,21 @@ def _library_function(current: Callable, loss: str, patch: _Patch) -> Callable:
     return wrapper
 
 
+def judge_boundary(watch, judge: Callable, model: Any, args: tuple, kwargs: dict, frame) -> bool:
+    """Judge a model-boundary call in `watch`; True when it found an error or a warning, so that the
+    loss the model computes inside from the same labels need not be judged again (an info leaves
+    that to the inner loss's own checks)."""
+    made: list = []
+
+    def produce(depth: str):
+        made.append(judge(model, args, kwargs, depth))
+        return made[-1]
+
+    watch.judge(model, args, kwargs, frame, produce=produce)
+    report = made[0] if made else None
+    return report is not None and any(f.severity in ("error", "warning") for f in report.findings)
+
+
 def _boundary_call(current: Callable, judge: Callable, patch: _Patch) -> Callable:
     """A model whose call carries a loss's target (`labels=`): its own check, then the model runs as
     always. The loss computed inside is judged too, as torch's, unless the boundary found something:
@@ -340,14 +355,7 @@ def _boundary_call(current: Callable, judge: Callable, patch: _Patch) -> Callabl
             or torch.compiler.is_compiling()
         ):
             return current(self, *args, **kwargs)
-        made: list = []
-
-        def produce(depth: str):
-            made.append(judge(self, args, kwargs, depth))
-            return made[-1]
-
-        watches[-1].judge(self, args, kwargs, sys._getframe(1), produce=produce)
-        if made and made[0] is not None and made[0].findings:
+        if judge_boundary(watches[-1], judge, self, args, kwargs, sys._getframe(1)):
             # The boundary said what is wrong, in the model's terms: the loss computed from these
             # labels inside the model is not judged again (one report, with the model's fix).
             return _inside(current, self, *args, **kwargs)

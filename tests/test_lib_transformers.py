@@ -511,11 +511,6 @@ def test_selection_and_inline_suppression_apply_to_the_models_report():
     assert report.errors and not report.torch_raises  # promoted by configuration; torch still accepts it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LossLintCallback enters its watch in a forward pre-hook, inside Module.__call__, after the "
-    "PreTrainedModel.__call__ boundary wrapper has already been passed: only the inner BCEWithLogitsLoss is judged",
-)
 def test_a_model_under_the_trainer_callback_is_judged_at_its_boundary(tmp_path):
     need("accelerate")
     from losslint.hf import LossLintCallback
