@@ -405,21 +405,25 @@ def _weight(ctx: CallContext, loss: str, weight: str | None, channels: int) -> N
     if not isinstance(value, torch.Tensor) or value.ndim == 0:
         return
     length = value.numel() if value.ndim == 1 else value.shape[0]
-    if channels == 1:
-        if weight == "focal":
-            ctx.emit(
-                "LL206",
-                "weight",
-                f"`weight` holds {length} per-class value{'s' if length > 1 else ''} for a single-channel prediction; {loss} rejects a per-class weight there",
-                explanation=f"{loss} raises 'Per-class class_weight is not supported for single-channel outputs.'",
-                fix="a scalar weight (weight=2.0), or no weight",
-                observed=f"weight of {length}, prediction with 1 channel",
-                expected="a scalar weight",
-                torch_raises=True,
-            )
-        return  # the Dice terms skip the weight for one class; BCE broadcasts pos_weight
     background = ctx.config.get("include_background", True) is not False
-    scored = channels if background else channels - 1
+    # The channels scored once include_background=False has dropped channel 0 (MONAI ignores it for one).
+    scored = channels if background or channels == 1 else channels - 1
+    if weight == "ce" and channels == 1:
+        return  # BCEWithLogitsLoss broadcasts it as pos_weight; the Dice term skips a weight for one class
+    if weight == "dice" and scored == 1:
+        return  # DiceLoss applies no class weight to a single scored channel
+    if weight == "focal" and scored == 1:
+        ctx.emit(
+            "LL206",
+            "weight",
+            f"`weight` holds {length} per-class value{'s' if length > 1 else ''} for a single scored channel; {loss} rejects a per-class weight there",
+            explanation=f"{loss} raises 'Per-class class_weight is not supported for single-channel outputs.'",
+            fix="a scalar weight (weight=2.0), or no weight",
+            observed=f"weight of {length}, {scored} scored channel (prediction with {channels}, include_background={background})",
+            expected="a scalar weight",
+            torch_raises=True,
+        )
+        return
     if weight == "ce":
         expected, what = channels, f"one per class of the prediction, background included ({channels}): DiceCELoss hands it to nn.CrossEntropyLoss and gives its Dice term weight[1:] when include_background=False"
     else:
