@@ -243,3 +243,27 @@ def judge_rcnn_call(model, args: tuple, kwargs: dict, depth: str = "values"):
         confidence="certain",
     )
     return Report(loss=name, findings=(finding,))
+
+
+@check("tv_focal_class_indices")
+def tv_focal_class_indices(ctx: CallContext) -> None:
+    """sigmoid_focal_loss with class indices (N,) for (N, C) logits: it takes one binary target per logit."""
+    inp, tgt = ctx.fact("input"), ctx.fact("target")
+    if inp is None or tgt is None or inp.ndim < 2 or inp.shape[-1] < 2 or tgt.shape != inp.shape[:-1]:
+        return
+    classes = inp.shape[-1]
+    ctx.emit(
+        "LL201",
+        "target",
+        f"`targets` {tgt.summary} looks like class indices; sigmoid_focal_loss takes a binary target per logit, of `inputs`' shape {list(inp.shape)}",
+        explanation=(
+            "sigmoid_focal_loss is binary cross entropy with logits per element, times the focal factor: "
+            f"torchvision raises 'Target size ({list(tgt.shape)}) must be the same as input size ({list(inp.shape)})'. "
+            "RetinaNet's head turns each anchor's class index into a one-hot row first."
+        ),
+        fix=f"F.one_hot(targets.long(), num_classes={classes}).float(), as RetinaNet's head builds them",
+        observed=tgt.summary,
+        expected=f"float{list(inp.shape)}, values in [0, 1]",
+        torch_raises=True,
+        replaces=("LL402",),  # the indices' values outside [0, 1] say the same
+    )
