@@ -133,11 +133,12 @@ def test_correct_setups_are_quiet_and_bit_identical(name):
     assert all(torch.equal(a, b) for a, b in zip(plain_params, watched_params))
 
 
-def test_soft_bce_ignore_index_is_not_judged_as_torchs_bce_inside():
+@pytest.mark.parametrize("thorough", [False, True])
+def test_soft_bce_ignore_index_is_not_judged_as_torchs_bce_inside(thorough):
     """SoftBCEWithLogitsLoss masks -100 after binary_cross_entropy_with_logits(reduction="none"): torch's
     BCE rule, judging the inner call, would see -100 targets; the inner call is not judged."""
     mask = void(class_map(2).unsqueeze(1).float(), -100.0)
-    with losslint.watch(action="collect") as w:
+    with losslint.watch(action="collect", thorough=thorough) as w:
         train(L.SoftBCEWithLogitsLoss(), 1, mask, steps=2)
     assert w.reports == []  # not even an info: torch's BCE rule never saw the -100s
     assert w.calls == 2  # the smp loss, once per step; not the torch functional inside it
@@ -224,10 +225,11 @@ def test_a_raising_mistake_stops_with_losslints_message_before_smp_raises():
     assert "LL202" in text and "smp.DiceLoss" in text and "y_true.argmax(dim=1)" in text and _line("LOSS") in text
 
 
-def test_focal_one_hot_is_one_finding_on_smp_focal_not_a_per_class_bce_shape():
+@pytest.mark.parametrize("thorough", [False, True])
+def test_focal_one_hot_is_one_finding_on_smp_focal_not_a_per_class_bce_shape(thorough):
     """FocalLoss calls binary_cross_entropy_with_logits per class with a (N, C, H, W) slice of the mask:
     the report is about the mask's layout, on smp.FocalLoss, not a reshape of a per-class slice."""
-    with losslint.watch(action="collect") as w:
+    with losslint.watch(action="collect", thorough=thorough) as w:
         with pytest.raises(ValueError):
             train(L.FocalLoss("multiclass"), 3, F.one_hot(class_map(3), 3).permute(0, 3, 1, 2), steps=1)
     (report,) = w.reports
