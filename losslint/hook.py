@@ -54,8 +54,9 @@ def _metadata_key(hook: "Hook", module: torch.nn.Module, args: tuple, kwargs: di
 
 def _same(a: tuple | None, b: tuple) -> bool:
     """Equal metadata, and the very same configuration objects (`is`: a tensor attribute is not
-    compared by value)."""
-    return a is not None and a[:2] == b[:2] and a[3] == b[3] and len(a[2]) == len(b[2]) and all(x is y for x, y in zip(a[2], b[2]))
+    compared by value). The configuration tuples have the same length: the names are fixed at
+    attach time."""
+    return a is not None and a[0] == b[0] and a[1] == b[1] and a[3] == b[3] and all(map(operator.is_, a[2], b[2]))
 
 
 def _origin():
@@ -74,7 +75,7 @@ class Hook(Monitor):
         self._loss_name = self.checker.registry.resolve(module)[0].name
         self._depth = threading.local()  # the depth _before judged this thread's current call at
         self._clean: dict = {}  # call site -> metadata of its last clean call (see _before)
-        self._lines: dict = {}  # (code, line number) -> call site, as callsite.describe says it
+        self._lines: dict = {}  # (id of code, line number) -> (code, call site as callsite.describe says it)
         names = [name for name in module.__dict__ if name[0] != "_"]  # reduction, ignore_index, ...
         self._config = operator.itemgetter(*names) if names else None
         if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
@@ -94,13 +95,17 @@ class Hook(Monitor):
             # Steady state: a metadata-depth call whose metadata (and the module's configuration)
             # is what an earlier clean call from the same line had is only counted (issue 13).
             frame = callsite.user_frame(sys._getframe(1))
-            line = (frame.f_code, frame.f_lineno) if frame is not None else None
-            location = self._lines.get(line)
-            if location is None:
+            # By the code object's id: hashing a code object hashes its bytecode and constants, every
+            # time. The entry keeps the code object, so a reused id is told apart.
+            line = (id(frame.f_code), frame.f_lineno) if frame is not None else None
+            known = self._lines.get(line)
+            if known is not None and known[0] is frame.f_code:
+                location = known[1]
+            else:
                 location = callsite.describe(frame)
                 if len(self._lines) > 64:
                     self._lines.clear()
-                self._lines[line] = location
+                self._lines[line] = (frame.f_code if frame is not None else None, location)
             clean = self._clean.get(location)
             if clean is not None and _same(clean, _metadata_key(self, module, args, kwargs)) and self._count_clean(location):
                 self._depth.value = None
