@@ -162,6 +162,8 @@ MISTAKES = {
         lambda: L.TverskyLoss("multiclass"), 3, lambda: class_map(3), {"activation": "softmax2d"}, "LL301", "from_logits=False", False),
     "Focal on a softmax model (#1263)": (
         lambda: L.FocalLoss("multiclass"), 3, lambda: class_map(3), {"activation": "softmax2d"}, "LL305", "from_logits=False", False),
+    "Focal multiclass with from_logits=False on a softmax model": (
+        lambda: L.FocalLoss("multiclass", from_logits=False), 3, lambda: class_map(3), {"activation": "softmax2d"}, "LL703", "from_logits=True", False),
     "Focal with a one-hot mask": (
         lambda: L.FocalLoss("multiclass"), 3, lambda: F.one_hot(class_map(3), 3).permute(0, 3, 1, 2), {}, "LL202", "argmax(dim=1)", True),
     "Focal with 1-based labels": (

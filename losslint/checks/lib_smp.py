@@ -279,6 +279,16 @@ def smp_mode(ctx: CallContext, family: str) -> None:
             expected="ignore_index=None in multilabel mode",
             torch_raises=True,
         )
+    if family == "focal" and mode == "multiclass" and ctx.config.get("from_logits") is False:
+        ctx.emit(
+            "LL703",
+            "from_logits",
+            "`from_logits` is False with mode=\"multiclass\": smp's FocalLoss scores log(probabilities) as sigmoid logits, "
+            "so no prediction can reach a loss of 0",
+            observed="FocalLoss(mode='multiclass', from_logits=False)",
+            expected="from_logits=True on raw logits",
+            confidence="certain",
+        )
     judge = {"binary": _binary, "multiclass": _multiclass, "multilabel": _multilabel}[mode]
     judge(ctx, family, inp, tgt)
     from_logits = True if family == "lovasz" else ctx.config.get("from_logits", True) is not False
