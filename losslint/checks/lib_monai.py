@@ -138,12 +138,14 @@ def monai_segmentation(
     logits: str | None = None,
     weight: str | None = None,
     ignore: bool = False,
+    bool_target: bool = False,
 ) -> None:
     """The target's layout against to_onehot_y, its label values, and the prediction against the
     activation options. dice: the loss has a Dice-family term that scores probabilities (after its
     sigmoid / softmax / other_act). logits: 'ce' or 'focal' when a term takes raw logits whatever the
     options. weight: how the loss checks its class weight ('dice', 'ce', 'focal'). ignore: whether
-    `ignore_index` values are replaced before the one-hot conversion."""
+    `ignore_index` values are replaced before the one-hot conversion. bool_target: the loss computes
+    1 - target, which raises for a bool target that is not one-hot converted (TverskyLoss, HausdorffDTLoss)."""
     inp, tgt = ctx.fact("input"), ctx.fact("target")
     if inp is None or tgt is None or inp.ndim < 3:
         return
@@ -219,19 +221,36 @@ def monai_segmentation(
         return  # neither 1 nor C channels: the engine's shape finding
     _weight(ctx, loss, weight, channels)
     if not inp.is_floating:
-        if dice and channels > 1 and ctx.config.get("softmax") and not ctx.config.get("sigmoid"):
-            ctx.emit(
-                "LL104",
-                "input",
-                f"`input` is {inp.summary}, an integer prediction, and {loss} has softmax=True",
-                explanation=f"torch.softmax has no integer kernel: {loss} raises ('softmax_lastdim_kernel_impl' not implemented). "
-                "An argmax'd prediction has no gradient either: the loss needs the model's float output.",
-                fix="pass the model's float output (the logits), not its argmax",
-                observed=inp.summary,
-                expected="a float prediction",
-                torch_raises=True,
-            )
+        # MONAI raises for most integer predictions (no integer softmax; `fp *= 0.5` cannot write floats into
+        # a Long tensor), but not on every path: a raise is claimed only where it is certain.
+        certain = dice and channels > 1 and bool(ctx.config.get("softmax")) and not ctx.config.get("sigmoid")
+        ctx.emit(
+            "LL104",
+            "input",
+            f"`input` is {inp.summary}, an integer prediction (an argmax or a thresholded mask?); {loss} needs the model's float output",
+            explanation=(
+                "An integer prediction carries no gradient, so training cannot learn from it (backward raises 'element 0 of "
+                "tensors does not require grad'), and "
+                + ("torch.softmax has no integer kernel: with softmax=True MONAI raises." if certain else "MONAI's arithmetic on it raises on most paths.")
+            ),
+            fix=f"pass the model's float output (the logits) to {loss}, not its argmax or AsDiscrete(threshold=...) result",
+            observed=inp.summary,
+            expected="a float prediction",
+            torch_raises=certain,
+        )
         return
+    # An ignore_index masks the target first (target * mask), which makes it float.
+    if tgt.is_bool and bool_target and not (to_onehot and channels > 1) and ctx.config.get("ignore_index") is None:
+        ctx.emit(
+            "LL103",
+            "target",
+            f"`target` is a bool mask {list(tgt.shape)}; {loss} subtracts it (1 - target), which torch rejects for bool",
+            explanation=f"{loss} takes the target's complement (false negatives / distance fields); torch raises 'Subtraction, the `-` operator, with a bool tensor is not supported'.",
+            fix="target.float()",
+            observed=tgt.summary,
+            expected="a float (or integer) mask",
+            torch_raises=True,
+        )
     _prediction(ctx, loss, dice, logits, channels)
 
 
