@@ -27,6 +27,7 @@ from . import callsite
 from .compiled import notice_when_compiling
 from .config import ConfigError
 from .engine import Checker
+from .findings import LossLintError
 from .monitor import Action, Monitor, claim, release, state
 from .policy import Policy
 
@@ -114,7 +115,11 @@ class Hook(Monitor):
         else:
             steady = False
         self._judged = None
-        depth = self.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+        try:
+            depth = self.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+        except LossLintError as exc:
+            # Raised at the user's call, not from inside losslint's own frames.
+            raise exc.with_traceback(None) from None
         if steady and depth is not None and self._judged is not None and not self._judged.findings:
             if len(self._clean) > 64:
                 self._clean.clear()
@@ -226,7 +231,11 @@ def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict | None = None) -
         return None
     __tracebackhide__ = True
     kwargs = kwargs or {}
-    PRE_HOOK.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+    try:
+        PRE_HOOK.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+    except LossLintError as exc:
+        # Raised at the user's call, not from inside losslint's own frames.
+        raise exc.with_traceback(None) from None
     # No forward hook releases this claim: it expires when the watches consume it, or with its tensor.
     claim(PRE_HOOK.checker.registry.resolve(module)[0].name, args, kwargs, len(state.watches))
     return None

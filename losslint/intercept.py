@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch._C import _is_torch_function_mode_enabled as _mode_enabled
 from torch.overrides import handle_torch_function
 
+from .findings import LossLintError
 from .monitor import claimed, release, state
 from .provenance import ORIGIN_OPS
 
@@ -262,7 +263,11 @@ def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tu
         # passes the hook left for the others are not needed.
         release(loss, args, kwargs)
         return _run(current, args, kwargs)
-    depth = watch.judge(original, args, kwargs, frame, origin=watch.provenance.get)
+    try:
+        depth = watch.judge(original, args, kwargs, frame, origin=watch.provenance.get)
+    except LossLintError as exc:
+        # Raised at the user's call, not from inside losslint's own frames.
+        raise exc.with_traceback(None) from None
     out = _run(current, args, kwargs)
     if depth == "values":
         # The post-mortem: one read of the loss value, on the calls whose values were read.
@@ -286,7 +291,11 @@ def _judged(watch, loss_object: object, loss: str, call: Callable, args: tuple, 
     if claimed(loss, args, kwargs):
         release(loss, args, kwargs)  # a hook on the loss module judged it
         return _inside(call, *bound, *args, **kwargs)
-    depth = watch.judge(loss_object, args, kwargs, frame, origin=watch.provenance.get)
+    try:
+        depth = watch.judge(loss_object, args, kwargs, frame, origin=watch.provenance.get)
+    except LossLintError as exc:
+        # Raised at the user's call, not from inside losslint's own frames.
+        raise exc.with_traceback(None) from None
     out = _inside(call, *bound, *args, **kwargs)
     if depth == "values":
         watch.after(loss_object, args, kwargs, out, depth, frame)
@@ -332,7 +341,11 @@ def judge_boundary(watch, judge: Callable, model: Any, args: tuple, kwargs: dict
         made.append(judge(model, args, kwargs, depth))
         return made[-1]
 
-    watch.judge(model, args, kwargs, frame, produce=produce)
+    try:
+        watch.judge(model, args, kwargs, frame, produce=produce)
+    except LossLintError as exc:
+        # Raised at the user's call, not from inside losslint's own frames.
+        raise exc.with_traceback(None) from None
     report = made[0] if made else None
     return report is not None and any(f.severity in ("error", "warning") for f in report.findings)
 

@@ -30,6 +30,7 @@ from torch.overrides import TorchFunctionMode
 from .compiled import notice_when_compiling
 from .config import ConfigError
 from .engine import Checker
+from .findings import LossLintError
 from .monitor import Action, Monitor, claim, claimed, release, state
 from .policy import Policy
 from .provenance import ORIGIN_OPS, PASS_THROUGH_OPS, Provenance
@@ -165,7 +166,11 @@ class Watch(Monitor, TorchFunctionMode):
         kwargs = _complete(func, args, kwargs)
         if claimed(name, args, kwargs):
             return func(*args, **kwargs)
-        depth = self.judge(func, args, kwargs, sys._getframe(1), origin=self.provenance.get)
+        try:
+            depth = self.judge(func, args, kwargs, sys._getframe(1), origin=self.provenance.get)
+        except LossLintError as exc:
+            # Raised at the user's call, not from inside losslint's own frames.
+            raise exc.with_traceback(None) from None
         # Watches further out see this same call next (torch forwards it down the mode stack).
         outer = len(state.watches) - 1
         claim(name, args, kwargs, outer)
