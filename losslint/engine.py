@@ -239,7 +239,9 @@ def _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled) -> t
             state = vars(instance)
             buffers = state.get("_buffers") or {}
             config = tuple(
-                _freeze(state[name] if name in state else buffers.get(name), None) for name in spec.config_attributes
+                # A dotted attribute (MONAI's DiceCELoss keeps `dice.softmax`) is read where it is.
+                _freeze(state[name] if name in state else _attribute(instance, name) if "." in name else buffers.get(name), None)
+                for name in spec.config_attributes
             )
             if spec.from_module:
                 # Arguments the module supplies itself (LinearCrossEntropyLoss's weight) can change

@@ -90,7 +90,7 @@ class LossLintCallback(TrainerCallback):
         inside is not judged again (as intercept._boundary_call does), until _after."""
         if kwargs.get("labels") is None or not state.watches or state.busy or intercept.local.inside:
             return False
-        for cls, judge in boundary_targets():
+        for cls, judge, _ in boundary_targets():
             if isinstance(model, cls):
                 if intercept.judge_boundary(state.watches[-1], judge, model, args, kwargs, frame):
                     intercept.local.inside = True

@@ -38,6 +38,7 @@ from torch._C import _is_torch_function_mode_enabled as _mode_enabled
 from torch.overrides import handle_torch_function
 
 from .findings import LossLintError
+from .libraries import carried
 from .monitor import claimed, release, state
 from .provenance import ORIGIN_OPS
 
@@ -133,9 +134,9 @@ def enter(registry) -> None:
                 current = getattr(owner, name)
                 make = _library_forward if kind == "module" else _library_function
                 _install(owner, name, lambda patch, current=current, loss=loss, make=make: make(current, loss, patch))
-            for cls, judge in boundary_targets():
+            for cls, judge, where in boundary_targets():
                 current = cls.__call__
-                _install(cls, "__call__", lambda patch, current=current, judge=judge: _boundary_call(current, judge, patch))
+                _install(cls, "__call__", lambda patch, current=current, judge=judge, where=where: _boundary_call(current, judge, patch, where))
         except BaseException:
             _uninstall()
             _users -= 1
@@ -350,7 +351,7 @@ def judge_boundary(watch, judge: Callable, model: Any, args: tuple, kwargs: dict
     return report is not None and any(f.severity in ("error", "warning") for f in report.findings)
 
 
-def _boundary_call(current: Callable, judge: Callable, patch: _Patch) -> Callable:
+def _boundary_call(current: Callable, judge: Callable, patch: _Patch, where: tuple = ("labels", None)) -> Callable:
     """A model whose call carries a loss's target (`labels=`): its own check, then the model runs as
     always. The loss computed inside is judged too, as torch's, unless the boundary found something:
     then that report, in the model's terms, is the one."""
@@ -360,7 +361,7 @@ def _boundary_call(current: Callable, judge: Callable, patch: _Patch) -> Callabl
         __tracebackhide__ = True
         watches = state.watches
         if (
-            kwargs.get("labels") is None
+            carried(args, kwargs, where) is None
             or not watches
             or patch.retired
             or state.busy

@@ -24,9 +24,21 @@ from typing import Any, Callable
 
 # Class (module, qualified name) -> (module, function) of the check of its calls, imported when
 # the class's module is: judge(model, args, kwargs, depth) -> Report | None.
-BOUNDARIES: dict[tuple[str, str], tuple[str, str]] = {
-    ("transformers.modeling_utils", "PreTrainedModel"): ("losslint.transformers_labels", "judge_model_call"),
+# The third entry names the argument that carries the target, (keyword, position after self): a call
+# without it (inference) is not judged.
+BOUNDARIES: dict[tuple[str, str], tuple[str, str, tuple[str, int | None]]] = {
+    ("transformers.modeling_utils", "PreTrainedModel"): ("losslint.transformers_labels", "judge_model_call", ("labels", None)),
+    # Faster / Mask / Keypoint R-CNN: forward(images, targets); ground-truth boxes labelled 0 (background).
+    ("torchvision.models.detection.generalized_rcnn", "GeneralizedRCNN"): ("losslint.checks.lib_torchvision", "judge_rcnn_call", ("targets", 1)),
 }
+
+
+def carried(args: tuple, kwargs: dict, where: tuple[str, int | None]):
+    """The boundary call's target argument, or None."""
+    keyword, position = where
+    if keyword in kwargs:
+        return kwargs[keyword]
+    return args[position - 1] if position is not None and len(args) >= position else None
 
 _cache: tuple[tuple[int, int], list] | None = None
 
@@ -46,16 +58,19 @@ def loss_targets(registry) -> list[tuple[Any, str, str, str]]:
         if library in (None, "torch") or library not in sys.modules:
             continue
         cls = spec.module
-        if isinstance(cls, type) and "forward" in vars(cls) and (id(cls), "forward") not in seen:
-            seen.add((id(cls), "forward"))
-            found.append((cls, "forward", spec.name, "module"))
+        # The class's own forward; or its __call__ where it overrides that instead (timm's JsdCrossEntropy).
+        entry = next((m for m in ("forward", "__call__") if isinstance(cls, type) and m in vars(cls)), None)
+        if entry is not None and (id(cls), entry) not in seen:
+            seen.add((id(cls), entry))
+            found.append((cls, entry, spec.name, "module"))
         func = spec.functional
         name = getattr(func, "__name__", None)
         if func is None or not callable(func) or isinstance(func, type) or not name:
             continue
-        prefix = library + "."
+        # Every module that holds it under its name: the library's, and the user's own after
+        # `from torchvision.ops import sigmoid_focal_loss` (a name bound inside a function is not reached).
         for module_name, module in list(sys.modules.items()):
-            if module is None or not (module_name == library or module_name.startswith(prefix)):
+            if module is None:
                 continue
             held = vars(module).get(name) if hasattr(module, "__dict__") else None
             if held is not None and getattr(held, "__losslint_original__", held) is func and (id(module), name) not in seen:
@@ -65,10 +80,10 @@ def loss_targets(registry) -> list[tuple[Any, str, str, str]]:
     return found
 
 
-def boundary_targets() -> list[tuple[type, Callable]]:
-    """(class, check) of every model boundary whose library is imported."""
+def boundary_targets() -> list[tuple[type, Callable, tuple[str, int | None]]]:
+    """(class, check, where its target is) of every model boundary whose library is imported."""
     found = []
-    for (module_name, qualname), (checker_module, checker_name) in BOUNDARIES.items():
+    for (module_name, qualname), (checker_module, checker_name, where) in BOUNDARIES.items():
         module = sys.modules.get(module_name)
         cls = getattr(module, qualname, None) if module is not None else None
         if not isinstance(cls, type):
@@ -77,5 +92,5 @@ def boundary_targets() -> list[tuple[type, Callable]]:
             judge = getattr(importlib.import_module(checker_module), checker_name)
         except Exception:  # noqa: BLE001 - a check that cannot load leaves the model unwatched, not broken
             continue
-        found.append((cls, judge))
+        found.append((cls, judge, where))
     return found

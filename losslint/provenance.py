@@ -101,7 +101,11 @@ def _entry_point(frame: FrameType | None, default: str) -> tuple[str, str | None
         owner = frame.f_locals.get("self")
         if owner is not None:
             name = f"nn.{type(owner).__name__}"
-    return name, callsite.location(frame) if frame is not None else None
+    if frame is None:
+        return name, None
+    # A library's layer (smp's `activation="sigmoid"`) is named at the user's line that reached it.
+    _, user, library = callsite.sites(frame)
+    return name, f"{user} (inside {library})" if library else user
 
 
 def _softmax_dim(func: object, args: tuple, kwargs: dict, ndim: int) -> int | None:

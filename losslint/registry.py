@@ -287,7 +287,7 @@ def compile_rule(
         config={n: c for n, c in rule.config.items() if n not in absent},
         config_attributes=tuple(
             dict.fromkeys(
-                (name if conf.attribute is None else conf.attribute).split(".")[0]
+                name if conf.attribute is None else conf.attribute
                 for name, conf in rule.config.items()
                 if conf.attribute != ""
             )

@@ -155,7 +155,6 @@ def test_sigmoid_focal_loss_with_class_indices():
     assert "F.one_hot(targets.long(), num_classes=3).float()" in report.findings[0].fix
 
 
-@pytest.mark.xfail(strict=True, reason="watch() wraps a library functional in the library's modules only; a name the user imported before the watch (`from torchvision.ops import ...`) is the unwrapped function (the lead's intercept change)")
 def test_a_functional_imported_by_name():
     cxcywh = torch.cat([torch.rand(8, 2) * 20 + 20, torch.rand(8, 2) * 10 + 2], dim=1)
     with losslint.watch(action="collect") as w:
@@ -261,7 +260,6 @@ def test_faster_rcnn_objects_labelled_zero_are_background():
     assert judge_rcnn_call(net, (images,), {}) is None
 
 
-@pytest.mark.xfail(strict=True, reason="GeneralizedRCNN is not a model boundary yet (libraries.BOUNDARIES, and _boundary_call's labels= condition: the lead's change)")
 def test_faster_rcnn_objects_labelled_zero_under_watch():
     net = detector(num_classes=2)
     net.train()
