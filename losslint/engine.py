@@ -9,7 +9,7 @@ views; the report keeps summaries only.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import numbers
 from collections import OrderedDict
 import re
@@ -192,8 +192,14 @@ class Checker:
                 return cached
         elif key is not None:
             plan = self._plans.get(key)
-        with torch.no_grad():
+        # no_grad, without building a context manager on every call of a training loop's hook.
+        if grad_enabled:
+            torch._C._set_grad_enabled(False)
+        try:
             ctx = _run(spec, form, instance, args, kwargs or {}, read_values=read_values, origin=origin, grad_enabled=grad_enabled, plan=plan)
+        finally:
+            if grad_enabled:
+                torch._C._set_grad_enabled(True)
         if read_values and key is not None and plan is None and ctx.plan is not None:
             self._plans[key] = ctx.plan
             if len(self._plans) > _METADATA_CACHE_SIZE:
@@ -223,7 +229,7 @@ def _freeze(value: object, origin: Callable | None) -> object:
     if isinstance(value, torch.Tensor):
         found = origin(value) if origin is not None else None
         return (
-            "T", tuple(value.shape) if not value.is_nested else ("nested", value.dim()), value.dtype,
+            "T", value.shape if not value.is_nested else ("nested", value.dim()), value.dtype,  # torch.Size hashes as a tuple
             value.device, value.layout, value.requires_grad, found,
         )
     if isinstance(value, (list, tuple)) and len(value) <= 64:
@@ -299,7 +305,12 @@ def _run(
                 found = origin(value) if isinstance(value, torch.Tensor) else None
                 if found is not None:
                     ctx.origins[name] = found
-        _read_config(ctx, spec, form, instance)
+        if plan is not None and plan.config is not None:
+            # The metadata key holds the configuration's values: the plan's reading of it stands.
+            ctx.config = dict(plan.config)
+        else:
+            _read_config(ctx, spec, form, instance)
+        config = ctx.config
         if form == "module" and instance is not None and spec.module_adapter is not None:
             spec.module_adapter(ctx)
         if plan is None:
@@ -308,7 +319,10 @@ def _run(
             _check_devices(ctx)
             _match_format(ctx, spec)
             _check_dtypes(ctx, spec)
-            ctx.plan = _Plan(tuple(ctx.findings), ctx.format, dict(ctx.binding), {})
+            # Scalars only: a plan holds no tensor and no object of the user's (a weight, a callable
+            # is read again on every call).
+            scalars = all(type(v) in _SCALARS for v in config.values())
+            ctx.plan = _Plan(tuple(ctx.findings), ctx.format, dict(ctx.binding), {}, config=dict(config) if scalars else None)
         else:
             # The same metadata as a call judged before: its metadata findings and format stand.
             ctx.reused = plan
@@ -596,6 +610,10 @@ class _Plan:
     # What each metadata-only check found, by (id of its checks tuple, position): filled as the first
     # call runs them, read by the calls that reuse the plan.
     checked: dict[tuple[int, int], tuple[Finding, ...]]
+    # By id of a checks tuple whose metadata-only checks all found nothing: the checks left to run.
+    rest: dict[int, tuple] = field(default_factory=dict)
+    # The configuration as read, when it is all scalars (None: read it on every call).
+    config: dict[str, Any] | None = None
 
 
 def _observe_facts(ctx: CallContext, spec: CompiledLoss) -> None:
@@ -801,25 +819,35 @@ def _check_kinds(ctx: CallContext, fmt: CompiledFormat) -> None:
 
 
 def _run_checks(ctx: CallContext, checks) -> None:
-    reused, plan = ctx.reused, ctx.plan
-    for i, fn_params in enumerate(checks):
-        fn, params = fn_params
-        metadata_only = fn in check_library.METADATA_ONLY
+    reused, plan, metadata = ctx.reused, ctx.plan, check_library.METADATA_ONLY
+    if reused is not None:
+        rest = reused.rest.get(id(checks))
+        if rest is not None:
+            # The metadata-only checks found nothing with this metadata: only the others run.
+            checks, reused = rest, None
+    quiet = True  # no metadata-only check found anything (on a plan's first call)
+    for i, (fn, params) in enumerate(checks):
+        metadata_only = fn in metadata
         if metadata_only and reused is not None:
             found = reused.checked.get((id(checks), i))
             if found is not None:
-                # What the check found on the first call with this metadata, in its place.
-                have = {(f.code, f.argument) for f in ctx.findings}
-                ctx.findings.extend(f for f in found if (f.code, f.argument) not in have)
+                if found:  # what the check found on the first call with this metadata, in its place
+                    have = {(f.code, f.argument) for f in ctx.findings}
+                    ctx.findings.extend(f for f in found if (f.code, f.argument) not in have)
                 continue
         before = len(ctx.findings)
         try:
             fn(ctx, **params)
         except Exception as exc:  # noqa: BLE001
             _internal_error(ctx, f"check {fn.__name__}", exc)
+            quiet = False
             continue
-        if metadata_only and plan is not None and len(ctx.findings) >= before:
-            plan.checked[(id(checks), i)] = tuple(ctx.findings[before:])
+        if metadata_only and plan is not None:
+            if len(ctx.findings) >= before:
+                plan.checked[(id(checks), i)] = tuple(ctx.findings[before:])
+            quiet = quiet and len(ctx.findings) == before
+    if plan is not None and quiet:
+        plan.rest[id(checks)] = tuple(c for c in checks if c[0] not in metadata)
 
 
 def _shape_mismatch(ctx: CallContext, spec: CompiledLoss) -> None:

@@ -82,6 +82,10 @@ def describe_value(value: object) -> str:
     return type(value).__name__
 
 
+# dtype -> (floating, complex, bool, integral): built for every tensor argument of every call.
+_DTYPE_FLAGS: dict[torch.dtype, tuple[bool, bool, bool, bool]] = {}
+
+
 class TensorFacts:
     """Facts about one tensor. Holds the tensor only while the check runs; the report never does."""
 
@@ -95,10 +99,12 @@ class TensorFacts:
         self.is_meta = self.device_type == "meta"
         self.is_sparse = tensor.layout != torch.strided
         self.is_nested = bool(getattr(tensor, "is_nested", False))
-        self.is_floating = tensor.dtype.is_floating_point
-        self.is_complex = tensor.dtype.is_complex
-        self.is_bool = tensor.dtype == torch.bool
-        self.is_integral = not (self.is_floating or self.is_complex or self.is_bool)
+        flags = _DTYPE_FLAGS.get(self.dtype)
+        if flags is None:
+            dtype = self.dtype
+            floating, complex_, bool_ = dtype.is_floating_point, dtype.is_complex, dtype == torch.bool
+            flags = _DTYPE_FLAGS[dtype] = (floating, complex_, bool_, not (floating or complex_ or bool_))
+        self.is_floating, self.is_complex, self.is_bool, self.is_integral = flags
         self.numel = math.prod(self.shape) if not self.is_nested else 0
         # Values are read only from plain dense real tensors: meta tensors have none, and sparse,
         # nested or complex data has no meaning for the heuristics.

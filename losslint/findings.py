@@ -73,6 +73,8 @@ class Report:
     context: str | None = None
 
     def __post_init__(self) -> None:
+        if len(self.findings) < 2 and type(self.findings) is tuple:
+            return  # nothing to order (most reports of a training loop)
         ordered = tuple(
             sorted(self.findings, key=lambda f: (SEVERITY_RANK[f.severity], not f.torch_raises))
         )

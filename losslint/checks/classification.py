@@ -404,7 +404,7 @@ def single_class(ctx: CallContext, raises: bool = False, fix: str | None = None)
     )
 
 
-@check("diagnose_class_target_shape")
+@check("diagnose_class_target_shape")  # not metadata_only: it replaces earlier findings
 def diagnose_class_target_shape(ctx: CallContext, float_one_hot: bool = False, one_hot: bool = True) -> None:
     """When no format fits: name the classic layout mistakes instead of a bare shape error.
 
