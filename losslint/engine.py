@@ -254,7 +254,9 @@ def _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled) -> t
                 # shape if a submodule is replaced: their metadata is part of the signature too.
                 config += tuple(_freeze(_attribute(instance, path), None) for path in spec.from_module.values())
         return (
-            id(spec), form, id(instance), type(instance), config, grad_enabled,
+            # Not the instance itself: two modules of one class with the same configuration share
+            # their verdicts (a fresh module in every run of a notebook cell, a model per fold).
+            id(spec), form, type(instance), config, grad_enabled,
             tuple(_freeze(a, origin) for a in args),
             tuple((k, _freeze(v, origin)) for k, v in (kwargs or {}).items()),
         )

@@ -120,7 +120,9 @@ class Hook(Monitor):
         except LossLintError as exc:
             # Raised at the user's call, not from inside losslint's own frames.
             raise exc.with_traceback(None) from None
-        if steady and depth is not None and self._judged is not None and not self._judged.findings:
+        # A clean metadata call is what later calls are compared with (the values calls before it are
+        # not: the policy reads their values anyway).
+        if steady and depth == "metadata" and self._judged is not None and not self._judged.findings:
             if len(self._clean) > 64:
                 self._clean.clear()
             self._clean[location] = _metadata_key(self, module, args, kwargs)

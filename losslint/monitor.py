@@ -324,9 +324,9 @@ class Monitor:
         if state.predicted == id(args):
             state.predicted = None
             return  # the check before the call predicted this value and said why
-        frame = callsite.user_frame(start)
         report = None
         state.busy = True
+        frame = None
         try:
             try:
                 from .checks.numerics import post_mortem
@@ -335,7 +335,8 @@ class Monitor:
                     report = post_mortem(self.checker, loss, args, kwargs, output)
                 if report is None:
                     return
-                report = dataclasses.replace(report, location=callsite.describe(frame))
+                frame, location, context = callsite.sites(start)
+                report = dataclasses.replace(report, location=location, context=context)
                 report = apply_suppressions(report)
             except Exception as exc:  # noqa: BLE001 - losslint must never be what breaks the step
                 _internal_failure(exc, callsite.describe(frame), frame)

@@ -29,8 +29,10 @@ def test_repeated_clean_calls_are_counted_and_changes_are_judged():
 
     with losslint.attach(criterion, action="collect", checker=checker, policy=losslint.Policy(first=1, every=5)) as hook:
         for _ in range(6):
-            call(x, y)  # call 0: values; 1-3: only counted; 4 (every 5th): values; 5: counted
-        assert checker.depths == ["values", "values"] and hook.calls == 6 and hook.sites[next(iter(hook.sites))] == (6, 2)
+            # call 0: values; 1: metadata (the clean call later ones are compared with); 2-3: only
+            # counted; 4 (every 5th): values; 5: counted
+            call(x, y)
+        assert checker.depths == ["values", "metadata", "values"] and hook.calls == 6 and hook.sites[next(iter(hook.sites))] == (6, 2)
         call(torch.randn(4, 5), y[:4])  # new shapes: judged
         criterion.reduction = "sum"  # new configuration: judged
         call(x, y)
@@ -41,5 +43,5 @@ def test_repeated_clean_calls_are_counted_and_changes_are_judged():
             call(x, y)
         except RuntimeError:
             pass
-    assert checker.depths == ["values", "values"] + ["metadata"] * 4
+    assert checker.depths == ["values", "metadata", "values"] + ["metadata"] * 4
     assert [r.codes for r in hook.reports] and hook.reports[-1].errors

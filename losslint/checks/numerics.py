@@ -573,7 +573,10 @@ def post_mortem(checker, loss: object, args: tuple, kwargs: dict, value: torch.T
     out = value.detach()
     if out.is_meta or not out.dtype.is_floating_point or out.numel() == 0:
         return None
-    if bool(torch.isfinite(out).all()):
+    if out.numel() == 1 and out.device.type == "cpu":
+        if math.isfinite(out.item()):  # the usual scalar loss on the CPU: one read, no kernel
+            return None
+    elif bool(torch.isfinite(out).all()):
         return None
     report = checker.check_call(loss, args, kwargs, depth="values")
     spec, form, _ = checker.registry.resolve(loss)
