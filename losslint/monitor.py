@@ -122,11 +122,24 @@ def _default_checker() -> Checker:
 
 
 def _values_readable(args: tuple, kwargs: dict) -> bool:
-    """False when a tensor has no data to read: meta tensors, fake tensors (FakeTensorMode, export)."""
+    """False when a tensor has no data to read: meta tensors, fake tensors (FakeTensorMode, export),
+    and tensors traced under an active fake mode (AOT autograd tracing a loss module that Dynamo did
+    not inline, see releases "dynamo_inlines_loss_modules": the arguments are functional wrappers of
+    fake tensors)."""
+    tensors = []
     for value in (*args, *kwargs.values()):
-        if isinstance(value, torch.Tensor) and (value.is_meta or isinstance(value, FakeTensor)):
-            return False
-    return True
+        if isinstance(value, torch.Tensor):
+            if value.is_meta or isinstance(value, FakeTensor):
+                return False
+            tensors.append(value)
+    if all(type(t) is torch.Tensor for t in tensors):
+        return True  # plain tensors (the usual call): no tracer's wrapper among them
+    try:
+        from torch._guards import detect_fake_mode
+
+        return detect_fake_mode(tensors) is None
+    except Exception:  # noqa: BLE001 - without the helper, the tensors' own types decided above
+        return True
 
 
 def _warn(report: Report, frame: FrameType | None) -> None:

@@ -256,3 +256,16 @@ def _gaussian_nll_float_var() -> bool:
 )
 def _gaussian_nll_var_any_singleton() -> bool:
     return _accepts(lambda: F.gaussian_nll_loss(torch.zeros(2, 3), torch.zeros(2, 3), torch.ones(1, 3)))
+
+
+@behaviour(
+    "dynamo_inlines_loss_modules",
+    "Does Dynamo trace into an nn.Module's forward, so that a loss module's functional call is seen while compiling?",
+    "no on 2.4 (inline_inbuilt_nn_modules off: a loss module is a call_module node, which AOT autograd runs on "
+    "fake tensors; losslint then judges it at metadata depth, at the line that called the compiled function); "
+    "yes from 2.5 (pytorch#131059; the option is always on where it no longer exists).",
+)
+def _dynamo_inlines_loss_modules() -> bool:
+    import torch._dynamo.config as dynamo_config
+
+    return bool(getattr(dynamo_config, "inline_inbuilt_nn_modules", True))

@@ -11,8 +11,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
+from losslint.releases import holds
 
 pytest.importorskip("torch._dynamo")
+
+
+def _line() -> int:
+    import sys
+
+    return sys._getframe(1).f_lineno
 
 
 @pytest.fixture(autouse=True)
@@ -57,9 +64,12 @@ def test_a_warning_in_compiled_code_is_warned_once_and_the_step_runs():
     expected = step(x, y)
     with warnings.catch_warnings(record=True) as caught, losslint.watch() as w:
         warnings.simplefilter("always")
-        losses = [compiled(x, y) for _ in range(3)]
+        losses = [compiled(x, y) for _ in range(3)]; called_at = _line()  # noqa: E702
     ours = [c for c in caught if issubclass(c.category, losslint.LossLintWarning)]
-    assert len(ours) == 1 and ours[0].filename == __file__ and ours[0].lineno == step.__code__.co_firstlineno + 1
+    # Where Dynamo inlines the loss module, the loss's own line inside the step; on torch 2.4, AOT
+    # autograd runs the module later, and the line that called the compiled step is the user's.
+    line = step.__code__.co_firstlineno + 1 if holds("dynamo_inlines_loss_modules") else called_at
+    assert len(ours) == 1 and ours[0].filename == __file__ and ours[0].lineno == line
     assert [r.codes for r in w.reports] == [[c for c in losslint.check(criterion, net(x).log_softmax(1), y).codes]]
     for loss in losses:
         torch.testing.assert_close(loss, expected)
@@ -67,6 +77,9 @@ def test_a_warning_in_compiled_code_is_warned_once_and_the_step_runs():
 
 def test_no_graph_break_and_the_check_is_not_in_the_compiled_graph():
     from torch._dynamo.backends.common import aot_autograd
+
+    if not holds("dynamo_inlines_loss_modules"):
+        pytest.skip("this torch's Dynamo does not trace into the loss module: its graph has no check to hold")
 
     graphs = []
 
