@@ -39,7 +39,8 @@ from torch.overrides import handle_torch_function
 
 from .findings import LossLintError
 from .libraries import carried
-from .monitor import claimed, release, state
+from . import releases
+from .monitor import claimed, release, state, traced_by_aot
 from .provenance import ORIGIN_OPS
 
 
@@ -259,6 +260,8 @@ def _run(current: Callable, args: tuple, kwargs: dict):
 
 def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tuple, kwargs: dict, frame):
     __tracebackhide__ = True
+    if traced_by_aot(args, kwargs) and releases.holds("dynamo_inlines_loss_modules"):
+        return _run(current, args, kwargs)  # judged while Dynamo traced it
     if claimed(loss, args, kwargs):
         # A hook on the loss module judged it. One wrapper serves every watch of the thread, so the
         # passes the hook left for the others are not needed.

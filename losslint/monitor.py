@@ -121,6 +121,20 @@ def _default_checker() -> Checker:
     return _DEFAULT
 
 
+def traced_by_aot(args: tuple, kwargs: dict) -> bool:
+    """Whether the call's tensors are a tracer's (AOT autograd replaying a graph Dynamo made, under a
+    fake mode). Where Dynamo traces into loss modules, it has judged this call already, at compile
+    time (`tracing`), and the replay must not report it a second time, at another line."""
+    if all(type(v) is torch.Tensor for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)):
+        return False
+    try:
+        from torch._guards import detect_fake_mode
+
+        return detect_fake_mode([v for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)]) is not None
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def _values_readable(args: tuple, kwargs: dict) -> bool:
     """False when a tensor has no data to read: meta tensors, fake tensors (FakeTensorMode, export),
     and tensors traced under an active fake mode (AOT autograd tracing a loss module that Dynamo did
