@@ -128,9 +128,10 @@ def traced_by_aot(args: tuple, kwargs: dict) -> bool:
     if all(type(v) is torch.Tensor for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)):
         return False
     try:
-        from torch._guards import detect_fake_mode
+        from torch._guards import TracingContext
 
-        return detect_fake_mode([v for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)]) is not None
+        # A compilation in progress (a user's own FakeTensorMode has none, and is judged as usual).
+        return TracingContext.try_get() is not None
     except Exception:  # noqa: BLE001
         return False
 
