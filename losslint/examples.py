@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 _DTYPES = {
     name: getattr(torch, name)
-    for name in ("float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool")
+    for name in ("float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool", "complex64", "complex128")
 }
 _CONSTANTS = {"inf": float("inf"), "nan": float("nan"), "meta": "meta", **_DTYPES}
 

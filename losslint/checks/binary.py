@@ -358,3 +358,31 @@ def softmax_for_multi_label(ctx: CallContext, class_dim: int = 1) -> None:
         expected="sigmoid outputs (each value in [0, 1] on its own)",
         confidence="strong",
     )
+
+
+@check("complex_target_computes")
+def complex_target_computes(ctx: CallContext) -> None:
+    """binary_cross_entropy_with_logits takes a complex target with a real input and returns a
+    complex loss (backward() then raises 'grad can be implicitly created only for real scalar
+    outputs'); with a real pos_weight it raises, casting the complex result into the input's dtype."""
+    inp, tgt = ctx.fact("input"), ctx.fact("target")
+    if inp is None or tgt is None or not tgt.is_complex or inp.is_complex:
+        return
+    pos_weight = ctx.config.get("pos_weight")
+    raises = isinstance(pos_weight, torch.Tensor) and not pos_weight.dtype.is_complex
+    ctx.emit(
+        "LL103",
+        "target",
+        f"`target` is {dtype_name(tgt.dtype)}; expected real probabilities of the input's dtype {dtype_name(inp.dtype)}",
+        explanation=(
+            f"With pos_weight, torch raises 'result type {scalar_type_name(tgt.dtype)} can't be cast to the desired output type {scalar_type_name(inp.dtype)}'."
+            if raises
+            else "torch computes a complex loss from it; its imaginary part means nothing, and loss.backward() "
+            "raises 'grad can be implicitly created only for real scalar outputs'."
+        ),
+        fix="target.real",
+        observed=tgt.summary,
+        expected=f"{dtype_name(inp.dtype)} in [0, 1]",
+        torch_raises=raises,
+        severity="error",
+    )
