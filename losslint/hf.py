@@ -30,7 +30,7 @@ from transformers import TrainerCallback
 from transformers.utils import logging as hf_logging
 
 from . import intercept
-from .libraries import boundary_targets
+from .libraries import boundary_targets, carried
 from .monitor import state
 from .training import TrainingSession
 
@@ -88,10 +88,12 @@ class LossLintCallback(TrainerCallback):
     def _judge_boundary(self, model: Any, args: tuple, kwargs: dict, frame: Any) -> bool:
         """The boundary check of this forward; when it found something, the loss the model computes
         inside is not judged again (as intercept._boundary_call does), until _after."""
-        if kwargs.get("labels") is None or not state.watches or state.busy or intercept.local.inside:
+        if not state.watches or state.busy or intercept.local.inside:
             return False
-        for cls, judge, _ in boundary_targets():
+        for cls, judge, where in boundary_targets():
             if isinstance(model, cls):
+                if carried(args, kwargs, where) is None:
+                    return False  # no labels: nothing to judge before the model runs
                 if intercept.judge_boundary(state.watches[-1], judge, model, args, kwargs, frame):
                     intercept.local.inside = True
                     return True

@@ -250,58 +250,41 @@ def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patc
     return wrapper
 
 
-def _run(current: Callable, args: tuple, kwargs: dict):
-    local.inside = True  # a loss that calls another (a library's) is judged once, where it was called
-    try:
-        return _call(current, args, kwargs)
-    finally:
-        local.inside = False
-
-
 def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tuple, kwargs: dict, frame):
     __tracebackhide__ = True
     if traced_by_aot(args, kwargs) and releases.holds("dynamo_inlines_loss_modules"):
-        return _run(current, args, kwargs)  # judged while Dynamo traced it
-    if claimed(loss, args, kwargs):
-        # A hook on the loss module judged it. One wrapper serves every watch of the thread, so the
-        # passes the hook left for the others are not needed.
-        release(loss, args, kwargs)
-        return _run(current, args, kwargs)
-    try:
-        depth = watch.judge(original, args, kwargs, frame, origin=watch.provenance.get)
-    except LossLintError as exc:
-        # Raised at the user's call, not from inside losslint's own frames.
-        raise exc.with_traceback(None) from None
-    out = _run(current, args, kwargs)
-    if depth == "values":
-        # The post-mortem: one read of the loss value, on the calls whose values were read.
-        watch.after(original, args, kwargs, out, depth, frame)
-    return out
+        return _inside(_call, current, args, kwargs)  # judged while Dynamo traced it
+    # Under a mode of the user's, torch's own functional is handed over as torch would (`_call`).
+    return _judged(watch, original, loss, args, kwargs, frame, _call, (current, args, kwargs), {})
 
 
 # ---- other libraries' losses and model boundaries (`libraries`) ------------------------------------
 
 
 def _inside(call: Callable, *args: Any, **kwargs: Any):
-    local.inside = True  # what a judged library loss calls inside (torch's losses) is not judged again
+    local.inside = True  # what a judged loss calls inside (a library's torch losses) is not judged again
     try:
         return call(*args, **kwargs)
     finally:
         local.inside = False
 
 
-def _judged(watch, loss_object: object, loss: str, call: Callable, args: tuple, kwargs: dict, frame, bound: tuple = ()):
+def _judged(watch, loss_object: object, loss: str, args: tuple, kwargs: dict, frame, call: Callable, call_args: tuple, call_kwargs: dict):
+    """Judge the loss call (`args`, `kwargs`) in `watch`, then run it: `call(*call_args, **call_kwargs)`."""
     __tracebackhide__ = True
     if claimed(loss, args, kwargs):
-        release(loss, args, kwargs)  # a hook on the loss module judged it
-        return _inside(call, *bound, *args, **kwargs)
+        # A hook on the loss module judged it. One wrapper serves every watch of the thread, so the
+        # passes the hook left for the others are not needed.
+        release(loss, args, kwargs)
+        return _inside(call, *call_args, **call_kwargs)
     try:
         depth = watch.judge(loss_object, args, kwargs, frame, origin=watch.provenance.get)
     except LossLintError as exc:
         # Raised at the user's call, not from inside losslint's own frames.
         raise exc.with_traceback(None) from None
-    out = _inside(call, *bound, *args, **kwargs)
+    out = _inside(call, *call_args, **call_kwargs)
     if depth == "values":
+        # The post-mortem: one read of the loss value, on the calls whose values were read.
         watch.after(loss_object, args, kwargs, out, depth, frame)
     return out
 
@@ -315,23 +298,24 @@ def _library_forward(current: Callable, loss: str, patch: _Patch) -> Callable:
         watches = state.watches
         if not watches or patch.retired or state.busy or local.inside or torch.compiler.is_compiling():
             return current(self, *args, **kwargs)
-        return _judged(watches[-1], self, loss, current, args, kwargs, sys._getframe(1), bound=(self,))
+        return _judged(watches[-1], self, loss, args, kwargs, sys._getframe(1), current, (self, *args), kwargs)
 
     forward.__losslint_original__ = current
     return forward
 
 
 def _library_function(current: Callable, loss: str, patch: _Patch) -> Callable:
+    original = getattr(current, "__losslint_original__", current)
+
     @functools.wraps(current)
     def wrapper(*args: Any, **kwargs: Any):
         __tracebackhide__ = True
         watches = state.watches
         if not watches or patch.retired or state.busy or local.inside or torch.compiler.is_compiling():
             return current(*args, **kwargs)
-        original = getattr(current, "__losslint_original__", current)
-        return _judged(watches[-1], original, loss, current, args, kwargs, sys._getframe(1))
+        return _judged(watches[-1], original, loss, args, kwargs, sys._getframe(1), current, args, kwargs)
 
-    wrapper.__losslint_original__ = getattr(current, "__losslint_original__", current)
+    wrapper.__losslint_original__ = original
     return wrapper
 
 

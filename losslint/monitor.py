@@ -365,7 +365,7 @@ class Monitor:
                     return
                 frame, location, context = callsite.sites(start)
                 report = dataclasses.replace(report, location=location, context=context)
-                report = apply_suppressions(report)
+                report = apply_suppressions(report, also=context)  # as judge() does
             except Exception as exc:  # noqa: BLE001 - losslint must never be what breaks the step
                 _internal_failure(exc, callsite.describe(frame), frame)
                 return
