@@ -29,6 +29,9 @@ class Description:
     alternatives: tuple[str, ...] = field(default=())  # other kinds these values fit as well
     shape: tuple[int, ...] | None = None
     dtype: str | None = None
+    # Class indices that also hold an ignore label (-100, torch's default ignore_index; 255, the void
+    # label of segmentation masks): only a loss with an ignore_index takes them.
+    ignore: int | None = None
 
     @property
     def words(self) -> str:
@@ -49,6 +52,7 @@ class Description:
             "alternatives": list(self.alternatives),
             "shape": list(self.shape) if self.shape is not None else None,
             "dtype": self.dtype,
+            "ignore": self.ignore,
         }
 
 
@@ -68,6 +72,23 @@ def _unreadable(value: object) -> Description | None:
     if not facts.values_readable:
         why = "no values to read" if facts.is_meta or facts.numel == 0 else "its values cannot be inspected"
         return Description(facts.summary, None, why, shape=facts.shape, dtype=str(facts.dtype).removeprefix("torch."))
+    return None
+
+
+IGNORE_INDEX = -100  # torch's default ignore_index
+VOID_LABEL = 255  # the void/boundary label of segmentation masks
+
+
+def _ignore_label(value: torch.Tensor, classes: int) -> int | None:
+    """The one ignore label (-100, or 255 when it is no class) that the values outside [0, classes) all are, else None."""
+    with torch.no_grad():
+        data = value.detach().reshape(-1)
+        outside = data[(data < 0) | (data >= classes)]
+        if outside.numel() == 0 or outside.numel() == data.numel():
+            return None
+        for label in (IGNORE_INDEX, VOID_LABEL):
+            if (label < 0 or label >= classes) and bool((outside == label).all()):
+                return label
     return None
 
 
@@ -137,6 +158,19 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
             return Description(kind="signed", evidence="every value is -1 or 1", **made)
         if without_class_dim and vr.min >= 0 and vr.max < classes:  # type: ignore[operator]
             return Description(kind="class_indices", evidence=f"integers in [0, {classes}), one per sample: the prediction has {classes} classes", **made)
+        ignored = _ignore_label(value, classes) if without_class_dim and not facts.is_floating else None  # type: ignore[arg-type]
+        if ignored is not None:
+            why = (
+                "ignored by CrossEntropyLoss/NLLLoss's default ignore_index"
+                if ignored == IGNORE_INDEX
+                else "the usual void label of segmentation masks: pass ignore_index=255"
+            )
+            return Description(
+                kind="class_indices",
+                evidence=f"integers in [0, {classes}), one per sample: the prediction has {classes} classes; with {ignored} ({why})",
+                ignore=ignored,
+                **made,
+            )
         if rows_shape and distinct and distinct <= {0.0, 1.0}:
             rows = kinds.binary_rows(facts.sample_rows(0), 1)
             if rows is not None and rows.one_hot:

@@ -248,6 +248,17 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
             f"needs one score per class ({p_name} of shape (N, C, ...), C >= 2); the prediction has one per "
             f"sample, {pred.summary}: give the model one output per class"
         )
+    config = dict(usage.config)  # type: ignore[union-attr]
+    if tgt.ignore is not None:
+        if "ignore_index" not in loss.rule.config:
+            return (
+                f"cannot skip the ignore label {tgt.ignore}: {loss.name} has no ignore_index, and every target "
+                f"must be a class in [0, C) (F.one_hot fails on {tgt.ignore}); drop those samples first "
+                f"(target != {tgt.ignore}) or use a loss with ignore_index"
+            )
+        default = loss.rule.config["ignore_index"].default
+        if tgt.ignore != default:
+            config["ignore_index"] = tgt.ignore
     as_is = any(pred.kind in take.input and tgt.kind in take.target for take in usage.takes)  # type: ignore[union-attr]
     inputs = _candidates(loss, p_name, pred.kind, [k for take in usage.takes for k in take.input], placeholders)  # type: ignore[union-attr]
     targets = _candidates(loss, t_name, tgt.kind, [k for take in usage.takes for k in take.target], placeholders)  # type: ignore[union-attr]
@@ -264,11 +275,11 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     for (p_code, p_note), (t_code, t_note) in attempts:
         if not as_is and p_code == p_name and t_code == t_name:
             continue  # check() may accept kinds the loss is not for (MSE on logits and one-hot rows)
-        result = _verified(checker, loss, {p_name: p_code, t_name: t_code}, {p_name: prediction, t_name: target})
+        result = _verified(checker, loss, {p_name: p_code, t_name: t_code}, {p_name: prediction, t_name: target}, config)
         if isinstance(result, tuple):
             codes, report = result
             notes = tuple(n for n in (p_note if codes[p_name] != p_name else "", t_note if codes[t_name] != t_name else "") if n)
-            return _option(loss, codes, notes, report)
+            return _option(loss, codes, notes, report, config)
         first_problem = first_problem or result
     return f"no conversion makes the call clean: {first_problem}" if first_problem else f"takes {_takes_words(loss)}"
 
@@ -296,7 +307,7 @@ def _candidates(loss: CompiledLoss, argument: str, kind: str | None, accepted: l
     return out
 
 
-def _verified(checker: Checker, loss: CompiledLoss, codes: dict[str, str], tensors: dict[str, torch.Tensor]):
+def _verified(checker: Checker, loss: CompiledLoss, codes: dict[str, str], tensors: dict[str, torch.Tensor], config: dict[str, Any]):
     """((final codes, report), ) when the converted call is clean, else the first problem, in words.
 
     A (N, 1) head against (N,) labels is squeezed, and a dtype that check() says is wrong is changed as
@@ -311,7 +322,7 @@ def _verified(checker: Checker, loss: CompiledLoss, codes: dict[str, str], tenso
             values = {name: conversion.apply(code, tensors) for name, code in codes.items()}
         except Exception as exc:  # noqa: BLE001 - a conversion that does not apply to these tensors
             return first or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        report = _check(checker, loss, values)
+        report = _check(checker, loss, values, config)
         blocking = [f for f in report.findings if f.severity in ("error", "warning")]
         if not blocking:
             return codes, report
@@ -353,16 +364,14 @@ def _repair(codes: dict[str, str], blocking: list[Finding], values: dict) -> boo
     return changed
 
 
-def _check(checker: Checker, loss: CompiledLoss, values: dict[str, Any]):
-    usage = loss.rule.usage
+def _check(checker: Checker, loss: CompiledLoss, values: dict[str, Any], config: dict[str, Any]):
     args = [values[a] for a in loss.arguments if a in values]
-    return checker.check(loss.functional, *args, **usage.config)  # type: ignore[union-attr]
+    return checker.check(loss.functional, *args, **config)
 
 
-def _option(loss: CompiledLoss, codes: dict[str, str], notes: tuple[str, ...], report) -> Option:
-    usage = loss.rule.usage
+def _option(loss: CompiledLoss, codes: dict[str, str], notes: tuple[str, ...], report, config: dict[str, Any]) -> Option:
     own = loss.names
-    config = dict(usage.config)  # type: ignore[union-attr]
+    config = dict(config)
     module = short_name(loss.rule.loss.module) or loss.name
     built = ", ".join(f"{k}={v!r}" for k, v in config.items())
     positional = ", ".join(codes.get(a, a) for a in loss.arguments if a in codes)

@@ -290,3 +290,41 @@ def test_tensors_that_require_grad_stay_untouched_and_build_no_graph():
     logits = torch.randn(N, C, generator=g).requires_grad_()
     answer = suggest(logits, torch.randint(0, C, (N,), generator=g))
     assert answer.converted and logits.grad is None and logits.grad_fn is None
+
+
+# ---- audit: readings that were wrong or missing ----------------------------------------------------
+
+
+def _assert_runs_clean(answer, prediction, target):
+    for option in (*answer.fits, *answer.converted):
+        report, error = _run_as_written(option, prediction, target)
+        assert error is None, f"{option.call}: torch raised {error}"
+        assert not [f for f in report.findings if f.severity != "info"], f"{option.call}:\n{report}"
+
+
+def test_class_indices_with_the_default_ignore_label():
+    g = _gen(0)
+    prediction = torch.randn(16, 4, generator=g)
+    target = torch.where(torch.rand(16, generator=g) > 0.8, -100, torch.randint(0, 4, (16,), generator=g))
+    target[0] = -100
+    answer = suggest(prediction, target)
+    assert answer.target.kind == "class_indices" and answer.target.ignore == -100
+    assert "with -100 (ignored by CrossEntropyLoss/NLLLoss's default ignore_index)" in str(answer.target)
+    assert answer.task == "multiclass"
+    assert answer.best.call == "nn.CrossEntropyLoss()(input, target)"
+    assert "BCEWithLogitsLoss" not in [o.loss for o in answer.converted]
+    why = {u.loss: u.why for u in answer.other}
+    assert why["BCEWithLogitsLoss"].startswith("cannot skip the ignore label -100: BCEWithLogitsLoss has no ignore_index")
+    _assert_runs_clean(answer, prediction, target)
+
+
+def test_segmentation_void_label_255_gets_ignore_index():
+    g = _gen(0)
+    prediction = torch.randn(2, 4, 8, 8, generator=g)
+    target = torch.randint(0, 4, (2, 8, 8), generator=g)
+    target[:, :2] = 255
+    answer = suggest(prediction, target)
+    assert answer.target.ignore == 255
+    assert answer.best.call == "nn.CrossEntropyLoss(ignore_index=255)(input, target)"
+    assert all(o.config.get("ignore_index") == 255 for o in (*answer.fits, *answer.converted))
+    _assert_runs_clean(answer, prediction, target)
