@@ -150,6 +150,18 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
     per_class = pred_shape is not None and has_class_dim(pred_shape) and prediction_kind != "embeddings"
     classes = pred_shape[1] if per_class else None  # type: ignore[index]
     without_class_dim = per_class and facts.shape == pred_shape[:1] + pred_shape[2:]  # type: ignore[index]
+    # (N, 1) class indices against (N, C) scores: a column that .squeeze(1) makes the (N,) torch wants.
+    column = per_class and facts.shape == pred_shape[:1] + (1,) + pred_shape[2:]  # type: ignore[index]
+    in_range = column and vr.all_integral and not facts.is_floating and vr.min >= 0 and vr.max < classes  # type: ignore[operator]
+    ignored = _ignore_label(value, classes) if column and vr.all_integral and not facts.is_floating and not in_range else None  # type: ignore[arg-type]
+    if in_range or ignored is not None:
+        return Description(
+            kind="class_indices",
+            evidence=f"integers in [0, {classes}) in a column of size 1 at dim 1: target.squeeze(1) gives the shape torch wants"
+            + (f"; with {ignored} (an ignore label)" if ignored is not None else ""),
+            ignore=ignored,
+            **made,
+        )
     # Rows over dim 1, one per sample: one-hot, multi-hot, distributions (also against a mismatched prediction).
     rows_shape = facts.ndim >= 2 and facts.shape[1] >= 2 and (pred_shape is None or pred_shape[:1] == facts.shape[:1])
     distinct = set(facts.distinct_values(3) or ())

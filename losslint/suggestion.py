@@ -262,6 +262,9 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     as_is = any(pred.kind in take.input and tgt.kind in take.target for take in usage.takes)  # type: ignore[union-attr]
     inputs = _candidates(loss, p_name, pred.kind, [k for take in usage.takes for k in take.input], placeholders)  # type: ignore[union-attr]
     targets = _candidates(loss, t_name, tgt.kind, [k for take in usage.takes for k in take.target], placeholders)  # type: ignore[union-attr]
+    if tgt.kind == "class_indices" and _is_column(prediction, target):
+        # (N, 1) class indices: squeezed first, so that every conversion starts from the (N,) indices.
+        targets = [(conversion.compose(code, t_name, f"{t_name}.squeeze(1)"), note) for code, note in targets]
     if not inputs or not targets:
         side, which = (pred, "prediction") if not inputs else (tgt, "target")
         if side.kind is None:
@@ -282,6 +285,12 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
             return _option(loss, codes, notes, report, config)
         first_problem = first_problem or result
     return f"no conversion makes the call clean: {first_problem}" if first_problem else f"takes {_takes_words(loss)}"
+
+
+def _is_column(prediction: torch.Tensor, target: torch.Tensor) -> bool:
+    """A target of shape (N, 1, *d) against scores of shape (N, C, *d)."""
+    p, t = tuple(prediction.shape), tuple(target.shape)
+    return has_class_dim(p) and t == p[:1] + (1,) + p[2:]
 
 
 def _needs_class_dim(loss: CompiledLoss) -> bool:
@@ -352,7 +361,8 @@ def _repair(codes: dict[str, str], blocking: list[Finding], values: dict) -> boo
     """Apply check()'s own dtype fix where that is the problem; True when something changed."""
     changed = False
     for finding in blocking:
-        if finding.code in _DTYPE_CODES and finding.argument in codes and finding.fix.startswith(finding.argument + "."):
+        mechanical = finding.code in _DTYPE_CODES or finding.fix.startswith(f"{finding.argument}.squeeze(")  # LL203: a (N, 1) column
+        if mechanical and finding.argument in codes and finding.fix.startswith(finding.argument + "."):
             try:
                 conversion.apply(finding.fix, values)  # a plain expression over the argument, or not
                 fixed = conversion.compose(finding.fix, finding.argument, codes[finding.argument])

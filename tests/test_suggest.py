@@ -328,3 +328,19 @@ def test_segmentation_void_label_255_gets_ignore_index():
     assert answer.best.call == "nn.CrossEntropyLoss(ignore_index=255)(input, target)"
     assert all(o.config.get("ignore_index") == 255 for o in (*answer.fits, *answer.converted))
     _assert_runs_clean(answer, prediction, target)
+
+
+@pytest.mark.parametrize("task", [None, "multiclass"])
+def test_a_column_of_class_indices_is_squeezed(task):
+    g = _gen(0)
+    prediction, target = torch.randn(16, 4, generator=g), torch.randint(0, 4, (16, 1), generator=g)
+    answer = suggest(prediction, target, task=task)
+    assert answer.target.kind == "class_indices"
+    assert answer.best.call == "nn.CrossEntropyLoss()(input, target.squeeze(1))"
+    converted = {o.loss: o.conversions for o in answer.converted}
+    assert converted["BCEWithLogitsLoss"] == {"target": "F.one_hot(target.squeeze(1), 4).float()"}
+    _assert_runs_clean(answer, prediction, target)
+    target[0, 0] = -100
+    answer = suggest(prediction, target, task=task)
+    assert answer.target.ignore == -100 and answer.best.call == "nn.CrossEntropyLoss()(input, target.squeeze(1))"
+    _assert_runs_clean(answer, prediction, target)
