@@ -32,11 +32,15 @@ class Description:
     # Class indices that also hold an ignore label (-100, torch's default ignore_index; 255, the void
     # label of segmentation masks): only a loss with an ignore_index takes them.
     ignore: int | None = None
+    # How the kind reads where the task changes it ("real-valued predictions" for a regression head).
+    named: str | None = None
 
     @property
     def words(self) -> str:
         if self.kind is None:
             return "not recognized"
+        if self.named:
+            return self.named
         return PREDICTION_KINDS.get(self.kind) or TARGET_KINDS.get(self.kind, self.kind)
 
     def __str__(self) -> str:

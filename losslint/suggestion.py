@@ -10,6 +10,7 @@ pass `check()` with no warning or error before it is shown.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from .docs import short_name
 from .engine import Checker
 from .findings import Finding
 from .registry import CompiledLoss, Registry
-from .vocabulary import PREDICTION_KINDS, PREDICTION_TASKS, TARGET_KINDS, TARGET_TASKS, TASKS
+from .vocabulary import PREDICTION_KINDS, PREDICTION_TASKS, REGRESSION_PREDICTION, TARGET_KINDS, TARGET_TASKS, TASKS, prediction_words
 
 # Codes whose fix is a mechanical dtype change that check() itself writes as code (`target.long()`).
 _DTYPE_CODES = ("LL101", "LL102", "LL103", "LL104")
@@ -131,6 +132,12 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         pred = _settled(pred, task)
     tgt = _described(describe_target, target, prediction, pred.kind)
     tasks, source = _tasks(task, pred, tgt)
+    if task is None and pred.kind == "distances" and tgt.kind == "real_values" and _same_per_sample(prediction, target):
+        # A non-negative head (ReLU, softplus) against real values of its shape: regression comes first;
+        # a distance of metric learning has ±1 or class labels, not real values.
+        tasks, source = ("regression", *(t for t in tasks if t != "regression")), "the target"
+    if tasks and tasks[0] == "regression" and pred.kind == "logits":
+        pred = dataclasses.replace(pred, named=REGRESSION_PREDICTION)
     fits: list[tuple[tuple, Option]] = []
     converted: list[tuple[tuple, Option]] = []
     other: list[tuple[tuple, Unfit]] = []
@@ -146,9 +153,11 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         if reason is not None:
             other.append(((0, *key), Unfit(loss.name, reason)))
             continue
+        loss_task = tasks[min(matching)[0]]
+        p_seen, t_seen = _read_for(loss_task, pred, tgt)
         try:
             with torch.no_grad():  # conversions run on the user's tensors: no graph, nothing kept alive
-                found = fit_loss(checker, loss, prediction, target, pred, tgt)
+                found = fit_loss(checker, loss, prediction, target, p_seen, t_seen)
         except Exception as exc:  # noqa: BLE001 - one loss losslint fails on must not cost the whole answer
             found = f"losslint failed on it: {type(exc).__name__}: {exc}"
         if isinstance(found, Option):
@@ -165,6 +174,30 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         converted=tuple(o for _, o in sorted(converted, key=lambda x: x[0])),
         other=tuple(u for _, u in sorted(other, key=lambda x: x[0])),
     )
+
+
+def _same_per_sample(prediction: object, target: object) -> bool:
+    """One value per sample on both sides: the same shape, or a (N, 1) column against (N,)."""
+    if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor) or has_class_dim(tuple(prediction.shape)):
+        return False
+    p, t = tuple(prediction.shape), tuple(target.shape)
+    return p == t or (len(p) >= 1 and (p == t + (1,) or t == p + (1,)) and len(min(p, t, key=len)) == 1)
+
+
+# For a regression loss, a bounded or non-negative output is still a real-valued prediction, and a target
+# in [0, 1] is still a real value: the range does not make it a probability.
+_REGRESSION_READINGS = {"probabilities": "logits", "distances": "logits", "log_probabilities": "logits", "soft_labels": "real_values"}
+
+
+def _read_for(task: str, pred: Description, tgt: Description) -> tuple[Description, Description]:
+    """The kinds as the loss's task reads them (regression: any float output and float target are real values)."""
+    if task != "regression":
+        return pred, tgt
+    if pred.kind in _REGRESSION_READINGS and pred.dtype and "float" in pred.dtype:
+        pred = dataclasses.replace(pred, kind=_REGRESSION_READINGS[pred.kind], named=REGRESSION_PREDICTION)
+    if tgt.kind in _REGRESSION_READINGS and tgt.dtype and "float" in tgt.dtype:
+        tgt = dataclasses.replace(tgt, kind=_REGRESSION_READINGS[tgt.kind])
+    return pred, tgt
 
 
 def _described(describe, value: object, *context: object) -> Description:
@@ -209,7 +242,7 @@ def _takes_words(loss: CompiledLoss) -> str:
     usage = loss.rule.usage
     parts = []
     for take in usage.takes:  # type: ignore[union-attr]
-        inputs = " or ".join(PREDICTION_KINDS[k] for k in take.input)
+        inputs = " or ".join(prediction_words(k, usage.tasks[0]) for k in take.input)  # type: ignore[union-attr]
         targets = " or ".join(TARGET_KINDS[k] for k in take.target)
         parts.append(f"{inputs} with {targets}" if targets else f"{inputs}, no target")
     return "; or ".join(dict.fromkeys(parts))

@@ -14,7 +14,7 @@ import ast
 from dataclasses import dataclass
 
 from .spec import Conversion, Example, LossRule, Usage
-from .vocabulary import PREDICTION_KINDS, TARGET_KINDS, TASKS
+from .vocabulary import PREDICTION_KINDS, TARGET_KINDS, TASKS, prediction_words
 
 # The constructor language's functions (losslint.examples) as torch spells them.
 _TORCH_NAMES = {
@@ -134,7 +134,7 @@ def take_rows(rule: LossRule) -> list[tuple[str, str, str, str]]:
         fmt = _format(rule, take.format)
         pred = fmt.arguments.get(usage.prediction) if fmt is not None else None  # type: ignore[union-attr]
         tgt = fmt.arguments.get(usage.target) if fmt is not None and usage.target else None  # type: ignore[union-attr]
-        inputs = _kinds(take.input, PREDICTION_KINDS)
+        inputs = " or ".join(prediction_words(k, usage.tasks[0]) for k in take.input)  # type: ignore[union-attr]
         if pred is not None and pred.shape is not None:
             inputs += f", `{_shape(pred.shape)}`"
         if not usage.target:  # type: ignore[union-attr]

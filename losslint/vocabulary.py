@@ -29,6 +29,17 @@ PREDICTION_KINDS = {
     "embeddings": "embeddings",
 }
 
+# A regression head's output is no score of a class: where the task is regression, "logits" reads so.
+REGRESSION_PREDICTION = "real-valued predictions"
+
+
+def prediction_words(kind: str, task: str | None = None) -> str:
+    """How a prediction kind reads for a task: a regression loss takes real-valued predictions, not logits."""
+    if kind == "logits" and task == "regression":
+        return REGRESSION_PREDICTION
+    return PREDICTION_KINDS.get(kind, kind)
+
+
 # What a target holds.
 TARGET_KINDS = {
     "class_indices": "class indices",

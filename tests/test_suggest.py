@@ -344,3 +344,42 @@ def test_a_column_of_class_indices_is_squeezed(task):
     answer = suggest(prediction, target, task=task)
     assert answer.target.ignore == -100 and answer.best.call == "nn.CrossEntropyLoss()(input, target.squeeze(1))"
     _assert_runs_clean(answer, prediction, target)
+
+
+@pytest.mark.parametrize("column", [False, True])
+def test_a_non_negative_regression_head_reads_as_regression(column):
+    g = _gen(0)
+    prediction = F.softplus(torch.randn(16, generator=g)) * 3
+    prediction = prediction.unsqueeze(1) if column else prediction
+    target = torch.rand(16, generator=g) * 5 + 1
+    answer = suggest(prediction, target)
+    assert answer.tasks[0] == "regression" and "metric" in answer.tasks
+    assert answer.best.loss == "MSELoss"
+    assert "distances" in str(answer.prediction)  # what the values look like is still said
+    _assert_runs_clean(answer, prediction, target)
+
+
+def test_values_in_zero_one_do_not_block_a_given_regression():
+    g = _gen(0)
+    prediction, target = torch.rand(16, generator=g), torch.rand(16, generator=g)
+    answer = suggest(prediction, target, task="regression")
+    assert [o.call for o in answer.fits][:1] == ["nn.MSELoss()(input, target)"]
+    _assert_runs_clean(answer, prediction, target)
+
+
+def test_a_regression_head_is_real_valued_predictions_not_logits():
+    g = _gen(0)
+    answer = suggest(torch.randn(16, generator=g), torch.randn(16, generator=g) * 3 + 1)
+    assert answer.task == "regression"
+    assert str(answer.prediction).startswith("f32[16] real-valued predictions:")
+    text = str(answer)
+    assert "raw scores" not in text.split("for other tasks:")[0], text
+
+
+def test_targets_page_calls_regression_inputs_real_valued_predictions():
+    from losslint.spec import load_builtin
+    from losslint.targets import take_rows
+
+    for _, rule in load_builtin()[1]:
+        if rule.usage is not None and rule.usage.tasks[0] == "regression":
+            assert all("raw scores" not in row[0] for row in take_rows(rule)), rule.loss.name
