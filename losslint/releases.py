@@ -88,11 +88,11 @@ def version() -> str:
 
 # ---- messages: the installed release's own words -------------------------------------------------------
 
-_SAYINGS: dict[str, Callable[[], object]] = {}
+_SAYINGS: dict[str, Callable[..., object]] = {}
 
 
-def saying(name: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
-    def register(call: Callable[[], object]) -> Callable[[], object]:
+def saying(name: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    def register(call: Callable[..., object]) -> Callable[..., object]:
         _SAYINGS[name] = call
         return call
 
@@ -100,15 +100,16 @@ def saying(name: str) -> Callable[[Callable[[], object]], Callable[[], object]]:
 
 
 @cache
-def said(name: str) -> str | None:
+def said(name: str, *args: object) -> str | None:
     """The first line of the message the installed torch raises for the named reference mistake, or
-    None when this release accepts it. Messages change between releases; quote this, not a copy."""
-    return _error_of(_SAYINGS[name])
+    None when this release accepts it. Messages change between releases; quote this, not a copy.
+    Some mistakes take arguments (the dtype torch names in its message): `said(name, torch.int32)`."""
+    return _error_of(lambda: _SAYINGS[name](*args))
 
 
-def quote(name: str, fallback: str) -> str:
+def quote(name: str, fallback: str, *args: object) -> str:
     """"torch raises '<its words>'" where the installed release raises, else the fallback description."""
-    text = said(name)
+    text = said(name, *args)
     return f"torch raises '{text}'" if text else fallback
 
 
@@ -118,8 +119,9 @@ def _int32_class_target() -> object:
 
 
 @saying("integer_probability_target")
-def _integer_probability_target() -> object:
-    return F.cross_entropy(torch.zeros(1, 2), torch.zeros(1, 2, dtype=torch.int64))
+def _integer_probability_target(dtype: torch.dtype = torch.int64) -> object:
+    # torch names the target's dtype ("..., got Byte"): ask with the user's.
+    return F.cross_entropy(torch.zeros(1, 2), torch.zeros(1, 2, dtype=dtype))
 
 
 @saying("float_class_target")

@@ -14,6 +14,9 @@ import re
 import warnings
 
 import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
 
 import losslint
 from examples_runner import all_examples, build_call
@@ -80,3 +83,22 @@ def test_fragments_reads_quotes():
     assert fragments("torch raises 'weight tensor should be defined'.") == ["weight tensor should be defined"]
     assert fragments("torch raises \"argument #2 'target' is out of range\" on the CPU") == ["argument #2 'target' is out of range"]
     assert fragments("raises 'expected scalar type ... but found Float'") == ["expected scalar type", "but found Float"]
+
+
+ONE_HOT_DTYPES = [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint16, torch.uint32, torch.uint64]
+
+
+@pytest.mark.parametrize("form", ["module", "functional"])
+@pytest.mark.parametrize("dtype", ONE_HOT_DTYPES, ids=str)
+def test_one_hot_integer_target_quotes_torchs_dtype(dtype, form):
+    """LL202 on an integer one-hot target quotes torch's error for that dtype ("got Bool", "got Byte"),
+    not the int64 one ("got Long") for all of them."""
+    fn = nn.CrossEntropyLoss() if form == "module" else F.cross_entropy
+    args = (torch.randn(4, 3), F.one_hot(torch.tensor([0, 1, 2, 0]), 3).to(dtype))
+    said = _torch_message(fn, args, {})
+    assert said is not None, f"torch accepts a {dtype} one-hot target"
+    (finding,) = [f for f in losslint.check(fn, *args).findings if f.torch_raises]
+    assert finding.code == "LL202"
+    quoted = fragments(finding.explanation)
+    assert quoted, finding.explanation
+    assert all(q in said for q in quoted), f"LL202 quotes {quoted}, but torch said: {said!r}"

@@ -518,6 +518,6 @@ def one_hot_integer_target(ctx: CallContext, replaces: tuple[str, ...] = ("LL103
         why = None
         if raiser(ctx) == "torch":
             why = "A target of the input's shape is read as class probabilities, which must be float: " + releases.quote(
-                "integer_probability_target", "torch raises a dtype error"
+                "integer_probability_target", "torch raises a dtype error", facts.dtype
             ) + "."
         _emit_one_hot(ctx, rows, torch_raises=True, replaces=replaces, explanation=why)
