@@ -96,6 +96,13 @@ def _ignore_label(value: torch.Tensor, classes: int) -> int | None:
     return None
 
 
+def _each(shape: tuple[int, ...], noun: str = "value") -> str:
+    """"one value per sample", per pixel where there are spatial dims, or a single value for a 0-d tensor."""
+    if len(shape) == 0:
+        return f"a single {noun}"
+    return f"one {noun} per " + ("pixel" if len(shape) > 2 or (len(shape) == 2 and shape[1] != 1) else "sample")
+
+
 def has_class_dim(shape: tuple[int, ...]) -> bool:
     """A prediction of shape (N, C, *d) with C >= 2 holds one score per class; (N,) and (N, 1) one per sample."""
     return len(shape) >= 2 and shape[1] >= 2
@@ -131,12 +138,12 @@ def describe_prediction(value: object) -> Description:
             kind="logits", evidence=f"{spread}, rows not normalized", alternatives=("embeddings",), **made
         )
     if vr.min >= 0 and vr.max <= 1 and facts.numel >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
-        return Description(kind="probabilities", evidence=f"one value per sample, every one in [0, 1]: sigmoid outputs", alternatives=("distances",), **made)
+        return Description(kind="probabilities", evidence=f"{_each(facts.shape)}, every one in [0, 1]: sigmoid outputs", alternatives=("distances",), **made)
     if vr.max <= 0 and facts.numel >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
-        return Description(kind="log_probabilities", evidence="one value per sample, every one <= 0: log-sigmoid outputs", alternatives=("logits",), **made)
+        return Description(kind="log_probabilities", evidence=f"{_each(facts.shape)}, every one <= 0: log-sigmoid outputs", alternatives=("logits",), **made)
     if vr.min >= 0:
-        return Description(kind="distances", evidence=f"one value per sample, non-negative, up to {vr.max:.3g}", alternatives=("logits",), **made)
-    return Description(kind="logits", evidence=f"one score per sample, {spread}", **made)
+        return Description(kind="distances", evidence=f"{_each(facts.shape)}, non-negative, up to {vr.max:.3g}", alternatives=("logits",), **made)
+    return Description(kind="logits", evidence=f"{_each(facts.shape, 'score')}, {spread}", **made)
 
 
 def describe_target(value: object, prediction: object = None, prediction_kind: str | None = None) -> Description:
@@ -166,14 +173,22 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
             ignore=ignored,
             **made,
         )
+    distinct = set(facts.distinct_values(3) or ())
+    where = "pixel" if pred_shape is not None and len(pred_shape) > 2 else "sample"
+    # One score per pixel, (N, 1, *d), against a (N, *d) or (N, 1, *d) mask: a binary segmentation mask.
+    mask_of_one_channel = (
+        pred_shape is not None and len(pred_shape) > 2 and pred_shape[1] == 1
+        and facts.shape in (pred_shape[:1] + pred_shape[2:], pred_shape)
+    )
+    if mask_of_one_channel and vr.all_integral and distinct and distinct <= {0.0, 1.0}:
+        return Description(kind="binary", evidence="every value is 0 or 1, one per pixel: a binary mask", **made)
     # Rows over dim 1, one per sample: one-hot, multi-hot, distributions (also against a mismatched prediction).
     rows_shape = facts.ndim >= 2 and facts.shape[1] >= 2 and (pred_shape is None or pred_shape[:1] == facts.shape[:1])
-    distinct = set(facts.distinct_values(3) or ())
     if vr.all_integral:
         if distinct and distinct <= {-1.0, 1.0} and -1.0 in distinct:
             return Description(kind="signed", evidence="every value is -1 or 1", **made)
         if without_class_dim and vr.min >= 0 and vr.max < classes:  # type: ignore[operator]
-            return Description(kind="class_indices", evidence=f"integers in [0, {classes}), one per sample: the prediction has {classes} classes", **made)
+            return Description(kind="class_indices", evidence=f"integers in [0, {classes}), one per {where}: the prediction has {classes} classes", **made)
         ignored = _ignore_label(value, classes) if without_class_dim and not facts.is_floating else None  # type: ignore[arg-type]
         if ignored is not None:
             why = (
@@ -183,7 +198,7 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
             )
             return Description(
                 kind="class_indices",
-                evidence=f"integers in [0, {classes}), one per sample: the prediction has {classes} classes; with {ignored} ({why})",
+                evidence=f"integers in [0, {classes}), one per {where}: the prediction has {classes} classes; with {ignored} ({why})",
                 ignore=ignored,
                 **made,
             )
@@ -196,7 +211,7 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
         if rows_shape and vr.min == -1 and facts.is_integral and vr.max >= 0:
             return Description(kind="index_lists", evidence="integers from -1 up, one row per sample: class indices padded with -1", **made)
         if distinct and distinct <= {0.0, 1.0}:
-            return Description(kind="binary", evidence="every value is 0 or 1, one per sample", **made)
+            return Description(kind="binary", evidence=f"every value is 0 or 1, {_each(facts.shape, 'label')}", **made)
         # Against one raw score per sample (a regression head), non-negative integers are counts; against
         # distances or embeddings they are the class labels of metric learning.
         if vr.min >= 0 and pred_shape is not None and not per_class and prediction_kind == "logits":

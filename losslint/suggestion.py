@@ -384,7 +384,8 @@ def _squeezed(codes: dict[str, str], names: list[str], values: dict[str, Any]) -
     if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
         return False
     for column, value, other in ((names[0], a, b), (names[1], b, a)):
-        if value.ndim == 2 and value.shape[1] == 1 and other.ndim == 1 and other.shape[0] == value.shape[0]:
+        # (N, 1) against (N,), and (N, 1, *d) scores against a (N, *d) mask.
+        if value.ndim >= 2 and value.shape[1] == 1 and tuple(other.shape) == tuple(value.shape[:1]) + tuple(value.shape[2:]):
             codes[column] = conversion.compose(f"{column}.squeeze(1)", column, codes[column])
             return True
     return False

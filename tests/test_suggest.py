@@ -383,3 +383,25 @@ def test_targets_page_calls_regression_inputs_real_valued_predictions():
     for _, rule in load_builtin()[1]:
         if rule.usage is not None and rule.usage.tasks[0] == "regression":
             assert all("raw scores" not in row[0] for row in take_rows(rule)), rule.loss.name
+
+
+@pytest.mark.parametrize("channel", [False, True])
+def test_binary_segmentation_of_one_channel(channel):
+    g = _gen(0)
+    prediction = torch.randn(2, 1, 8, 8, generator=g)
+    target = torch.randint(0, 2, (2, 1, 8, 8) if channel else (2, 8, 8), generator=g)
+    answer = suggest(prediction, target)
+    assert answer.task == "binary" and answer.target.kind == "binary"
+    assert "one per pixel" in answer.target.evidence and "per sample" not in answer.target.evidence
+    assert "one score per pixel" in answer.prediction.evidence
+    expected = "nn.BCEWithLogitsLoss()(input, target.float())" if channel else "nn.BCEWithLogitsLoss()(input.squeeze(1), target.float())"
+    assert answer.best.call == expected
+    _assert_runs_clean(answer, prediction, target)
+
+
+def test_per_pixel_and_zero_d_descriptions():
+    g = _gen(0)
+    seg = suggest(torch.randn(2, 4, 8, 8, generator=g), torch.randint(0, 4, (2, 8, 8), generator=g))
+    assert "one per pixel" in seg.target.evidence
+    scalar = suggest(torch.tensor(0.5), torch.tensor(1.0))
+    assert "per sample" not in scalar.prediction.evidence and "a single value" in scalar.prediction.evidence
