@@ -205,7 +205,9 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
         if rows_shape and distinct and distinct <= {0.0, 1.0}:
             rows = kinds.binary_rows(facts.sample_rows(0), 1)
             if rows is not None and rows.one_hot:
-                return Description(kind="one_hot", evidence=f"{{0, 1}} with exactly one 1 per row over dim 1 ({rows.rows} rows)", **made)
+                # Float one-hot rows are also class probabilities (CrossEntropyLoss takes them so).
+                also = ("distribution",) if facts.is_floating else ()
+                return Description(kind="one_hot", evidence=f"{{0, 1}} with exactly one 1 per row over dim 1 ({rows.rows} rows)", alternatives=also, **made)
             if rows is not None:
                 return Description(kind="multi_hot", evidence=f"{{0, 1}} with {rows.ones_min} to {rows.ones_max} ones per row over dim 1", **made)
         if rows_shape and vr.min == -1 and facts.is_integral and vr.max >= 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,9 @@ class Option:
     notes: tuple[str, ...] = ()
     infos: tuple[str, ...] = ()  # codes of the info findings check() still has (correct, worth knowing)
     config: dict[str, Any] = field(default_factory=dict)
+    # An info that points to another loss (LL307: "keep log_softmax and use NLLLoss") ranks the call after
+    # the others; one about the form of an argument (LL405, float one-hot rows) does not.
+    demoted: bool = field(default=False, compare=False)
 
     def to_dict(self) -> dict:
         return {
@@ -170,7 +174,7 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         tasks=tasks,
         task_source=source,
         # A loss that check() has nothing to say about comes before one it notes something on (LL307).
-        fits=tuple(o for _, o in sorted(fits, key=lambda x: (bool(x[1].infos), x[0]))),
+        fits=tuple(o for _, o in sorted(fits, key=lambda x: (x[1].demoted, x[0]))),
         converted=tuple(o for _, o in sorted(converted, key=lambda x: x[0])),
         other=tuple(u for _, u in sorted(other, key=lambda x: x[0])),
     )
@@ -292,9 +296,14 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
         default = loss.rule.config["ignore_index"].default
         if tgt.ignore != default:
             config["ignore_index"] = tgt.ignore
-    as_is = any(pred.kind in take.input and tgt.kind in take.target for take in usage.takes)  # type: ignore[union-attr]
+    # A target kind read as another one too (float one-hot rows are class probabilities) is taken as either.
+    t_kinds = (tgt.kind, *tgt.alternatives)
+    as_is = any(pred.kind in take.input and any(k in take.target for k in t_kinds) for take in usage.takes)  # type: ignore[union-attr]
     inputs = _candidates(loss, p_name, pred.kind, [k for take in usage.takes for k in take.input], placeholders)  # type: ignore[union-attr]
-    targets = _candidates(loss, t_name, tgt.kind, [k for take in usage.takes for k in take.target], placeholders)  # type: ignore[union-attr]
+    accepted = [k for take in usage.takes for k in take.target]  # type: ignore[union-attr]
+    targets = _candidates(loss, t_name, next((k for k in t_kinds if k in accepted), tgt.kind), accepted, placeholders)
+    if targets and targets[0][0] == t_name:
+        targets += [c for c in _candidates(loss, t_name, tgt.kind, [], placeholders) if c not in targets]
     if tgt.kind == "class_indices" and _is_column(prediction, target):
         # (N, 1) class indices: squeezed first, so that every conversion starts from the (N,) indices.
         targets = [(conversion.compose(code, t_name, f"{t_name}.squeeze(1)"), note) for code, note in targets]
@@ -420,8 +429,10 @@ def _option(loss: CompiledLoss, codes: dict[str, str], notes: tuple[str, ...], r
     built = ", ".join(f"{k}={v!r}" for k, v in config.items())
     positional = ", ".join(codes.get(a, a) for a in loss.arguments if a in codes)
     conversions = {own.get(a, a): code for a, code in codes.items() if code != a}
-    infos = tuple(dict.fromkeys(f.code for f in report.findings if f.severity == "info"))
-    return Option(loss.name, f"{module}({built})", f"{module}({built})({positional})", conversions, notes, infos, config)
+    found = [f for f in report.findings if f.severity == "info"]
+    infos = tuple(dict.fromkeys(f.code for f in found))
+    demoted = any(name != loss.name for f in found for name in re.findall(r"\b(\w+Loss)\b", f"{f.message} {f.fix}"))
+    return Option(loss.name, f"{module}({built})", f"{module}({built})({positional})", conversions, notes, infos, config, demoted)
 
 
 # ---- rendering -------------------------------------------------------------------------------------

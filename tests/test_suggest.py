@@ -405,3 +405,21 @@ def test_per_pixel_and_zero_d_descriptions():
     assert "one per pixel" in seg.target.evidence
     scalar = suggest(torch.tensor(0.5), torch.tensor(1.0))
     assert "per sample" not in scalar.prediction.evidence and "a single value" in scalar.prediction.evidence
+
+
+def test_float_one_hot_rows_fit_cross_entropy_first_for_a_multiclass_reading():
+    g = _gen(0)
+    prediction = torch.randn(16, 4, generator=g)
+    target = F.one_hot(torch.randint(0, 4, (16,), generator=g), 4).float()
+    answer = suggest(prediction, target)
+    assert answer.task == "multiclass"
+    assert answer.best.call == "nn.CrossEntropyLoss()(input, target)" and answer.best.infos == ("LL405",)
+    assert "nn.BCEWithLogitsLoss()(input, target)" in _calls(answer.fits)
+    assert "worth knowing: LL405" in str(answer)
+    _assert_runs_clean(answer, prediction, target)
+
+
+def test_an_info_pointing_to_another_loss_still_ranks_last():
+    g = _gen(0)
+    answer = suggest(torch.randn(N, C, generator=g).log_softmax(1), torch.randint(0, C, (N,), generator=g))
+    assert _calls(answer.fits)[0] == "nn.NLLLoss()(input, target)" and answer.fits[-1].loss == "CrossEntropyLoss"
