@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 from typing import Any, Mapping
 
 import torch
@@ -49,7 +50,16 @@ def compose(outer: str, argument: str, inner: str) -> str:
         def visit_Name(self, node: ast.Name) -> ast.AST:
             return inner_tree if node.id == argument else node
 
-    return ast.unparse(Substitute().visit(ast.parse(outer, mode="eval")))
+    composed = ast.unparse(Substitute().visit(ast.parse(outer, mode="eval")))
+    # Numbers as the rule file writes them (1e-6, not ast.unparse's 1e-06).
+    for source in (outer, inner):
+        for node in ast.walk(ast.parse(source, mode="eval")):
+            if isinstance(node, ast.Constant) and isinstance(node.value, float):
+                written = ast.get_source_segment(source, node)
+                shown = ast.unparse(node)
+                if written and written != shown:
+                    composed = re.sub(rf"(?<![\w.]){re.escape(shown)}(?![\w.])", written, composed)
+    return composed
 
 
 def apply(code: str, arguments: Mapping[str, Any]) -> Any:

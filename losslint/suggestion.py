@@ -44,6 +44,9 @@ class Option:
     # An info that points to another loss (LL307: "keep log_softmax and use NLLLoss") ranks the call after
     # the others; one about the form of an argument (LL405, float one-hot rows) does not.
     demoted: bool = field(default=False, compare=False)
+    # How much the call changes: 2 for each kind conversion of the rule file, 1 for each argument that also
+    # needs a mechanical one (a squeeze, a dtype); fewer changes rank first among conversions.
+    cost: int = field(default=0, compare=False)
 
     def to_dict(self) -> dict:
         return {
@@ -175,7 +178,7 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         task_source=source,
         # A loss that check() has nothing to say about comes before one it notes something on (LL307).
         fits=tuple(o for _, o in sorted(fits, key=lambda x: (x[1].demoted, x[0]))),
-        converted=tuple(o for _, o in sorted(converted, key=lambda x: x[0])),
+        converted=tuple(o for _, o in sorted(converted, key=lambda x: (x[0][0], x[1].cost, x[1].demoted, *x[0][1:]))),
         other=tuple(u for _, u in sorted(other, key=lambda x: x[0])),
     )
 
@@ -299,7 +302,8 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     # A target kind read as another one too (float one-hot rows are class probabilities) is taken as either.
     t_kinds = (tgt.kind, *tgt.alternatives)
     as_is = any(pred.kind in take.input and any(k in take.target for k in t_kinds) for take in usage.takes)  # type: ignore[union-attr]
-    inputs = _candidates(loss, p_name, pred.kind, [k for take in usage.takes for k in take.input], placeholders)  # type: ignore[union-attr]
+    softmax_rows = pred.kind in ("probabilities", "log_probabilities") and "softmax outputs" in pred.evidence
+    inputs = _candidates(loss, p_name, pred.kind, [k for take in usage.takes for k in take.input], placeholders, softmax_rows)  # type: ignore[union-attr]
     accepted = [k for take in usage.takes for k in take.target]  # type: ignore[union-attr]
     targets = _candidates(loss, t_name, next((k for k in t_kinds if k in accepted), tgt.kind), accepted, placeholders)
     if targets and targets[0][0] == t_name:
@@ -307,6 +311,11 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     if tgt.kind == "class_indices" and _is_column(prediction, target):
         # (N, 1) class indices: squeezed first, so that every conversion starts from the (N,) indices.
         targets = [(conversion.compose(code, t_name, f"{t_name}.squeeze(1)"), note) for code, note in targets]
+    if not inputs and softmax_rows and any("torch.logit" in c.code for c in usage.conversions if c.argument == p_name):  # type: ignore[union-attr]
+        return (
+            f"the prediction is {pred.words} of a softmax: torch.logit does not undo a softmax, and a binary loss "
+            "on softmax rows trains one class per sample as independent yes/no (LL314); pass the logits from before the softmax"
+        )
     if not inputs or not targets:
         side, which = (pred, "prediction") if not inputs else (tgt, "target")
         if side.kind is None:
@@ -324,7 +333,9 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
         if isinstance(result, tuple):
             codes, report = result
             notes = tuple(n for n in (p_note if codes[p_name] != p_name else "", t_note if codes[t_name] != t_name else "") if n)
-            return _option(loss, codes, notes, report, config)
+            tried = {p_name: p_code, t_name: t_code}
+            cost = sum(2 * (tried[a] != a) + (codes[a] != tried[a]) for a in (p_name, t_name))
+            return dataclasses.replace(_option(loss, codes, notes, report, config), cost=cost)
         first_problem = first_problem or result
     return f"no conversion makes the call clean: {first_problem}" if first_problem else f"takes {_takes_words(loss)}"
 
@@ -346,11 +357,15 @@ def _needs_class_dim(loss: CompiledLoss) -> bool:
     return bool(patterns) and all(len(p) >= 2 and p[1] == "C" for p in patterns)
 
 
-def _candidates(loss: CompiledLoss, argument: str, kind: str | None, accepted: list[str], placeholders: dict) -> list[tuple[str, str]]:
+def _candidates(
+    loss: CompiledLoss, argument: str, kind: str | None, accepted: list[str], placeholders: dict, softmax_rows: bool = False
+) -> list[tuple[str, str]]:
     """(expression, note) for `argument`: itself when its kind is accepted, then the rule's conversions."""
     out = [(argument, "")] if kind in accepted else []
     for conv in loss.rule.usage.conversions:  # type: ignore[union-attr]
         if conv.argument == argument and kind in conv.start:
+            if softmax_rows and "torch.logit" in conv.code:
+                continue  # the logit of a softmax is no logit: a binary loss on it hides LL314 from check()
             try:
                 out.append((conversion.fill(conv.code, placeholders), conv.note))
             except (KeyError, IndexError):

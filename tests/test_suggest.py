@@ -423,3 +423,33 @@ def test_an_info_pointing_to_another_loss_still_ranks_last():
     g = _gen(0)
     answer = suggest(torch.randn(N, C, generator=g).log_softmax(1), torch.randint(0, C, (N,), generator=g))
     assert _calls(answer.fits)[0] == "nn.NLLLoss()(input, target)" and answer.fits[-1].loss == "CrossEntropyLoss"
+
+
+def test_the_smallest_change_ranks_first_and_eps_reads_as_written():
+    g = _gen(0)
+    prediction, target = torch.rand(16, 1, generator=g), (torch.rand(16, generator=g) > 0.5).long()
+    answer = suggest(prediction, target)
+    assert answer.best.call == "nn.BCELoss()(input.squeeze(1), target.float())"
+    logit = next(o for o in answer.converted if o.loss == "BCEWithLogitsLoss")
+    assert "torch.logit(input, eps=1e-6).squeeze(1)" in logit.call and "1e-06" not in str(answer)
+    _assert_runs_clean(answer, prediction, target)
+
+
+@pytest.mark.parametrize("log", [False, True])
+def test_no_logit_of_a_softmax_for_a_binary_loss(log):
+    g = _gen(0)
+    prediction = torch.randn(16, 4, generator=g).softmax(1)
+    prediction = prediction.log() if log else prediction
+    target = torch.randint(0, 4, (16,), generator=g)
+    answer = suggest(prediction, target)
+    proposed = [o.loss for o in (*answer.fits, *answer.converted)]
+    assert "BCEWithLogitsLoss" not in proposed and "BCELoss" not in proposed
+    why = {u.loss: u.why for u in answer.other}
+    assert "torch.logit does not undo a softmax" in why["BCEWithLogitsLoss"]
+    _assert_runs_clean(answer, prediction, target)
+
+
+def test_compose_keeps_numbers_as_written():
+    from losslint.conversion import compose
+
+    assert compose("x.squeeze(1)", "x", "torch.logit(x, eps=1e-6)") == "torch.logit(x, eps=1e-6).squeeze(1)"

@@ -110,7 +110,16 @@ def _where_suggest_uses(rule, conv):
     return None
 
 
-PAIR_TENSORS = list(pairs())
+def _sigmoid_rows():
+    """A multi-label head's sigmoid outputs (rows that do not sum to 1): the probabilities torch.logit undoes.
+    The shared pairs' per-class probabilities are softmax rows, which suggest() never sends through torch.logit."""
+    from tensor_kinds import C, N, generator
+
+    g = generator("probabilities-multi_hot-sigmoid")
+    return ("probabilities", "multi_hot", "sigmoid", torch.sigmoid(torch.randn(N, C, generator=g) * 2), (torch.rand(N, C, generator=g) > 0.7).float())
+
+
+PAIR_TENSORS = [*pairs(), _sigmoid_rows()]
 
 
 @pytest.mark.parametrize(("rule", "conv"), CONVERSIONS, ids=[f"{r.loss.name}-{c.argument}-{'-'.join(c.start)}" for r, c in CONVERSIONS])
