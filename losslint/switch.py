@@ -73,6 +73,9 @@ def _both_fixes(ctx: CallContext, usage, finding: Finding) -> str | None:
     also = f"use the loss that takes it: {other.call}"
     own = fit_loss(checker, ctx.loss, prediction, target, pred, tgt)
     if isinstance(own, Option) and usage.target in own.conversions:
+        if set(own.conversions) - {usage.target}:
+            # The loss's own way also changes the input (NLLLoss: log_softmax): the target alone is no fix.
+            return f"convert the input and the target: {own.call}; or {also}"
         return f"convert the target: {own.conversions[usage.target]}; or {also}"
     if other.loss in finding.fix:
         return None  # the check's own help already names that loss

@@ -69,3 +69,14 @@ def test_never_a_switch_to_another_task():
 def test_metadata_depth_reads_no_values_for_it():
     meta = losslint.Checker(depth="metadata").check(nn.CrossEntropyLoss(), torch.randn(N, C, device="meta"), torch.zeros(N, C, device="meta").long())
     assert all("use the loss that takes it" not in f.fix for f in meta.findings)
+
+
+def test_the_first_fix_is_whole_when_the_input_must_change_too():
+    # NLLLoss on logits with one-hot rows: argmax alone leaves the input not log-probabilities (LL302).
+    prediction = torch.randn(N, C, generator=_gen())
+    target = F.one_hot(torch.randint(0, C, (N,), generator=_gen()), C)
+    report = losslint.check(nn.NLLLoss(), prediction, target)
+    (finding,) = [f for f in report.findings if f.argument == "target" and f.severity == "error"]
+    first, _, _ = finding.fix.partition("; or ")
+    assert first == "convert the input and the target: nn.NLLLoss()(F.log_softmax(input, dim=1), target.argmax(dim=1))"
+    _runs_clean(first.partition(": ")[2], prediction, target)
