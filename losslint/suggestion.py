@@ -22,6 +22,7 @@ from . import conversion
 from .describe import Description, describe_prediction, describe_target, has_class_dim
 from .docs import short_name
 from .engine import Checker
+from .facts import describe_value
 from .findings import Finding
 from .registry import CompiledLoss, Registry
 from .vocabulary import PREDICTION_KINDS, PREDICTION_TASKS, REGRESSION_PREDICTION, TARGET_KINDS, TARGET_TASKS, TASKS, prediction_words
@@ -384,10 +385,12 @@ def _verified(checker: Checker, loss: CompiledLoss, codes: dict[str, str], tenso
     first = None
     squeezed = False
     for _ in range(4):
-        try:
-            values = {name: conversion.apply(code, tensors) for name, code in codes.items()}
-        except Exception as exc:  # noqa: BLE001 - a conversion that does not apply to these tensors
-            return first or f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        values = {}
+        for name, code in codes.items():
+            try:
+                values[name] = conversion.apply(code, tensors)
+            except Exception as exc:  # noqa: BLE001 - a conversion that does not apply to these tensors
+                return first or _does_not_apply(code, name, tensors.get(name), exc)
         report = _check(checker, loss, values, config)
         blocking = [f for f in report.findings if f.severity in ("error", "warning")]
         if not blocking:
@@ -400,6 +403,28 @@ def _verified(checker: Checker, loss: CompiledLoss, codes: dict[str, str], tenso
         if not _repair(codes, blocking, values):
             return first
     return first
+
+
+def _does_not_apply(code: str, name: str, value: object, exc: Exception) -> str:
+    """Why a conversion cannot run on the user's tensor, in words rather than torch's exception."""
+    message = str(exc)
+    if not isinstance(value, torch.Tensor):
+        return f"{code} does not apply to `{name}`"
+    what = f"`{name}` ({describe_value(value)})"
+    if "Dimension out of range" in message:
+        return f"{code} does not apply to a {value.ndim}-D {what}"
+    if "smaller than num_classes" in message:
+        return f"{code} needs class indices below the number of classes; {what} holds values up to {_number(value.max())}"
+    if "non-negative" in message:
+        return f"{code} needs class indices from 0; {what} holds negative values"
+    if "index tensor" in message:
+        return f"{code} needs integer (int64) class indices; {what} is {str(value.dtype).removeprefix('torch.')}"
+    return f"{code} does not apply to {what}"
+
+
+def _number(value: torch.Tensor) -> str:
+    v = float(value)
+    return str(int(v)) if v == int(v) else f"{v:.3g}"
 
 
 def _squeezed(codes: dict[str, str], names: list[str], values: dict[str, Any]) -> bool:

@@ -453,3 +453,18 @@ def test_compose_keeps_numbers_as_written():
     from losslint.conversion import compose
 
     assert compose("x.squeeze(1)", "x", "torch.logit(x, eps=1e-6)") == "torch.logit(x, eps=1e-6).squeeze(1)"
+
+
+@pytest.mark.parametrize(
+    ("target", "task", "loss", "words"),
+    [
+        (torch.tensor(2), "multilabel", "MultiLabelMarginLoss", "does not apply to a 0-D `target` (i64[])"),
+        (torch.arange(16) % 4 + 4, None, "BCEWithLogitsLoss", "needs class indices below the number of classes; `target` (i64[16]) holds values up to 7"),
+        ((torch.arange(16) % 4).float(), None, "BCEWithLogitsLoss", "needs integer (int64) class indices; `target` (f32[16]) is float32"),
+    ],
+)
+def test_reasons_are_words_not_exceptions(target, task, loss, words):
+    answer = suggest(torch.randn(16, 4, generator=_gen(0)), target, task=task)
+    why = {u.loss: u.why for u in answer.other}
+    assert words in why[loss], why[loss]
+    assert not any("Error:" in u.why for u in answer.other), [u.why for u in answer.other]
