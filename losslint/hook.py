@@ -26,6 +26,7 @@ import torch
 from . import callsite
 from .compiled import notice_when_compiling
 from .config import ConfigError
+from .device_asserts import assert_module_class_range
 from .engine import Checker
 from .findings import LossLintError
 from .monitor import Action, Monitor, claim, release, state
@@ -33,6 +34,8 @@ from .policy import Policy
 
 
 def _facts(value: object) -> object:
+    """What a metadata check can see of one argument: a tensor's metadata, a scalar itself, and any
+    other object by identity."""
     if type(value) is torch.Tensor:
         return (value.shape, value.dtype, value.device, value.layout, value.requires_grad)
     if isinstance(value, torch.Tensor):
@@ -42,117 +45,180 @@ def _facts(value: object) -> object:
     return (type(value), id(value))
 
 
-def _metadata_key(hook: "Hook", module: torch.nn.Module, args: tuple, kwargs: dict) -> tuple:
-    """What a metadata check of this call depends on: the arguments' metadata, and the module's
-    configuration (its plain attributes, as the objects they are, and its buffers' metadata)."""
-    return (
-        tuple(map(_facts, args)),
-        tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else (),
-        hook._config(module.__dict__) if hook._config is not None else (),
-        tuple(map(_facts, module._buffers.values())) if module._buffers else (),
-    )
-
-
-def _same(a: tuple | None, b: tuple) -> bool:
-    """Equal metadata, and the very same configuration objects (`is`: a tensor attribute is not
-    compared by value). The configuration tuples have the same length: the names are fixed at
-    attach time."""
-    return a is not None and a[0] == b[0] and a[1] == b[1] and a[3] == b[3] and all(map(operator.is_, a[2], b[2]))
-
-
 def _origin():
     """What the innermost active watch() knows about how tensors were made, if one is active."""
     return state.watches[-1].provenance.get if state.watches else None
 
 
+class _Line:
+    """A call site in steady state: its code and line, how it is described, and what its last clean
+    metadata-depth call looked like (holding no tensor: shapes, dtypes, devices, the module's own
+    configuration objects, its buffers' metadata)."""
+
+    __slots__ = ("code", "location", "args", "kwargs", "config", "buffers", "buffer_facts", "budget")
+
+    def __init__(self, code, location):
+        self.code = code
+        self.location = location
+        self.args = None  # None: no clean call to compare with yet
+        # How many more calls from here the policy checks at metadata depth only (then a values call
+        # is due): those, when unchanged, are only counted.
+        self.budget = 0
+
+
 class Hook(Monitor):
     """The handle `attach()` returns: `.reports`, `.calls`, `.remove()`, and a context manager."""
 
-    def __init__(self, module: torch.nn.Module, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, **selection: Any):
+    def __init__(self, module: torch.nn.Module, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, device_asserts: bool = False, **selection: Any):
         super().__init__(action=action, policy=policy, checker=checker, **selection)
+        self.device_asserts = bool(device_asserts)
         if not isinstance(module, torch.nn.Module):
             raise TypeError(f"attach() takes a loss module, got {type(module).__name__}")
         # An unknown module raises UnknownLossError here, at attach time, not at the first call.
         self._loss_name = self.checker.registry.resolve(module)[0].name
-        self._depth = threading.local()  # the depth _before judged this thread's current call at
-        self._clean: dict = {}  # call site -> metadata of its last clean call (see _before)
-        self._lines: dict = {}  # (id of code, line number) -> (code, call site as callsite.describe says it)
+        # Per thread, the calls of this module in progress whose forward hook is pending: (depth,
+        # the handle of that one-shot hook). Innermost last.
+        self._pending = threading.local()
+        self._lines: dict = {}  # (id of code, line number) -> _Line
         names = [name for name in module.__dict__ if name[0] != "_"]  # reduction, ignore_index, ...
         self._config = operator.itemgetter(*names) if names else None
         if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
             self._config = lambda d, getter=self._config: (getter(d),)
         self._judged = None
         self.module = module
-        self._handles = [
-            module.register_forward_pre_hook(self._before, with_kwargs=True),
-            module.register_forward_hook(self._after, with_kwargs=True, always_call=True),
-        ]
+        # Only a pre-hook stays: a forward hook costs every call, and only the calls whose values were
+        # read (the post-mortem) or that a watch must not judge again (the claim) need one. It is
+        # installed for such calls (counted over threads) and removed by the next call that is only
+        # counted, with none of them in progress (`_drop_after`).
+        self._after_handle = None
+        self._after_users = 0
+        self._handles = [module.register_forward_pre_hook(self._before, with_kwargs=True)]
 
     def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
-        if torch.compiler.is_compiling():
-            return None
+        if self.device_asserts:
+            assert_module_class_range(module, args, kwargs, compiling=torch.compiler.is_compiling())
+        if state.watches or state.busy or torch.compiler.is_compiling():
+            # Compiling: nothing else, so that Dynamo traces the hook away without a graph break.
+            return None if state.busy or torch.compiler.is_compiling() else self._judge(module, args, kwargs, None)
         __tracebackhide__ = True
-        if not state.watches and not state.busy:
-            # Steady state: a metadata-depth call whose metadata (and the module's configuration)
-            # is what an earlier clean call from the same line had is only counted (issue 13).
-            frame = callsite.user_frame(sys._getframe(1))
-            # By the code object's id: hashing a code object hashes its bytecode and constants, every
-            # time. The entry keeps the code object, so a reused id is told apart.
-            line = (id(frame.f_code), frame.f_lineno) if frame is not None else None
-            known = self._lines.get(line)
-            if known is not None and known[0] is frame.f_code:
-                location = known[1]
-            else:
-                location = callsite.describe(frame)
-                if len(self._lines) > 64:
-                    self._lines.clear()
-                self._lines[line] = (frame.f_code if frame is not None else None, location)
-            clean = self._clean.get(location)
-            if clean is not None and _same(clean, _metadata_key(self, module, args, kwargs)) and self._count_clean(location):
-                self._depth.value = None
-                return None
-            steady = True
-        else:
-            steady = False
+        # Steady state (issue 13): a metadata-depth call whose arguments' metadata, and the module's
+        # configuration, are what an earlier clean call from the same line had is only counted.
+        frame = callsite.user_frame(sys._getframe(1))
+        if frame is None:
+            return self._judge(module, args, kwargs, None)
+        # By the code object's id: hashing a code object hashes its bytecode and constants, every
+        # time. The entry keeps the code object, so a reused id is told apart.
+        code = frame.f_code
+        line = self._lines.get((id(code), frame.f_lineno))
+        if line is None or line.code is not code:
+            if len(self._lines) > 64:
+                self._lines.clear()
+            # A library's line (the loss called inside a model's code) is not the call site: that is
+            # the user's line further out, which can differ from call to call. Such calls are judged
+            # in full (location None: judge() finds the site).
+            own = callsite.outside_libraries(frame) is frame
+            line = self._lines[(id(code), frame.f_lineno)] = _Line(code, callsite.describe(frame) if own else None)
+        elif line.budget > 0 and self._unchanged(line, module, args, kwargs):
+            if self._after_handle is not None:
+                self._drop_after()
+            with self._lock:
+                self._site_calls[line.location] += 1
+                self._calls += 1
+            line.budget -= 1
+            if state.predicted is not None:
+                state.predicted = None
+            return None
+        if line.location is None:
+            return self._judge(module, args, kwargs, None)
+        return self._judge(module, args, kwargs, line, (frame, line.location, None))
+
+    def _unchanged(self, line: _Line, module: torch.nn.Module, args: tuple, kwargs: dict) -> bool:
+        """Whether this call's metadata is the last clean call's: the arguments' metadata, and the very
+        same configuration objects and buffers (`is`: a tensor is not compared by value; a buffer
+        replaced by another tensor is judged again)."""
+        if len(args) != len(line.args) or tuple(map(_facts, args)) != line.args:
+            return False
+        if (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != line.kwargs:
+            return False
+        if self._config is not None and not all(map(operator.is_, self._config(module.__dict__), line.config)):
+            return False
+        if not module._buffers:
+            return not line.buffers
+        if not all(map(operator.is_, module._buffers.values(), line.buffers)):
+            return False
+        # The same tensor can change in place (`criterion.weight.data = ...`): its metadata too.
+        return not line.buffer_facts or tuple(_facts(v) for v in line.buffers if v is not None) == line.buffer_facts
+
+    def _judge(self, module: torch.nn.Module, args: tuple, kwargs: dict, line: _Line | None, sites: tuple | None = None) -> None:
+        """A call judged in full: values or metadata as the policy says, with the module's forward
+        hook installed for this call when it needs one. `sites`: the call site, when the line's
+        record knows it (see callsite.sites)."""
+        __tracebackhide__ = True
         self._judged = None
         try:
-            depth = self.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+            depth = self.judge(module, args, kwargs, sys._getframe(2), origin=_origin(), sites=sites)
         except LossLintError as exc:
             # Raised at the user's call, not from inside losslint's own frames.
             raise exc.with_traceback(None) from None
-        # A clean metadata call is what later calls are compared with (the values calls before it are
-        # not: the policy reads their values anyway).
-        if steady and depth == "metadata" and self._judged is not None and not self._judged.findings:
-            if len(self._clean) > 64:
-                self._clean.clear()
-            self._clean[location] = _metadata_key(self, module, args, kwargs)
-        # Whether this call's values were read: only then does _after look at the loss value.
-        self._depth.value = depth
-        # The module's forward calls its functional next; the active watches must not judge it again.
-        claim(self._loss_name, args, kwargs, len(state.watches))
+        # A clean metadata call is what later calls from its line are compared with (the values calls
+        # before it are not: the policy reads their values anyway).
+        if line is not None and depth == "metadata" and self._judged is not None and not self._judged.findings:
+            line.args = tuple(map(_facts, args))
+            line.kwargs = tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()
+            line.config = self._config(module.__dict__) if self._config is not None else ()
+            line.buffers = tuple(module._buffers.values())
+            line.buffer_facts = tuple(_facts(v) for v in line.buffers if v is not None)
+            line.budget = self._metadata_calls_ahead(line.location)
+        watches = len(state.watches)
+        if depth == "values" or watches:
+            # The module's forward calls its functional next; the active watches must not judge it
+            # again (released in _after). And a call whose values were read gets its post-mortem.
+            if watches:
+                claim(self._loss_name, args, kwargs, watches)
+            pending = getattr(self._pending, "calls", None)
+            if pending is None:
+                pending = self._pending.calls = []
+            pending.append((depth, watches))
+            with self._lock:
+                self._after_users += 1
+                if self._after_handle is None:
+                    self._after_handle = module.register_forward_hook(self._after, with_kwargs=True, always_call=True)
         return None
 
-    def _after(self, module: torch.nn.Module, args: tuple, kwargs: dict, output: object) -> None:
-        if torch.compiler.is_compiling():
-            return None
+    def _after(self, module: torch.nn.Module, args: tuple, *rest: object) -> None:
+        # rest is (kwargs, output); a thread that removes the hook while another thread's call is
+        # running it can make torch call it without kwargs (torch reads "with kwargs" per call).
         __tracebackhide__ = True
-        release(self._loss_name, args, kwargs)
-        depth, self._depth.value = getattr(self._depth, "value", None), None
+        pending = getattr(self._pending, "calls", None)
+        if not pending:
+            return None  # a call of this thread that did not need it (another thread's did)
+        depth, claimed = pending.pop()
+        with self._lock:
+            self._after_users -= 1
+        kwargs, output = rest if len(rest) == 2 else ({}, rest[-1])
+        if claimed:
+            release(self._loss_name, args, kwargs)
         if depth == "values":
             self.after(module, args, kwargs, output, depth, sys._getframe(1))
         return None
 
-    def _count_clean(self, location: str | None) -> bool:
-        """Count a call like the last clean one from its site, if the policy would check only its
-        metadata: the check would find what it found then, nothing."""
+    def _drop_after(self) -> None:
+        """Remove the forward hook once no call needs it. Not at the end of the call that needed it:
+        a site's first calls all read values, and they share one hook instead of installing one each;
+        the first call only counted (steady state) removes it."""
+        with self._lock:
+            if self._after_users == 0 and self._after_handle is not None:
+                self._after_handle.remove()
+                self._after_handle = None
+
+    def _metadata_calls_ahead(self, location: str | None) -> int:
+        """How many of the next calls from `location` the policy checks at metadata depth only."""
         with self._lock:
             index = self._site_calls.get(location, 0)
-            if self.policy.depth(index) != "metadata":
-                return False
-            self._site_calls[location] = index + 1
-            self._calls += 1
-        state.predicted = None
-        return True
+        ahead = 0
+        while ahead < 1000 and self.policy.depth(index + ahead) == "metadata":
+            ahead += 1
+        return ahead
 
     def _record(self, report, counted: bool = True):
         self._judged = report
@@ -163,6 +229,10 @@ class Hook(Monitor):
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        with self._lock:
+            if self._after_handle is not None:
+                self._after_handle.remove()
+                self._after_handle = None
         if _ATTACHED.get(self.module) is self:
             del _ATTACHED[self.module]
 
@@ -192,6 +262,7 @@ def attach(
     ignore: Iterable[str] | None = None,
     severity: dict[str, str] | None = None,
     fail_on: str | None = None,
+    device_asserts: bool = False,
 ) -> Hook:
     """Judge every call of `loss_module` before it runs.
 
@@ -201,18 +272,21 @@ def attach(
     policy: how often values are read (`Policy`; default: the first 10 calls of each call site, then
     every 100th; metadata on every call). checker: a `Checker` with losslint's own options.
     select, ignore, severity, fail_on: as in `[tool.losslint]`, whose values they replace.
+    device_asserts: also assert CrossEntropyLoss's and NLLLoss's class-index range on the device
+    (`torch._assert_async`: no sync, one small kernel a call) on a GPU and in compiled code, where
+    values are not read (see `losslint.device_asserts`).
 
     A module has at most one losslint hook: attaching it again with the same options returns the
     hook already there; with other options, the earlier hook is removed first.
     """
-    options = (action, policy, checker, select, ignore, severity, fail_on)
+    options = (action, policy, checker, select, ignore, severity, fail_on, device_asserts)
     existing = _ATTACHED.get(loss_module) if isinstance(loss_module, torch.nn.Module) else None
     if existing is not None:
         if existing._options == options:
             return existing
         existing.remove()
     try:
-        hook = Hook(loss_module, action=action, policy=policy, checker=checker, select=select, ignore=ignore, severity=severity, fail_on=fail_on)
+        hook = Hook(loss_module, action=action, policy=policy, checker=checker, select=select, ignore=ignore, severity=severity, fail_on=fail_on, device_asserts=device_asserts)
     except ConfigError as exc:
         raise exc.with_traceback(None) from None  # one clear error at the user's line
     hook._options = options

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch._C import _is_torch_function_mode_enabled as _mode_enabled
 from torch.overrides import handle_torch_function
 
+from .device_asserts import assert_class_range
 from .findings import LossLintError
 from .libraries import carried
 from . import releases
@@ -236,9 +237,11 @@ def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patc
         __tracebackhide__ = True
         if torch.compiler.is_compiling():
             # Checked on Dynamo's fake tensors while it traces, then dropped from the graph.
-            from .tracing import check_while_compiling
+            from .tracing import check_while_compiling, device_asserts_wanted
 
             check_while_compiling(original.__name__, args, kwargs)
+            if device_asserts_wanted():
+                assert_class_range(original.__name__, args, kwargs, compiling=True)
             return current(*args, **kwargs)
         watches = state.watches
         if not watches or patch.retired or state.busy or local.inside or local.thorough:
@@ -254,6 +257,9 @@ def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tu
     __tracebackhide__ = True
     if traced_by_aot(args, kwargs) and releases.holds("dynamo_inlines_loss_modules"):
         return _inside(_call, current, args, kwargs)  # judged while Dynamo traced it
+    if watch.device_asserts:
+        # AOT autograd tracing a loss module that Dynamo did not inline (older releases): into its graph.
+        assert_class_range(original.__name__, args, kwargs, compiling=traced_by_aot(args, kwargs))
     # Under a mode of the user's, torch's own functional is handed over as torch would (`_call`).
     return _judged(watch, original, loss, args, kwargs, frame, _call, (current, args, kwargs), {})
 

@@ -18,6 +18,7 @@ A call is judged once even when several monitors see it: a hook, or an inner `wa
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 import warnings
 import weakref
@@ -141,6 +142,15 @@ def _values_readable(args: tuple, kwargs: dict) -> bool:
     and tensors traced under an active fake mode (AOT autograd tracing a loss module that Dynamo did
     not inline, see releases "dynamo_inlines_loss_modules": the arguments are functional wrappers of
     fake tensors)."""
+    plain = True
+    for value in args:
+        if type(value) is torch.Tensor:
+            if value.is_meta:
+                return False
+        elif isinstance(value, torch.Tensor):
+            plain = False
+    if plain and not kwargs:
+        return True  # the usual call: plain tensors given by position
     tensors = []
     for value in (*args, *kwargs.values()):
         if isinstance(value, torch.Tensor):
@@ -272,18 +282,20 @@ class Monitor:
         start: FrameType,
         origin: Callable[[torch.Tensor], Any] | None = None,
         produce: Callable[[str], Report | None] | None = None,
+        sites: tuple | None = None,
     ) -> str | None:
         """Check one loss call, record it here and in the active watches, and act on it.
 
         Returns the depth it was judged at ("values", "metadata" or None): `after()` reads the loss
         value only on calls whose values were read. `produce(depth)`, when given, makes the report
-        instead of the checker (a model-boundary check: transformers' `labels=`).
+        instead of the checker (a model-boundary check: transformers' `labels=`). `sites`: what
+        `callsite.sites(start)` would say, when the caller knows it already.
         """
         __tracebackhide__ = True
         if state.busy:
             return None
         # The user's line, even when a library made the call (its line is the report's context).
-        frame, location, context = callsite.sites(start)
+        frame, location, context = sites or callsite.sites(start)
         # A model-boundary check is not a loss call: it has a sampling count of its own, and is not
         # counted in `calls` or `sites` (the loss computed inside the model is).
         counts = self._site_calls if produce is None else self._boundary_calls
@@ -352,6 +364,11 @@ class Monitor:
         if state.predicted == id(args):
             state.predicted = None
             return  # the check before the call predicted this value and said why
+        if type(output) is torch.Tensor and output.is_cpu and output.dim() == 0 and output.dtype.is_floating_point:
+            # The usual loss, a scalar on the CPU: one read decides, before anything else is set up.
+            with torch._C.DisableTorchFunction():
+                if math.isfinite(output.item()):
+                    return
         report = None
         state.busy = True
         frame = None

@@ -53,6 +53,15 @@ def _describe(loss: str, positional: tuple, keywords: tuple) -> int:
     return key
 
 
+@torch._dynamo.assume_constant_result
+def device_asserts_wanted() -> bool:
+    """Whether the innermost watch asks for device asserts (`losslint.device_asserts`); read once while
+    Dynamo traces, a constant of the graph."""
+    from .monitor import state
+
+    return bool(state.watches) and getattr(state.watches[-1], "device_asserts", False)
+
+
 def _template(value: Any, tensors: list) -> tuple:
     if isinstance(value, torch.Tensor):
         tensors.append(value)

@@ -86,10 +86,11 @@ def _complete(func, args: tuple, kwargs: dict) -> dict:
 class Watch(Monitor, TorchFunctionMode):
     """The context manager `watch()` returns: `.reports`, `.calls`, `.provenance`."""
 
-    def __init__(self, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, thorough: bool = False, **selection: Any):
+    def __init__(self, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, thorough: bool = False, device_asserts: bool = False, **selection: Any):
         Monitor.__init__(self, action=action, policy=policy, checker=checker, **selection)
         TorchFunctionMode.__init__(self)
         self.thorough = bool(thorough)
+        self.device_asserts = bool(device_asserts)
         registry = self.checker.registry
         self._roles = _roles(registry)
         self._names = {spec.functional: spec.name for spec in registry.losses.values() if spec.functional is not None}
@@ -198,6 +199,7 @@ def watch(
     severity: dict[str, str] | None = None,
     fail_on: str | None = None,
     thorough: bool = False,
+    device_asserts: bool = False,
 ) -> Watch:
     """A context manager that judges every functional loss call made inside it, in this thread.
 
@@ -212,8 +214,11 @@ def watch(
     thorough: see every op through a `TorchFunctionMode` (what the default cannot: a loss function
     imported by name before the block, origins through copies such as `.clone()`), at a cost of
     roughly 10% of a model's step; the default wraps only the loss functionals and the producer ops.
+    device_asserts: also assert the class-index range of CrossEntropyLoss and NLLLoss targets on the
+    device (`torch._assert_async`: no sync, one small kernel a call), where values are not read: in
+    compiled code, and on a GPU between the policy's samples (see `losslint.device_asserts`).
     """
     try:
-        return Watch(action=action, policy=policy, checker=checker, select=select, ignore=ignore, severity=severity, fail_on=fail_on, thorough=thorough)
+        return Watch(action=action, policy=policy, checker=checker, select=select, ignore=ignore, severity=severity, fail_on=fail_on, thorough=thorough, device_asserts=device_asserts)
     except ConfigError as exc:
         raise exc.with_traceback(None) from None  # one clear error at the user's line

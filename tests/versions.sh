@@ -25,7 +25,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 venvs=${LOSSLINT_VENVS:-$root/.venvs}
-tests=(tests/test_releases.py tests/test_tracing.py tests/test_torch_quotes.py tests/test_conformance.py tests/test_differential.py tests/test_combinations.py tests/test_rule_examples.py)
+tests=(tests/test_releases.py tests/test_tracing.py tests/test_device_asserts.py tests/test_torch_quotes.py tests/test_conformance.py tests/test_differential.py tests/test_combinations.py tests/test_rule_examples.py)
 [ $# -gt 0 ] || { echo "usage: tests/versions.sh RELEASE [RELEASE ...]" >&2; exit 2; }
 mkdir -p "$venvs"
 summary=()
