@@ -577,10 +577,29 @@ def _stdout_to_stderr(active: bool):
 # ---- suggest ---------------------------------------------------------------------------------------
 
 
+def _one_tensor(path: Path) -> Any:
+    """The one tensor a file for `suggest` must hold; a dict, a list or a tuple is a usage error naming what it has."""
+    import torch
+
+    value = _load(path)
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, dict):
+        keys = ", ".join(repr(k) for k in list(value)[:8]) + (", ..." if len(value) > 8 else "")
+        has = f"a dict with keys {keys}" if value else "an empty dict"
+        pick = f"; save one of them, e.g. torch.save(d[{next(iter(value))!r}], {path.name!r})" if value else ""
+    elif isinstance(value, (list, tuple)):
+        has = f"a {type(value).__name__} of {len(value)}"
+        pick = f"; save one of them, e.g. torch.save(t[0], {path.name!r})" if value else ""
+    else:
+        has, pick = f"a {type(value).__name__}", ""
+    raise UsageError(f"{path} must hold one tensor; it holds {has}{pick}")
+
+
 def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
     from .suggestion import suggest
 
-    prediction, target = _load(args.prediction), _load(args.target)
+    prediction, target = _one_tensor(args.prediction), _one_tensor(args.target)
     answer = suggest(prediction, target, task=args.task, registry=settings.registry())
     _emit(json.dumps(answer.to_dict(), indent=2) if args.format == "json" else str(answer), args)
     return 0 if answer.fits or answer.converted else 1

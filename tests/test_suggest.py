@@ -468,3 +468,16 @@ def test_reasons_are_words_not_exceptions(target, task, loss, words):
     why = {u.loss: u.why for u in answer.other}
     assert words in why[loss], why[loss]
     assert not any("Error:" in u.why for u in answer.other), [u.why for u in answer.other]
+
+
+def test_cli_suggest_wants_one_tensor_per_file(tmp_path, capsys):
+    from losslint.cli import main
+
+    paths = _saved(tmp_path, batch={"logits": torch.randn(4, 3), "labels": torch.zeros(4).long()}, target=torch.zeros(4).long())
+    assert main(["suggest", *paths]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "must hold one tensor; it holds a dict with keys 'logits', 'labels'" in err
+    pair = _saved(tmp_path, pair=(torch.randn(4, 3), torch.zeros(4).long()))
+    assert main(["suggest", pair[0], paths[1]]) == 2
+    assert "must hold one tensor; it holds a tuple of 2" in capsys.readouterr().err
