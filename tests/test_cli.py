@@ -114,6 +114,22 @@ def test_explain_a_loss_states_its_contract(capsys):
     assert "  ignore_index  int; default -100\n" in out
 
 
+def test_element_wise_is_spelled_one_way(capsys):
+    """The format of MSELoss and its kin is "element-wise" in `explain`, in `rules` and in docs/, as
+    for KLDivLoss; only torch's own reduction value 'elementwise_mean' keeps torch's spelling."""
+    import re
+
+    unspelled = re.compile(r"elementwise(?!_mean)")
+    for loss in ("MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "PoissonNLLLoss", "KLDivLoss"):
+        status, out, _ = run_main(capsys, "explain", loss)
+        assert status == 0 and "  element-wise: " in out and not unspelled.search(out), out
+    status, out, _ = run_main(capsys, "rules", "--format", "json")
+    formats = {name for entry in json.loads(out) for name in entry["formats"]}
+    assert "element-wise" in formats and not any(unspelled.search(name) for name in formats)
+    for page in ("losses/MSELoss.md", "losses/L1Loss.md", "targets.md", "index.md"):
+        assert not unspelled.search((ROOT / "docs" / page).read_text(encoding="utf-8")), page
+
+
 def test_explain_unknown_names(capsys):
     assert usage_error(capsys, "explain", "LL999").startswith("unknown code 'LL999'; codes run LL000…")
     assert "did you mean CrossEntropyLoss" in usage_error(capsys, "explain", "CrossEntropyLos")
