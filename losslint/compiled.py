@@ -14,8 +14,8 @@ Dynamo's callback module is first imported, i.e. at the first `torch.compile` af
 
 from __future__ import annotations
 
+import os
 import sys
-import warnings
 
 _said = False
 
@@ -98,12 +98,35 @@ def _on_compile_start(*args: object) -> None:
     if _said or not _hooks_active():
         return
     _said = True
-    warnings.warn(
+    from .monitor import _warn_at
+
+    # At the user's line that started the compilation (the call of the compiled function), not at
+    # Dynamo's callback module: warning filters, pytest and a reader of the log land on their code.
+    _warn_at(
         "losslint: torch.compile is compiling code while losslint's hooks are active; loss calls inside "
         "compiled code run unchecked by attach(), pre_hook and watch(thorough=True), which judge eager "
         "calls only. A default losslint.watch() checks compiled loss calls while they compile (shapes, "
         "dtypes, configuration; no values); or check the loss once in eager mode (losslint.check()).",
         UserWarning,
-        stacklevel=2,
+        _compiling_frame(),
     )
+
+
+def _compiling_frame():
+    """The first frame outside torch, losslint and the standard library: Dynamo runs its start
+    callbacks from a context manager's __enter__ (contextlib.py), which is nobody's line."""
+    from .callsite import user_frame
+
+    frame = user_frame(sys._getframe(1))
+    while frame is not None and _in_stdlib(frame.f_code.co_filename):
+        # (user_frame(None) would start from here again)
+        frame = user_frame(frame.f_back) if frame.f_back is not None else None
+    return frame
+
+
+def _in_stdlib(filename: str) -> bool:
+    import sysconfig
+
+    stdlib = os.path.join(os.path.abspath(sysconfig.get_paths()["stdlib"]), "")
+    return filename.startswith(stdlib) and os.sep + "site-packages" + os.sep not in filename and os.sep + "dist-packages" + os.sep not in filename
 

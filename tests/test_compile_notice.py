@@ -35,6 +35,28 @@ def test_compiling_while_a_hook_is_attached_is_said_once(monkeypatch):
     torch._dynamo.reset()
 
 
+def test_the_notice_is_at_the_users_line_that_compiled(monkeypatch):
+    """Warned at the line that called the compiled function (the first frame outside torch and
+    losslint), not at torch/_dynamo/callback.py, so that warning filters and a reader land there."""
+    import sys
+
+    import torch._dynamo  # noqa: F401
+
+    torch._dynamo.reset()
+    monkeypatch.setattr(compiled, "_said", False)
+    criterion = nn.CrossEntropyLoss()
+    step = torch.compile(lambda x, y: criterion(x, y), backend="eager")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with losslint.attach(criterion):
+            line = sys._getframe().f_lineno + 1
+            step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
+    [notice] = [w for w in caught if str(w.message).startswith("losslint: torch.compile")]
+    assert (notice.filename, notice.lineno) == (__file__, line), (notice.filename, notice.lineno)
+    assert notice.category is UserWarning
+    torch._dynamo.reset()
+
+
 def test_compiling_inside_a_thorough_watch_is_said_too_and_inside_a_default_watch_not(monkeypatch):
     import torch._dynamo  # noqa: F401
 
