@@ -20,16 +20,17 @@ import torch
 TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__)) + os.sep
 LOSSLINT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _SKIPPED = (TORCH_DIR, LOSSLINT_DIR)
+_NOT_USERS = (TORCH_DIR, LOSSLINT_DIR, "<frozen")  # one startswith per frame on the hooks' hot path
 
 
 def _skipped(filename: str) -> bool:
-    return filename.startswith(_SKIPPED) or filename.startswith("<frozen")
+    return filename.startswith(_NOT_USERS)
 
 
 def user_frame(start: FrameType | None = None) -> FrameType | None:
     """The innermost frame, from `start` (default: the caller) outward, outside torch and losslint."""
     frame = start if start is not None else sys._getframe(1)
-    while frame is not None and _skipped(frame.f_code.co_filename):
+    while frame is not None and frame.f_code.co_filename.startswith(_NOT_USERS):
         frame = frame.f_back
     return frame
 

@@ -32,6 +32,8 @@ from .findings import LossLintError
 from .monitor import Action, Monitor, claim, release, state
 from .policy import Policy
 
+_is_compiling = torch.compiler.is_compiling
+
 
 def _facts(value: object) -> object:
     """What a metadata check can see of one argument: a tensor's metadata, a scalar itself, and any
@@ -45,6 +47,39 @@ def _facts(value: object) -> object:
     return (type(value), id(value))
 
 
+def _unchanged(line: _Line, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_) -> bool:
+    """Whether this call's metadata is the line's last clean call's: the arguments' metadata, and the
+    very same configuration objects and buffers (`is`: a tensor is not compared by value; a buffer
+    replaced by another tensor is judged again). Unrolled for plain tensors: this runs on every
+    call in steady state."""
+    stored = line.args
+    if len(args) != len(stored):
+        return False
+    for value, facts in zip(args, stored):
+        if type(value) is _tensor:
+            if (
+                value.shape != facts[0]
+                or value.dtype is not facts[1]
+                or value.device != facts[2]
+                or value.layout is not facts[3]
+                or value.requires_grad is not facts[4]
+            ):
+                return False
+        elif _facts(value) != facts:
+            return False
+    if (kwargs or line.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != line.kwargs:
+        return False
+    if config is not None and not all(map(_is, config(module.__dict__), line.config)):
+        return False
+    buffers = module._buffers
+    if not buffers:
+        return not line.buffers
+    if not all(map(_is, buffers.values(), line.buffers)):
+        return False
+    # The same tensor can change in place (`criterion.weight.data = ...`): its metadata too.
+    return not line.buffer_facts or tuple(_facts(v) for v in line.buffers if v is not None) == line.buffer_facts
+
+
 def _origin():
     """What the innermost active watch() knows about how tensors were made, if one is active."""
     return state.watches[-1].provenance.get if state.watches else None
@@ -55,10 +90,11 @@ class _Line:
     metadata-depth call looked like (holding no tensor: shapes, dtypes, devices, the module's own
     configuration objects, its buffers' metadata)."""
 
-    __slots__ = ("code", "location", "args", "kwargs", "config", "buffers", "buffer_facts", "budget")
+    __slots__ = ("code", "lineno", "location", "args", "kwargs", "config", "buffers", "buffer_facts", "budget")
 
-    def __init__(self, code, location):
+    def __init__(self, code, lineno, location):
         self.code = code
+        self.lineno = lineno
         self.location = location
         self.args = None  # None: no clean call to compare with yet
         # How many more calls from here the policy checks at metadata depth only (then a values call
@@ -80,6 +116,7 @@ class Hook(Monitor):
         # the handle of that one-shot hook). Innermost last.
         self._pending = threading.local()
         self._lines: dict = {}  # (id of code, line number) -> _Line
+        self._last: _Line | None = None  # the line of the last call only counted
         names = [name for name in module.__dict__ if name[0] != "_"]  # reduction, ignore_index, ...
         self._config = operator.itemgetter(*names) if names else None
         if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
@@ -97,57 +134,46 @@ class Hook(Monitor):
     def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if self.device_asserts:
             assert_module_class_range(module, args, kwargs, compiling=torch.compiler.is_compiling())
-        if state.watches or state.busy or torch.compiler.is_compiling():
+        thread = state
+        if thread.watches or thread.busy or _is_compiling():
             # Compiling: nothing else, so that Dynamo traces the hook away without a graph break.
-            return None if state.busy or torch.compiler.is_compiling() else self._judge(module, args, kwargs, None)
+            return None if thread.busy or torch.compiler.is_compiling() else self._judge(module, args, kwargs, None)
         __tracebackhide__ = True
         # Steady state (issue 13): a metadata-depth call whose arguments' metadata, and the module's
         # configuration, are what an earlier clean call from the same line had is only counted.
         frame = callsite.user_frame(sys._getframe(1))
         if frame is None:
             return self._judge(module, args, kwargs, None)
-        # By the code object's id: hashing a code object hashes its bytecode and constants, every
-        # time. The entry keeps the code object, so a reused id is told apart.
-        code = frame.f_code
-        line = self._lines.get((id(code), frame.f_lineno))
+        code, lineno = frame.f_code, frame.f_lineno
+        line = self._last
+        if line is None or line.code is not code or line.lineno != lineno:
+            # By the code object's id: hashing a code object hashes its bytecode and constants, every
+            # time. The entry keeps the code object, so a reused id is told apart.
+            line = self._lines.get((id(code), lineno))
         if line is None or line.code is not code:
             if len(self._lines) > 64:
                 self._lines.clear()
+                self._last = None
             # A library's line (the loss called inside a model's code) is not the call site: that is
             # the user's line further out, which can differ from call to call. Such calls are judged
             # in full (location None: judge() finds the site).
             own = callsite.outside_libraries(frame) is frame
-            line = self._lines[(id(code), frame.f_lineno)] = _Line(code, callsite.describe(frame) if own else None)
-        elif line.budget > 0 and self._unchanged(line, module, args, kwargs):
+            line = self._lines[(id(code), lineno)] = _Line(code, lineno, callsite.describe(frame) if own else None)
+            self._last = line
+        elif line.budget > 0 and _unchanged(line, self._config, module, args, kwargs):
             if self._after_handle is not None:
                 self._drop_after()
             with self._lock:
                 self._site_calls[line.location] += 1
                 self._calls += 1
             line.budget -= 1
-            if state.predicted is not None:
-                state.predicted = None
+            self._last = line  # the line a loop calls from: next time, no lookup
+            if thread.predicted is not None:
+                thread.predicted = None
             return None
         if line.location is None:
             return self._judge(module, args, kwargs, None)
         return self._judge(module, args, kwargs, line, (frame, line.location, None))
-
-    def _unchanged(self, line: _Line, module: torch.nn.Module, args: tuple, kwargs: dict) -> bool:
-        """Whether this call's metadata is the last clean call's: the arguments' metadata, and the very
-        same configuration objects and buffers (`is`: a tensor is not compared by value; a buffer
-        replaced by another tensor is judged again)."""
-        if len(args) != len(line.args) or tuple(map(_facts, args)) != line.args:
-            return False
-        if (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != line.kwargs:
-            return False
-        if self._config is not None and not all(map(operator.is_, self._config(module.__dict__), line.config)):
-            return False
-        if not module._buffers:
-            return not line.buffers
-        if not all(map(operator.is_, module._buffers.values(), line.buffers)):
-            return False
-        # The same tensor can change in place (`criterion.weight.data = ...`): its metadata too.
-        return not line.buffer_facts or tuple(_facts(v) for v in line.buffers if v is not None) == line.buffer_facts
 
     def _judge(self, module: torch.nn.Module, args: tuple, kwargs: dict, line: _Line | None, sites: tuple | None = None) -> None:
         """A call judged in full: values or metadata as the policy says, with the module's forward
