@@ -267,8 +267,10 @@ class DiceFocal(nn.Module):
         return dice + focal
 
 
-def model_step(name: str, criterion: nn.Module | None = None):
-    """(one training step, a fresh loss module it uses): forward, loss, backward, SGD."""
+def model_step(name: str, criterion: nn.Module | None = None, shared: tuple | None = None):
+    """(one training step, the loss module it uses): forward, loss, backward, SGD. `shared`: the
+    (model, batch, optimizer) of another step, so that variants of one benchmark train the very same
+    model (separate instances differ in memory placement, which shows as a few percent either way)."""
     torch.manual_seed(0)
     if name == "ViT":
         model, batch = ViT(), (torch.randn(32, 3, 32, 32), torch.randint(0, 10, (32,)))
@@ -281,13 +283,17 @@ def model_step(name: str, criterion: nn.Module | None = None):
         model = UNet()
         batch = (torch.randn(2, 3, 64, 64), (torch.rand(2, 1, 64, 64) > 0.5).float())
         criterion = criterion or DiceFocal()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    if shared is not None:
+        model, batch, opt = shared
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
 
     def step():
         opt.zero_grad(set_to_none=True)
         criterion(model(batch[0]), batch[1]).backward()
         opt.step()
 
+    step.parts = (model, batch, opt)
     return step, criterion
 
 
@@ -337,7 +343,8 @@ def model_overheads(rounds: int, steps: int) -> list[dict[str, float]]:
     its sampling state (the default policy reads values on a call site's first 10 calls). Variants:
     plain; watch() with checks off (`Policy(first=0, every=0, metadata=False)`: the mechanism alone);
     watch() at the default policy; attach() on the loss module (the U-Net's loss is not a torch loss
-    module: attach() does not apply); watch(thorough=True); an empty TorchFunctionMode."""
+    module: attach() does not apply); watch(thorough=True); an empty TorchFunctionMode. Every variant
+    trains the same model on the same batch (attach() with a loss module of its own)."""
     off = losslint.Policy(first=0, every=0, metadata=False)
     results = []
     for name in MODELS:
@@ -348,9 +355,9 @@ def model_overheads(rounds: int, steps: int) -> list[dict[str, float]]:
         thorough = losslint.watch(action="collect", thorough=True)
         mode = EmptyMode()
         for label, ctx in (("mechanism", mechanism), ("watch", default), ("thorough", thorough), ("mode", mode)):
-            variants[label] = (ctx, model_step(name)[0])
+            variants[label] = (ctx, plain)  # the same step: only the context around it differs
         if name != "UNet":
-            fn, criterion = model_step(name)
+            fn, criterion = model_step(name, shared=plain.parts)  # its own loss module, the same model
             losslint.attach(criterion, action="collect")
             variants["attach"] = (nullcontext(), fn)
         times = {label: [] for label in variants}
