@@ -365,8 +365,10 @@ def model_overheads(rounds: int, steps: int) -> list[dict[str, float]]:
             with ctx:
                 for _ in range(12):
                     fn()
-        for _ in range(rounds):
-            for label, (ctx, fn) in variants.items():
+        order = list(variants.items())
+        for index in range(rounds):
+            # Rotated every round: no variant always runs right after another (or first).
+            for label, (ctx, fn) in order[index % len(order):] + order[: index % len(order)]:
                 gc.collect()
                 # CPU time of this thread (torch runs one thread here): other processes on a shared
                 # machine slow the wall clock of every variant, not the work each one does.
