@@ -272,7 +272,10 @@ def model_step(name: str, criterion: nn.Module | None = None, shared: tuple | No
     (model, batch, optimizer) of another step, so that variants of one benchmark train the very same
     model (separate instances differ in memory placement, which shows as a few percent either way)."""
     torch.manual_seed(0)
-    if name == "ViT":
+    if name in LIBRARY_MODELS:
+        model, batch, made = library_model(name)
+        criterion = criterion or made
+    elif name == "ViT":
         model, batch = ViT(), (torch.randn(32, 3, 32, 32), torch.randint(0, 10, (32,)))
         criterion = criterion or nn.CrossEntropyLoss()
     elif name == "ResNet":
@@ -303,6 +306,33 @@ class EmptyMode(TorchFunctionMode):
 
 
 MODELS = {"ViT": "ViT (2 layers, dim 64) + CrossEntropyLoss, batch 32", "ResNet": "ResNet (6 blocks) + BCEWithLogitsLoss, batch 16", "UNet": "U-Net (depth 3) + Dice + focal, batch 2"}
+# The libraries' own models and losses (`--libraries`: needs timm and segmentation_models_pytorch,
+# which need torchvision; tests/libraries.sh's environment has them), tiny, from configs.
+LIBRARY_MODELS = {
+    "timm-ViT": "timm ViT-tiny (2 layers, dim 64) + CrossEntropyLoss, batch 32",
+    "timm-ResNet": "timm test_resnet + timm BinaryCrossEntropy, batch 16",
+    "smp-UNet": "smp Unet (resnet18, depth 3) + smp Dice + Focal, batch 2",
+}
+
+
+def library_model(name: str):
+    """(model, batch, loss) of the libraries' own kind, random weights, no download."""
+    if name == "timm-ViT":
+        import timm
+
+        model = timm.create_model("vit_tiny_patch16_224", pretrained=False, depth=2, embed_dim=64, num_heads=2, img_size=32, patch_size=4, num_classes=10)
+        return model, (torch.randn(32, 3, 32, 32), torch.randint(0, 10, (32,))), nn.CrossEntropyLoss()
+    if name == "timm-ResNet":
+        import timm
+        from timm.loss import BinaryCrossEntropy
+
+        model = timm.create_model("test_resnet", pretrained=False, num_classes=10)
+        return model, (torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))), BinaryCrossEntropy()
+    import segmentation_models_pytorch as smp
+
+    model = smp.Unet("resnet18", encoder_weights=None, encoder_depth=3, decoder_channels=(64, 32, 16), classes=1)
+    dice, focal = smp.losses.DiceLoss("binary"), smp.losses.FocalLoss("binary")
+    return model, (torch.randn(2, 3, 64, 64), (torch.rand(2, 1, 64, 64) > 0.5).float()), lambda y, t: dice(y, t) + focal(y, t)
 
 
 class Counter(TorchFunctionMode):
@@ -337,7 +367,7 @@ def mechanism_share(name: str, plain_step_s: float) -> tuple[float, int]:
     return counter.count * per_call / plain_step_s, counter.count
 
 
-def model_overheads(rounds: int, steps: int) -> list[dict[str, float]]:
+def model_overheads(rounds: int, steps: int, models: dict[str, str] = MODELS) -> list[dict[str, float]]:
     """Per model, the median over interleaved rounds of each variant's step time over the plain step's
     in the same round. Steady state, as in a long run: each hook and watch is set up once and keeps
     its sampling state (the default policy reads values on a call site's first 10 calls). Variants:
@@ -347,7 +377,7 @@ def model_overheads(rounds: int, steps: int) -> list[dict[str, float]]:
     trains the same model on the same batch (attach() with a loss module of its own)."""
     off = losslint.Policy(first=0, every=0, metadata=False)
     results = []
-    for name in MODELS:
+    for name in models:
         plain, _ = model_step(name)
         variants = {"plain": (nullcontext(), plain)}
         mechanism = losslint.watch(action="collect", policy=off)
@@ -356,10 +386,12 @@ def model_overheads(rounds: int, steps: int) -> list[dict[str, float]]:
         mode = EmptyMode()
         for label, ctx in (("mechanism", mechanism), ("watch", default), ("thorough", thorough), ("mode", mode)):
             variants[label] = (ctx, plain)  # the same step: only the context around it differs
-        if name != "UNet":
-            fn, criterion = model_step(name, shared=plain.parts)  # its own loss module, the same model
+        fn, criterion = model_step(name, shared=plain.parts)  # its own loss module, the same model
+        try:
             losslint.attach(criterion, action="collect")
             variants["attach"] = (nullcontext(), fn)
+        except (TypeError, losslint.UnknownLossError):
+            pass  # not one loss module losslint knows (a Dice + focal sum): attach() does not apply
         times = {label: [] for label in variants}
         for ctx, fn in variants.values():  # warm-up, and the hooks' first (values-depth) calls
             with ctx:
@@ -454,10 +486,11 @@ def model_table(rows: list[dict[str, float]]) -> list[str]:
         "| training step | plain | mechanism, computed | mechanism only | watch() | attach() | watch(thorough=True) | empty mode |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    titles = {**MODELS, **LIBRARY_MODELS}
     for row in rows:
         cells = [f"{row[k]:.3f}" if k in row else "-" for k in ("mechanism", "watch", "attach", "thorough", "mode")]
         computed = f"+{row['computed'] * 100:.2f}% ({row['wrapped_calls']} calls)"
-        lines.append(f"| {MODELS[row['name']]} | {row['plain_ms']:.1f} ms | {computed} | " + " | ".join(cells) + " |")
+        lines.append(f"| {titles[row['name']]} | {row['plain_ms']:.1f} ms | {computed} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -467,6 +500,7 @@ def main() -> int:
     parser.add_argument("--models-only", action="store_true", help="only the model training steps (3 and 4)")
     parser.add_argument("--rounds", type=int, default=25, help="interleaved rounds of the model steps")
     parser.add_argument("--steps", type=int, default=2, help="steps per variant per round")
+    parser.add_argument("--libraries", action="store_true", help="the model steps with timm's and smp's own models and losses (needs both)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     results = []
@@ -479,7 +513,7 @@ def main() -> int:
     steady, steady_detail, first, first_detail, sampled = attach_per_call()
     results.append(("attach() steady state, us over an empty pre-hook", steady, TARGETS["attach_steady_us"], "us", steady_detail + f"; {sampled:.1f} us with the default policy's 1-in-100 values sample spread over the calls"))
     results.append(("attach() first calls / check() + loss", first, TARGETS["attach_first"], "x", first_detail))
-    rows = model_overheads(args.rounds, args.steps)
+    rows = model_overheads(args.rounds, args.steps, LIBRARY_MODELS if args.libraries else MODELS)
     for row in rows:
         results.append((f"{row['name']} step under watch() / plain", row["watch"] - 1, TARGETS["watch_step"], "%", f"mechanism alone {(row['mechanism'] - 1) * 100:+.1f}% measured, {row['computed'] * 100:+.2f}% computed"))
         if "attach" in row:
