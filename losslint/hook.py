@@ -87,8 +87,9 @@ def _origin():
 
 class _Line:
     """A call site in steady state: its code and line, how it is described, and what its last clean
-    metadata-depth call looked like (holding no tensor: shapes, dtypes, devices, the module's own
-    configuration objects, its buffers' metadata)."""
+    metadata-depth call looked like: the arguments' shapes, dtypes and devices (none of the call's
+    tensors), and the module's own configuration objects and buffers, compared by identity. Those the
+    module holds anyway; one it has replaced stays referenced here until the line is judged again."""
 
     __slots__ = ("code", "lineno", "location", "args", "kwargs", "config", "buffers", "buffer_facts", "budget")
 
