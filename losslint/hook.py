@@ -333,6 +333,9 @@ def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict | None = None) -
     if torch.compiler.is_compiling():
         return None
     __tracebackhide__ = True
+    attached = _ATTACHED.get(module)
+    if attached is not None and attached._handles:
+        return None  # attach() on the same module judges the call: once is enough
     kwargs = kwargs or {}
     try:
         PRE_HOOK.judge(module, args, kwargs, sys._getframe(1), origin=_origin())

@@ -193,6 +193,24 @@ def test_attach_twice_leaves_one_hook():
     losslint.attach(criterion).remove()
 
 
+def test_attach_and_the_plain_pre_hook_on_one_module_judge_a_call_once():
+    probs, labels = softmax_call()
+    for attach_first in (True, False):
+        criterion = nn.CrossEntropyLoss()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if attach_first:
+                hook = losslint.attach(criterion)
+            handle = criterion.register_forward_pre_hook(losslint.pre_hook)
+            if not attach_first:
+                hook = losslint.attach(criterion)
+            criterion(probs, labels)
+        assert hook.calls == 1
+        assert len([w for w in caught if issubclass(w.category, losslint.LossLintWarning)]) == 1
+        hook.remove()
+        handle.remove()
+
+
 def test_stop_raises_where_torch_would_and_records_the_rest_silently():
     probs, labels = softmax_call()
     with warnings.catch_warnings():
