@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import torch
 
-# The losses whose integer target holds class indices in [0, C), with an ignore_index, and where
-# their classes are: the functional's name -> (input position, target position, default ignore_index).
-CLASS_INDEX_LOSSES = {"cross_entropy": (0, 1, -100), "nll_loss": (0, 1, -100)}
-# The same losses as modules (attach()): the module's name -> its functional's.
-MODULES = {"CrossEntropyLoss": "cross_entropy", "NLLLoss": "nll_loss", "NLLLoss2d": "nll_loss"}
-SHOWN = {"cross_entropy": "CrossEntropyLoss", "nll_loss": "NLLLoss"}
+# The losses whose integer target holds class indices in [0, C), with an ignore_index: the
+# functional's name -> (the loss's name, positions of input, target and ignore_index, its default).
+CLASS_INDEX_LOSSES = {"cross_entropy": ("CrossEntropyLoss", 0, 1, 4, -100), "nll_loss": ("NLLLoss", 0, 1, 4, -100)}
+# The same losses by the loss's name, as the registry resolves a module (attach(); NLLLoss2d is NLLLoss).
+BY_LOSS = {entry[0]: functional for functional, entry in CLASS_INDEX_LOSSES.items()}
 
 MESSAGE = (
     "losslint: {loss}: a class index in target is outside [0, {classes}) and is not ignore_index "
@@ -42,7 +41,7 @@ def assert_class_range(loss: str, args: tuple, kwargs: dict, *, compiling: bool)
     spec = CLASS_INDEX_LOSSES.get(loss)
     if spec is None:
         return
-    input_at, target_at, default_ignore = spec
+    shown, input_at, target_at, ignore_at, default_ignore = spec
     logits = _argument(args, kwargs, input_at, "input")
     target = _argument(args, kwargs, target_at, "target")
     if not isinstance(logits, torch.Tensor) or not isinstance(target, torch.Tensor):
@@ -53,11 +52,11 @@ def assert_class_range(loss: str, args: tuple, kwargs: dict, *, compiling: bool)
         return
     if logits.dim() == 0:
         return
-    ignore = _argument(args, kwargs, 4, "ignore_index", default_ignore)
+    ignore = _argument(args, kwargs, ignore_at, "ignore_index", default_ignore)
     if not isinstance(ignore, int):
         return
     classes = logits.shape[1] if logits.dim() >= 2 else logits.shape[0]
-    message = MESSAGE.format(loss=SHOWN[loss], classes=classes, ignore=ignore)
+    message = MESSAGE.format(loss=shown, classes=classes, ignore=ignore)
     if compiling:
         _assert(target, classes, ignore, message)  # traced into the user's graph
         return
@@ -71,10 +70,10 @@ def _assert(target: torch.Tensor, classes: int, ignore: int, message: str) -> No
     torch._assert_async(inside.all(), message)
 
 
-def assert_module_class_range(module: torch.nn.Module, args: tuple, kwargs: dict, *, compiling: bool) -> None:
-    """The same for a call of a loss module, with its own ignore_index."""
-    loss = MODULES.get(type(module).__name__)
-    if loss is None or not isinstance(module, torch.nn.modules.loss._Loss):
+def assert_module_class_range(loss: str, module: torch.nn.Module, args: tuple, kwargs: dict, *, compiling: bool) -> None:
+    """The same for a call of a loss module, by the loss's name, with the module's own ignore_index."""
+    functional = BY_LOSS.get(loss)
+    if functional is None:
         return
     ignore = getattr(module, "ignore_index", -100)
-    assert_class_range(loss, args, {**kwargs, "ignore_index": ignore}, compiling=compiling)
+    assert_class_range(functional, args, {**kwargs, "ignore_index": ignore}, compiling=compiling)

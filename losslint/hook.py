@@ -113,8 +113,8 @@ class Hook(Monitor):
             raise TypeError(f"attach() takes a loss module, got {type(module).__name__}")
         # An unknown module raises UnknownLossError here, at attach time, not at the first call.
         self._loss_name = self.checker.registry.resolve(module)[0].name
-        # Per thread, the calls of this module in progress whose forward hook is pending: (depth,
-        # the handle of that one-shot hook). Innermost last.
+        # Per thread, the calls of this module in progress that need the forward hook: (the depth
+        # they were judged at, whether a watch was left a claim to release). Innermost last.
         self._pending = threading.local()
         self._lines: dict = {}  # (id of code, line number) -> _Line
         self._last: _Line | None = None  # the line of the last call only counted
@@ -134,11 +134,11 @@ class Hook(Monitor):
 
     def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if self.device_asserts:
-            assert_module_class_range(module, args, kwargs, compiling=torch.compiler.is_compiling())
+            assert_module_class_range(self._loss_name, module, args, kwargs, compiling=_is_compiling())
         thread = state
         if thread.watches or thread.busy or _is_compiling():
             # Compiling: nothing else, so that Dynamo traces the hook away without a graph break.
-            return None if thread.busy or torch.compiler.is_compiling() else self._judge(module, args, kwargs, None)
+            return None if thread.busy or _is_compiling() else self._judge(module, args, kwargs, None)
         __tracebackhide__ = True
         # Steady state (issue 13): a metadata-depth call whose arguments' metadata, and the module's
         # configuration, are what an earlier clean call from the same line had is only counted.
@@ -218,7 +218,7 @@ class Hook(Monitor):
         __tracebackhide__ = True
         pending = getattr(self._pending, "calls", None)
         if not pending:
-            return None  # a call of this thread that did not need it (another thread's did)
+            return None  # a call that did not need it: the hook stays until a counted call removes it
         depth, claimed = pending.pop()
         with self._lock:
             self._after_users -= 1
