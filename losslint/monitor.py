@@ -18,7 +18,6 @@ A call is judged once even when several monitors see it: a hook, or an inner `wa
 from __future__ import annotations
 
 import dataclasses
-import math
 import threading
 import warnings
 import weakref
@@ -29,6 +28,7 @@ import torch
 from torch._subclasses.fake_tensor import FakeTensor
 
 from . import callsite
+from .checks import numerics
 from .engine import Checker
 from .findings import LossLintError, LossLintInternalWarning, LossLintWarning, Report
 from .policy import Policy
@@ -142,22 +142,19 @@ def _values_readable(args: tuple, kwargs: dict) -> bool:
     and tensors traced under an active fake mode (AOT autograd tracing a loss module that Dynamo did
     not inline, see releases "dynamo_inlines_loss_modules": the arguments are functional wrappers of
     fake tensors)."""
+    tensors = []
     plain = True
-    for value in args:
+    for value in (*args, *kwargs.values()) if kwargs else args:
         if type(value) is torch.Tensor:
             if value.is_meta:
                 return False
+            tensors.append(value)
         elif isinstance(value, torch.Tensor):
-            plain = False
-    if plain and not kwargs:
-        return True  # the usual call: plain tensors given by position
-    tensors = []
-    for value in (*args, *kwargs.values()):
-        if isinstance(value, torch.Tensor):
             if value.is_meta or isinstance(value, FakeTensor):
                 return False
             tensors.append(value)
-    if all(type(t) is torch.Tensor for t in tensors):
+            plain = False
+    if plain:
         return True  # plain tensors (the usual call): no tracer's wrapper among them
     try:
         from torch._guards import detect_fake_mode
@@ -364,20 +361,17 @@ class Monitor:
         if state.predicted == id(args):
             state.predicted = None
             return  # the check before the call predicted this value and said why
-        if type(output) is torch.Tensor and output.is_cpu and output.dim() == 0 and output.dtype.is_floating_point:
-            # The usual loss, a scalar on the CPU: one read decides, before anything else is set up.
-            with torch._C.DisableTorchFunction():
-                if math.isfinite(output.item()):
-                    return
+        # The usual loss, a finite scalar on the CPU, decided before anything else is set up.
+        with torch._C.DisableTorchFunction():
+            if numerics.finite_cpu_scalar(output):
+                return
         report = None
         state.busy = True
         frame = None
         try:
             try:
-                from .checks.numerics import post_mortem
-
                 with torch._C.DisableTorchFunction():
-                    report = post_mortem(self.checker, loss, args, kwargs, output)
+                    report = numerics.post_mortem(self.checker, loss, args, kwargs, output)
                 if report is None:
                     return
                 frame, location, context = callsite.sites(start)

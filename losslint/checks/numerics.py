@@ -561,6 +561,18 @@ def _exact_nonfinite(args: tuple, kwargs: dict, names: list[str]) -> list[tuple[
     return found
 
 
+def finite_cpu_scalar(value: object) -> bool:
+    """Whether `value` is the usual loss, a floating scalar on the CPU, and finite: one read decides,
+    without a kernel. False says nothing (not such a scalar, or not finite)."""
+    return (
+        type(value) is torch.Tensor
+        and value.is_cpu
+        and value.dim() == 0
+        and value.dtype.is_floating_point
+        and math.isfinite(value.item())
+    )
+
+
 def post_mortem(checker, loss: object, args: tuple, kwargs: dict, value: torch.Tensor):
     """The report for a hooked call whose loss value came out non-finite, or None when it is finite.
 
@@ -570,11 +582,13 @@ def post_mortem(checker, loss: object, args: tuple, kwargs: dict, value: torch.T
     """
     from ..findings import Finding, Report
 
+    if finite_cpu_scalar(value):
+        return None
     out = value.detach()
     if out.is_meta or not out.dtype.is_floating_point or out.numel() == 0:
         return None
     if out.numel() == 1 and out.device.type == "cpu":
-        if math.isfinite(out.item()):  # the usual scalar loss on the CPU: one read, no kernel
+        if math.isfinite(out.item()):  # a (1,) loss, or a subclass
             return None
     elif bool(torch.isfinite(out).all()):
         return None
