@@ -437,7 +437,7 @@ def scaling() -> list[str]:
     return rows
 
 
-def attach_per_call() -> tuple[float, str, float, str, float]:
+def attach_per_call(rounds: int = 31) -> tuple[float, str, float, str, float]:
     """attach() per call, on CrossEntropyLoss at 32 x 10: steady state over a module with an empty
     forward pre-hook, and the first (values-depth) calls of a call site against check() of the same
     tensors.
@@ -445,7 +445,11 @@ def attach_per_call() -> tuple[float, str, float, str, float]:
     Steady state is measured twice: the repeated call itself (a call like the last clean one from its
     line, only counted: `Policy(every=0)` past the first 10 calls, so no values sample falls in the
     window), and at the default policy, whose one call in 100 reads values again (a full check, about
-    the cost of check(), spread over the 100)."""
+    the cost of check(), spread over the 100).
+
+    Each figure is the median over `rounds` rounds of a difference or ratio taken within the round,
+    the variants in an order that rotates every round: this machine's speed drifts by tens of percent
+    within a minute, and a difference of two separately taken minima would carry that drift."""
     x, y = torch.randn(32, 10), torch.randint(0, 10, (32,))
     empty, repeated, sampled, plain = (nn.CrossEntropyLoss() for _ in range(4))
     empty.register_forward_pre_hook(lambda module, args: None)
@@ -454,30 +458,52 @@ def attach_per_call() -> tuple[float, str, float, str, float]:
     for _ in range(300):  # past the first 10 calls of the call site
         repeated(x, y)
         sampled(x, y)
-    t = interleaved({"empty": lambda: empty(x, y), "repeated": lambda: repeated(x, y), "sampled": lambda: sampled(x, y)}, calls=2000)
+    steady_fns = {"empty": lambda: empty(x, y), "repeated": lambda: repeated(x, y), "sampled": lambda: sampled(x, y)}
     batches = [(torch.randn(32, 10), torch.randint(0, 10, (32,))) for _ in range(10)]
-    first, check = [], []
-    for _ in range(5):
+
+    def first_calls() -> float:
         fresh = nn.CrossEntropyLoss()
         hook = losslint.attach(fresh, action="collect")
         start = time.perf_counter()
         for a, b in batches:
             fresh(a, b)
-        first.append((time.perf_counter() - start) / len(batches))
+        elapsed = (time.perf_counter() - start) / len(batches)
         hook.remove()
+        return elapsed
+
+    def check_calls() -> float:
         start = time.perf_counter()
         for a, b in batches:
             losslint.check(plain, a, b)
             plain(a, b)
-        check.append((time.perf_counter() - start) / len(batches))
-    steady = t["repeated"] - t["empty"]
-    f, c = statistics.median(first), statistics.median(check)
+        return (time.perf_counter() - start) / len(batches)
+
+    for _ in range(20):
+        first_calls(), check_calls()
+    per_round: dict[str, list[float]] = {name: [] for name in (*steady_fns, "first", "check")}
+    for index in range(rounds):
+        names = list(steady_fns)
+        names = names[index % len(names):] + names[: index % len(names)]
+        for name in names:
+            fn = steady_fns[name]
+            start = time.perf_counter()
+            for _ in range(1000):
+                fn()
+            per_round[name].append((time.perf_counter() - start) / 1000)
+        # The first calls of a site, each on a fresh module, against check() of the same batches.
+        pair = [("first", first_calls), ("check", check_calls)]
+        for name, fn in pair if index % 2 else pair[::-1]:
+            per_round[name].append(statistics.median(fn() for _ in range(5)))
+    median = statistics.median
+    steady = median(r - e for r, e in zip(per_round["repeated"], per_round["empty"]))
+    sampled_over = median(s_ - e for s_, e in zip(per_round["sampled"], per_round["empty"]))
+    first_ratio = median(f / c for f, c in zip(per_round["first"], per_round["check"]))
     return (
         steady * 1e6,
-        f"{t['repeated'] * 1e6:.1f} us attached, {t['empty'] * 1e6:.1f} us with an empty pre-hook",
-        f / c,
-        f"first 10 calls {f * 1e6:.0f} us each, check() + the loss {c * 1e6:.0f} us",
-        (t["sampled"] - t["empty"]) * 1e6,
+        f"{median(per_round['repeated']) * 1e6:.1f} us attached, {median(per_round['empty']) * 1e6:.1f} us with an empty pre-hook",
+        first_ratio,
+        f"first 10 calls {median(per_round['first']) * 1e6:.0f} us each, check() + the loss {median(per_round['check']) * 1e6:.0f} us",
+        sampled_over * 1e6,
     )
 
 

@@ -165,12 +165,18 @@ class Checker:
         *,
         depth: Depth | None = None,
         origin: Callable[[torch.Tensor], Origin | None] | None = None,
+        slot: Any = None,
     ) -> Report:
         """`check()` with the call's arguments as a tuple and a dict, and the options of the hooks.
 
         depth: for this call only, instead of the checker's own. origin: what produced a tensor, for
         the tensors `watch()` saw made (`softmax`, `sigmoid`, ...); it is certain evidence about the
         value kind, and the value heuristics remain the fallback where it says nothing.
+        slot: `attach()`'s record of a call site (`hook._Line`), passed only when this call's metadata
+        is that of the call the record describes, as the hook compared it (the arguments' shapes,
+        dtypes and devices, the module's configuration and buffers, the grad mode). Its `plan` and
+        `plan_spec` hold the plan of that metadata: a values call uses it without computing the
+        metadata key, and a plan looked up or made is kept there.
         """
         registry = self.registry
         spec, form, instance = registry.resolve(loss)
@@ -183,15 +189,18 @@ class Checker:
         # Without values, the verdict is a function of metadata alone: a training loop repeats the same
         # shapes, dtypes and configuration every step, so each combination is judged once. With values,
         # the metadata steps' conclusions (a plan) are reused and only the value checks run again.
-        key = _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled)
         plan = None
-        if key is not None and not read_values:
-            cached = self._metadata_reports.get(key)
-            if cached is not None:
-                self._metadata_reports.move_to_end(key)
-                return cached
-        elif key is not None:
-            plan = self._plans.get(key)
+        if slot is not None and read_values and slot.plan_spec is spec:
+            key, plan = None, slot.plan  # the hook compared the metadata: no key to compute
+        else:
+            key = _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled)
+            if key is not None and not read_values:
+                cached = self._metadata_reports.get(key)
+                if cached is not None:
+                    self._metadata_reports.move_to_end(key)
+                    return cached
+            elif key is not None:
+                plan = self._plans.get(key)
         # no_grad, without building a context manager on every call of a training loop's hook.
         if grad_enabled:
             torch._C._set_grad_enabled(False)
@@ -204,10 +213,17 @@ class Checker:
             self._plans[key] = ctx.plan
             if len(self._plans) > _METADATA_CACHE_SIZE:
                 self._plans.popitem(last=False)
-        findings = tuple(ctx.findings) if not spec.names else tuple(_own_names(f, spec.names) for f in ctx.findings)
-        report = Report(loss=spec.name, findings=findings)
-        if selection is not None and findings:
-            report = selection.apply(report)
+        if slot is not None and read_values and key is not None and (plan or ctx.plan) is not None:
+            # Only a plan the engine would cache by key: one whose arguments all freeze (an object
+            # the key cannot describe is read again on every call).
+            slot.plan, slot.plan_spec = plan or ctx.plan, spec
+        if not ctx.findings:
+            report = _clean_report(spec.name)  # the usual verdict: one frozen Report per loss
+        else:
+            findings = tuple(ctx.findings) if not spec.names else tuple(_own_names(f, spec.names) for f in ctx.findings)
+            report = Report(loss=spec.name, findings=findings)
+            if selection is not None:
+                report = selection.apply(report)
         if key is not None and not read_values:
             self._metadata_reports[key] = report
             if len(self._metadata_reports) > _METADATA_CACHE_SIZE:
@@ -216,6 +232,16 @@ class Checker:
 
 
 _METADATA_CACHE_SIZE = 512
+
+_CLEAN: dict[str, Report] = {}
+
+
+def _clean_report(loss: str) -> Report:
+    """The Report of a call with no findings (frozen, so one per loss serves every such call)."""
+    report = _CLEAN.get(loss)
+    if report is None:
+        report = _CLEAN[loss] = Report(loss=loss)
+    return report
 
 
 _SCALARS = frozenset((bool, int, float, str, type(None)))

@@ -33,51 +33,105 @@ from .monitor import Action, Monitor, claim, release, state
 from .policy import Policy
 
 _is_compiling = torch.compiler.is_compiling
+_NOT_USERS = callsite._NOT_USERS
 
 
 def _facts(value: object) -> object:
-    """What a metadata check can see of one argument: a tensor's metadata, a scalar itself, and any
-    other object by identity."""
+    """What a metadata check can see of one argument: a tensor's metadata, a scalar itself, a short
+    list or tuple by its items (CTCLoss's lengths), and any other object by identity."""
     if type(value) is torch.Tensor:
         return (value.shape, value.dtype, value.device, value.layout, value.requires_grad)
     if isinstance(value, torch.Tensor):
         return (type(value), value.shape, value.dtype, value.device, value.layout, value.requires_grad)
     if value is None or isinstance(value, (int, float, str, bool)):
         return value
+    if type(value) in (list, tuple) and len(value) <= 64:
+        # By value: a list can change in place, and a metadata check reads what it holds.
+        return (type(value), tuple(map(_facts, value)))
     return (type(value), id(value))
 
 
-def _unchanged(line: _Line, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_) -> bool:
-    """Whether this call's metadata is the line's last clean call's: the arguments' metadata, and the
-    very same configuration objects and buffers (`is`: a tensor is not compared by value; a buffer
-    replaced by another tensor is judged again). Unrolled for plain tensors: this runs on every
-    call in steady state."""
-    stored = line.args
+class _Record:
+    """What one clean call from a line looked like, to tell a later call with the same metadata: the
+    arguments' shapes, dtypes and devices (none of the call's tensors), the module's own
+    configuration objects and buffers (compared by identity: the module holds them anyway; one it has
+    replaced stays referenced here until the line is judged again), and the grad mode. `plan` is the
+    engine's plan for exactly this metadata, set by `Checker.check_call` (its `slot`). Never changed
+    once made: a call with other metadata makes a new record, so a thread reading one while another
+    judges sees facts and plan that belong together."""
+
+    __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "readable", "plan", "plan_spec")
+
+    def __init__(self, config, module: torch.nn.Module, args: tuple, kwargs: dict):
+        self.args = tuple(map(_facts, args))
+        self.kwargs = tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()
+        self.config = config(module.__dict__) if config is not None else ()
+        self.config_scalar = all(type(value) in _SCALARS for value in self.config)
+        self.buffers = tuple(module._buffers.values())
+        self.buffers_none = all(value is None for value in self.buffers)
+        self.buffer_facts = tuple(_facts(v) for v in self.buffers if v is not None)
+        # SoftMarginLoss rejects a target that requires grad only while grad is enabled: the same
+        # line run under no_grad (an eval loop through a shared helper) is another call.
+        self.grad = torch.is_grad_enabled()
+        # Values can be read: every tensor argument a plain tensor off the meta device (a fake or
+        # traced tensor is a subclass). False: not known, Monitor.judge looks (_values_readable).
+        self.readable = all(
+            value.device.type != "meta" if type(value) is torch.Tensor else not isinstance(value, torch.Tensor)
+            for value in (*args, *kwargs.values())
+        )
+        self.plan = None
+        self.plan_spec = None
+
+
+def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_, _grad=torch.is_grad_enabled) -> bool:
+    """Whether this call's metadata is the record's: the arguments' metadata, the very same
+    configuration objects and buffers (a tensor is compared by identity, never by value; a buffer
+    replaced by another tensor is judged again), and the grad mode. Unrolled for plain tensors: this
+    runs on every call in steady state."""
+    stored = record.args
     if len(args) != len(stored):
         return False
-    for value, facts in zip(args, stored):
-        if type(value) is _tensor:
-            if (
-                value.shape != facts[0]
-                or value.dtype is not facts[1]
-                or value.device != facts[2]
-                or value.layout is not facts[3]
-                or value.requires_grad is not facts[4]
-            ):
+    try:
+        for value, facts in zip(args, stored):
+            if type(value) is _tensor:
+                shape, dtype, device, layout, requires_grad = facts
+                if (
+                    value.shape != shape
+                    or value.dtype is not dtype
+                    or value.device != device
+                    or value.layout is not layout
+                    or value.requires_grad is not requires_grad
+                ):
+                    return False
+            elif _facts(value) != facts:
                 return False
-        elif _facts(value) != facts:
+    except (TypeError, ValueError):
+        return False  # a tensor where the last call had a scalar, None or a tensor subclass
+    if (kwargs or record.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != record.kwargs:
+        return False
+    if _grad() is not record.grad:
+        return False
+    if config is not None:
+        now = config(module.__dict__)
+        # Scalars and strings (reduction, ignore_index, ...) compare in one tuple comparison, which
+        # tries identity first; anything else (a tensor the module keeps outside its buffers) only
+        # by identity, since == on a tensor compares values.
+        if not (now == record.config if record.config_scalar else all(map(_is, now, record.config))):
             return False
-    if (kwargs or line.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != line.kwargs:
-        return False
-    if config is not None and not all(map(_is, config(module.__dict__), line.config)):
-        return False
     buffers = module._buffers
     if not buffers:
-        return not line.buffers
-    if not all(map(_is, buffers.values(), line.buffers)):
+        return not record.buffers
+    if record.buffers_none:
+        # Declared but unset (CrossEntropyLoss's weight=None): a tensor there now compares unequal
+        # to None (Tensor.__eq__(None) is NotImplemented), so one tuple comparison says it.
+        return tuple(buffers.values()) == record.buffers
+    if not all(map(_is, buffers.values(), record.buffers)):
         return False
     # The same tensor can change in place (`criterion.weight.data = ...`): its metadata too.
-    return not line.buffer_facts or tuple(_facts(v) for v in line.buffers if v is not None) == line.buffer_facts
+    return tuple(_facts(v) for v in record.buffers if v is not None) == record.buffer_facts
+
+
+_SCALARS = (bool, int, float, str, type(None))
 
 
 def _origin():
@@ -86,21 +140,22 @@ def _origin():
 
 
 class _Line:
-    """A call site in steady state: its code and line, how it is described, and what its last clean
-    metadata-depth call looked like: the arguments' shapes, dtypes and devices (none of the call's
-    tensors), and the module's own configuration objects and buffers, compared by identity. Those the
-    module holds anyway; one it has replaced stays referenced here until the line is judged again."""
+    """A call site in steady state: its code and line, how it is described, and the record of its
+    last clean call (`_Record`), which later calls are compared with."""
 
-    __slots__ = ("code", "lineno", "location", "args", "kwargs", "config", "buffers", "buffer_facts", "budget")
+    __slots__ = ("code", "lineno", "location", "record", "budget", "tally")
 
     def __init__(self, code, lineno, location):
         self.code = code
         self.lineno = lineno
         self.location = location
-        self.args = None  # None: no clean call to compare with yet
+        self.record: _Record | None = None  # None: no clean call to compare with yet
         # How many more calls from here the policy checks at metadata depth only (then a values call
         # is due): those, when unchanged, are only counted.
         self.budget = 0
+        # The calls only counted since the line was last judged, one entry each: list.append is
+        # atomic, so threads count without a lock; the hook adds them up when counts are read.
+        self.tally: list = []
 
 
 class Hook(Monitor):
@@ -118,6 +173,9 @@ class Hook(Monitor):
         self._pending = threading.local()
         self._lines: dict = {}  # (id of code, line number) -> _Line
         self._last: _Line | None = None  # the line of the last call only counted
+        # (n, code): the user's frame was found last behind frame n (sys._getframe(n) in _before),
+        # which ran this code (torch's Module._wrapped_call_impl, in most calls).
+        self._hop: tuple | None = None
         names = [name for name in module.__dict__ if name[0] != "_"]  # reduction, ignore_index, ...
         self._config = operator.itemgetter(*names) if names else None
         if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
@@ -142,9 +200,40 @@ class Hook(Monitor):
         __tracebackhide__ = True
         # Steady state (issue 13): a metadata-depth call whose arguments' metadata, and the module's
         # configuration, are what an earlier clean call from the same line had is only counted.
-        frame = callsite.user_frame(sys._getframe(1))
+        hop = self._hop
+        if hop is not None:
+            # The user's frame where it was last time, behind the same torch frame: two frame
+            # objects made instead of one per frame of torch's call machinery (Python makes a
+            # frame object on first access, and walking the stack makes one for each). Only for
+            # counting: a call judged finds its frame by the walk below.
+            try:
+                inside = sys._getframe(hop[0])
+            except ValueError:
+                inside = None
+            if inside is not None and inside.f_code is hop[1]:
+                guess = inside.f_back
+                line = self._last
+                if line is None or line.code is not guess.f_code or line.lineno != guess.f_lineno:
+                    line = self._lines.get((id(guess.f_code), guess.f_lineno))
+                if (
+                    line is not None
+                    and line.code is guess.f_code
+                    and line.budget > 0
+                    and line.record is not None
+                    and _unchanged(line.record, self._config, module, args, kwargs)
+                ):
+                    return self._count(line, thread)
+        frame = sys._getframe(1)
+        inside = None
+        depth = 1
+        while frame is not None and frame.f_code.co_filename.startswith(_NOT_USERS):
+            inside = frame  # callsite.user_frame, with the depth it took (for the guess above)
+            frame = frame.f_back
+            depth += 1
         if frame is None:
             return self._judge(module, args, kwargs, None)
+        if inside is not None:
+            self._hop = (depth - 1, inside.f_code)
         code, lineno = frame.f_code, frame.f_lineno
         line = self._last
         if line is None or line.code is not code or line.lineno != lineno:
@@ -153,6 +242,7 @@ class Hook(Monitor):
             line = self._lines.get((id(code), lineno))
         if line is None or line.code is not code:
             if len(self._lines) > 64:
+                self._fold()
                 self._lines.clear()
                 self._last = None
             # A library's line (the loss called inside a model's code) is not the call site: that is
@@ -161,40 +251,55 @@ class Hook(Monitor):
             own = callsite.outside_libraries(frame) is frame
             line = self._lines[(id(code), lineno)] = _Line(code, lineno, callsite.describe(frame) if own else None)
             self._last = line
-        elif line.budget > 0 and _unchanged(line, self._config, module, args, kwargs):
-            if self._after_handle is not None:
-                self._drop_after()
-            with self._lock:
-                self._site_calls[line.location] += 1
-                self._calls += 1
-            line.budget -= 1
-            self._last = line  # the line a loop calls from: next time, no lookup
-            if thread.predicted is not None:
-                thread.predicted = None
-            return None
+            record = None
+        else:
+            record = line.record
+            if record is not None and not _unchanged(record, self._config, module, args, kwargs):
+                record = None
+            elif record is not None and line.budget > 0:
+                return self._count(line, thread)
         if line.location is None:
             return self._judge(module, args, kwargs, None)
-        return self._judge(module, args, kwargs, line, (frame, line.location, None))
+        if line.tally:
+            self._fold((line,))  # the policy counts this call after those only counted
+        return self._judge(module, args, kwargs, line, (frame, line.location, None), record)
 
-    def _judge(self, module: torch.nn.Module, args: tuple, kwargs: dict, line: _Line | None, sites: tuple | None = None) -> None:
+    def _count(self, line: _Line, thread) -> None:
+        """A call in steady state: only counted."""
+        if self._after_handle is not None:
+            self._drop_after()
+        line.tally.append(None)  # counted without a lock (see _fold)
+        line.budget -= 1
+        self._last = line  # the line a loop calls from: next time, no lookup
+        if thread.predicted is not None:
+            thread.predicted = None
+        return None
+
+    def _judge(self, module: torch.nn.Module, args: tuple, kwargs: dict, line: _Line | None, sites: tuple | None = None, record: _Record | None = None) -> None:
         """A call judged in full: values or metadata as the policy says, with the module's forward
         hook installed for this call when it needs one. `sites`: the call site, when the line's
-        record knows it (see callsite.sites)."""
+        record knows it (see callsite.sites). `record`: the line's record, when this call's metadata
+        is the one it describes (its plan then serves this call)."""
         __tracebackhide__ = True
         self._judged = None
+        fresh = None
+        if line is not None and record is None:
+            # A new record for this call's metadata, which the engine gives its plan; it becomes the
+            # line's if the call is clean.
+            record = fresh = _Record(self._config, module, args, kwargs)
         try:
-            depth = self.judge(module, args, kwargs, sys._getframe(2), origin=_origin(), sites=sites)
+            if sites is None:
+                depth = self.judge(module, args, kwargs, sys._getframe(2), origin=_origin())
+            else:  # a line's call: no watch is active (see _before), and the site is known
+                depth = self.judge(module, args, kwargs, None, sites=sites, slot=record)
         except LossLintError as exc:
             # Raised at the user's call, not from inside losslint's own frames.
             raise exc.with_traceback(None) from None
-        # A clean metadata call is what later calls from its line are compared with (the values calls
-        # before it are not: the policy reads their values anyway).
-        if line is not None and depth == "metadata" and self._judged is not None and not self._judged.findings:
-            line.args = tuple(map(_facts, args))
-            line.kwargs = tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()
-            line.config = self._config(module.__dict__) if self._config is not None else ()
-            line.buffers = tuple(module._buffers.values())
-            line.buffer_facts = tuple(_facts(v) for v in line.buffers if v is not None)
+        # A clean call is what later calls from its line are compared with: those at metadata depth
+        # are then only counted, and those at values depth reuse its plan.
+        if fresh is not None and depth is not None and self._judged is not None and not self._judged.findings:
+            line.record = fresh
+        if line is not None and depth == "metadata" and line.record is record:
             line.budget = self._metadata_calls_ahead(line.location)
         watches = len(state.watches)
         if depth == "values" or watches:
@@ -237,6 +342,29 @@ class Hook(Monitor):
             if self._after_users == 0 and self._after_handle is not None:
                 self._after_handle.remove()
                 self._after_handle = None
+
+    def _fold(self, lines: Iterable[_Line] | None = None) -> None:
+        """Add the calls only counted on `lines` (default: every line) to the site and call counts.
+        `del tally[:n]` removes exactly the entries counted, even while other threads append."""
+        with self._lock:
+            for line in list(self._lines.values()) if lines is None else lines:
+                counted = len(line.tally)
+                if counted:
+                    del line.tally[:counted]
+                    self._site_calls[line.location] = self._site_calls.get(line.location, 0) + counted
+                    self._calls += counted
+
+    @property
+    def calls(self) -> int:
+        """Loss calls seen, checked or not, including those only counted in steady state."""
+        self._fold()
+        return self._calls
+
+    @property
+    def sites(self) -> dict[str | None, tuple[int, int]]:
+        """Per call site: (calls from there, calls whose values were read), as `Monitor.sites`."""
+        self._fold()
+        return super().sites
 
     def _metadata_calls_ahead(self, location: str | None) -> int:
         """How many of the next calls from `location` the policy checks at metadata depth only."""

@@ -280,13 +280,15 @@ class Monitor:
         origin: Callable[[torch.Tensor], Any] | None = None,
         produce: Callable[[str], Report | None] | None = None,
         sites: tuple | None = None,
+        slot: Any = None,
     ) -> str | None:
         """Check one loss call, record it here and in the active watches, and act on it.
 
         Returns the depth it was judged at ("values", "metadata" or None): `after()` reads the loss
         value only on calls whose values were read. `produce(depth)`, when given, makes the report
         instead of the checker (a model-boundary check: transformers' `labels=`). `sites`: what
-        `callsite.sites(start)` would say, when the caller knows it already.
+        `callsite.sites(start)` would say, when the caller knows it already. `slot`: attach()'s
+        record of this call's metadata, for the checker (see `Checker.check_call`).
         """
         __tracebackhide__ = True
         if state.busy:
@@ -310,14 +312,16 @@ class Monitor:
                     # No TorchFunctionMode of the user's (a FLOP counter, another watch) should see
                     # losslint's own ops, and tensor subclasses are read as the tensors they are.
                     with torch._C.DisableTorchFunction():
-                        if depth == "values" and not _values_readable(args, kwargs):
+                        # attach()'s record of this call's metadata knows when every argument is
+                        # a plain tensor with data (none on the meta device).
+                        if depth == "values" and not (slot is not None and slot.readable) and not _values_readable(args, kwargs):
                             depth = "metadata"
                         if produce is not None:
                             report = produce(depth)
                             if report is not None:
                                 report = self.checker.selection.apply(report)
                         else:
-                            report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin)
+                            report = self.checker.check_call(loss, args, kwargs, depth=depth, origin=origin, slot=slot)
                     if depth == "values" and produce is None:
                         with self._lock:
                             self._site_values[location] = self._site_values.get(location, 0) + 1
@@ -332,16 +336,17 @@ class Monitor:
                 report = None
             state.predicted = (
                 id(args)
-                if report is not None and any(f.severity in ("error", "warning") for f in report.findings)
+                if report is not None and report.findings and any(f.severity in ("error", "warning") for f in report.findings)
                 else None
             )
             # A boundary with findings stands for the loss call inside the model, which is then
             # not judged (intercept._boundary_call): it is the call counted.
             counted = produce is None or (report is not None and bool(report.findings))
             mine, new = self._record(report, counted=counted)
-            for other in dict.fromkeys(state.watches):
-                if other is not self:
-                    other._record(report, counted=counted)
+            if state.watches:
+                for other in dict.fromkeys(state.watches):
+                    if other is not self:
+                        other._record(report, counted=counted)
             if mine is not None:
                 self._act(mine, new, frame)
         finally:

@@ -55,9 +55,9 @@ class Counting(losslint.Checker):
         super().__init__(**kwargs)
         self.depths: list = []
 
-    def check_call(self, loss, args=(), kwargs=None, *, depth=None, origin=None):
+    def check_call(self, loss, args=(), kwargs=None, *, depth=None, **options):
         self.depths.append(depth)
-        return super().check_call(loss, args, kwargs, depth=depth, origin=origin)
+        return super().check_call(loss, args, kwargs, depth=depth, **options)
 
 
 def lossl_warnings(caught) -> list[warnings.WarningMessage]:
