@@ -89,3 +89,131 @@ def test_the_post_mortem_still_runs_on_the_values_calls():
     with losslint.attach(criterion, action="collect", policy=losslint.Policy(first=1, every=0)) as hook:
         criterion(big, -big)  # inf: read on the first call
     assert [r.codes for r in hook.reports] and "LL608" in hook.reports[0].codes
+
+
+def test_a_line_run_under_no_grad_and_then_with_grad_is_judged_again():
+    """SoftMarginLoss rejects a target that requires grad only while grad is enabled: one helper
+    line used by an eval loop (no_grad) and then by the training loop is two different calls."""
+    criterion = nn.SoftMarginLoss()
+    x, t = torch.randn(4, requires_grad=True), torch.randn(4).sign().requires_grad_()
+
+    def loss_of(a, b):
+        return criterion(a, b)  # one call site for both loops
+
+    with losslint.attach(criterion, action="collect", policy=losslint.Policy(first=1, every=0)) as hook:
+        with torch.no_grad():
+            for _ in range(5):
+                loss_of(x, t)  # clean under no_grad: recorded, then only counted
+        assert not hook.reports
+        try:
+            loss_of(x, t)
+        except RuntimeError:
+            pass  # torch rejects it
+    assert [r.codes for r in hook.reports] == [["LL007"]] and hook.reports[0].errors[0].torch_raises
+
+
+def test_a_list_argument_changed_in_place_is_judged_again():
+    """CTCLoss takes its lengths as lists too, which can change in place: compared by value."""
+    criterion = nn.CTCLoss()
+    log_probs = torch.randn(6, 2, 4).log_softmax(2)
+    targets = torch.randint(1, 4, (2, 3))
+    input_lengths, target_lengths = [6, 6], [3, 3]
+
+    def call():
+        return criterion(log_probs, targets, input_lengths, target_lengths)  # one call site
+
+    with losslint.attach(criterion, action="collect", policy=losslint.Policy(first=1, every=0)) as hook:
+        for _ in range(4):
+            call()
+        assert not hook.reports
+        input_lengths[0] = 9  # longer than the 6 time steps there are
+        try:
+            call()
+        except RuntimeError:
+            pass
+    assert hook.reports and hook.reports[0].errors and hook.calls == 5
+
+
+def test_a_tensor_where_the_last_call_had_a_sequence_is_judged_without_an_internal_error():
+    criterion = nn.CTCLoss()
+    log_probs = torch.randn(6, 2, 4).log_softmax(2)
+    targets = torch.randint(1, 4, (2, 3))
+
+    def call(inputs, targets_):
+        return criterion(log_probs, targets, inputs, targets_)  # one call site
+
+    with losslint.attach(criterion, action="collect", policy=losslint.Policy(first=1, every=0)) as hook:
+        for _ in range(3):
+            call((6, 6), (3, 3))
+        call(torch.tensor([6, 6]), torch.tensor([3, 3]))
+        call(torch.tensor([6, 6]), torch.tensor([3, 3]))
+    assert not hook.reports and hook.calls == 5
+
+
+def test_values_calls_with_the_same_metadata_reuse_the_lines_plan(monkeypatch):
+    """A site's first calls read values; those after the first with the same metadata take the
+    metadata steps' conclusions from the line's record, without computing the engine's key, and
+    still judge their own values."""
+    from losslint import engine
+
+    keys = []
+    real = engine._metadata_key
+    monkeypatch.setattr(engine, "_metadata_key", lambda *a: keys.append(1) or real(*a))
+    criterion = nn.CrossEntropyLoss()
+    batches = [torch.randn(8, 5) for _ in range(9)] + [torch.randn(8, 5).softmax(1)]  # the last: probabilities
+    y = torch.randint(0, 5, (8,))
+    with losslint.attach(criterion, action="collect", policy=losslint.Policy(first=10, every=0)) as hook:
+        for logits in batches:
+            criterion(logits, y)  # one call site
+    assert len(keys) == 1
+    assert hook.calls == 10 and [r.codes for r in hook.reports] == [losslint.check(criterion, batches[-1], y).codes]
+    assert hook.reports[0].codes  # the probabilities were seen on a call that reused the plan
+
+
+def test_a_values_call_with_new_metadata_is_judged_with_its_own():
+    criterion = nn.CrossEntropyLoss()
+    x, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+    with losslint.attach(criterion, action="collect") as hook:
+        for target in (y, y, y.int(), y):
+            try:
+                criterion(x, target)  # one call site; the third call's target is int32
+            except RuntimeError:
+                pass  # torch releases that reject an int32 class index
+    assert [r.codes for r in hook.reports] == [losslint.check(criterion, x, y.int()).codes] and hook.reports[0].count == 1
+
+
+def test_calls_from_lines_that_alternate_are_counted_where_they_were_made():
+    """The user's frame is guessed where it was last time (behind the same torch frame); lines that
+    alternate, and a line one function deeper, are each counted as their own."""
+    criterion = nn.CrossEntropyLoss()
+    x, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+
+    def deeper():
+        return criterion(x, y)
+
+    with losslint.attach(criterion, action="collect") as hook:
+        for _ in range(150):
+            criterion(x, y)
+            criterion(x, y)
+            deeper()
+    counts = sorted(n for n, _ in hook.sites.values())
+    assert counts == [150, 150, 150] and hook.calls == 450 and len(hook.sites) == 3
+
+
+def test_threads_counting_in_steady_state_lose_no_call():
+    import threading
+
+    criterion = nn.CrossEntropyLoss()
+    x, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+
+    def worker():
+        for _ in range(500):
+            criterion(x, y)  # one call site for every thread
+
+    with losslint.attach(criterion, action="collect") as hook:
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert hook.calls == 2000 and sum(n for n, _ in hook.sites.values()) == 2000
