@@ -18,6 +18,7 @@ from __future__ import annotations
 import operator
 import sys
 import threading
+import warnings
 import weakref
 from typing import Any, Iterable
 
@@ -168,6 +169,16 @@ class Hook(Monitor):
             raise TypeError(f"attach() takes a loss module, got {type(module).__name__}")
         # An unknown module raises UnknownLossError here, at attach time, not at the first call.
         self._loss_name = self.checker.registry.resolve(module)[0].name
+        if type(module).__call__ is not torch.nn.Module.__call__:
+            # nn.Module.__call__ is what runs forward hooks: a class with its own (timm's
+            # JsdCrossEntropy) would leave this hook silent for the whole run.
+            warnings.warn(
+                f"losslint.attach() cannot see the calls of {type(module).__name__}: its class overrides "
+                f"__call__, so nn.Module's hooks never run. Wrap the training step in `with losslint.watch():` "
+                f"instead (it sees the loss inside), or call losslint.check() on its arguments.",
+                UserWarning,
+                stacklevel=3,
+            )
         # Per thread, the calls of this module in progress that need the forward hook: (the depth
         # they were judged at, whether a watch was left a claim to release). Innermost last.
         self._pending = threading.local()

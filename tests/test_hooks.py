@@ -826,3 +826,23 @@ def test_fake_tensors_get_metadata_checks_only():
         logits, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
         F.cross_entropy(logits, y)
     assert checker.depths == ["metadata"] and w.reports == []
+
+
+def test_attach_says_at_once_when_the_class_overrides_call():
+    """A loss class with its own __call__ (timm's JsdCrossEntropy) never reaches nn.Module's hooks:
+    attach() would be silent for the whole run, so it says so at the user's line."""
+
+    class OwnCall(nn.CrossEntropyLoss):
+        def __call__(self, input, target):
+            return self.forward(input, target)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hook = losslint.attach(OwnCall())
+    hook.remove()
+    said = [w for w in caught if "overrides __call__" in str(w.message)]
+    assert len(said) == 1 and said[0].filename == __file__ and "losslint.watch()" in str(said[0].message)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        losslint.attach(nn.CrossEntropyLoss()).remove()
+    assert not [w for w in caught if "overrides __call__" in str(w.message)]
