@@ -184,9 +184,8 @@ class Hook(Monitor):
         self._pending = threading.local()
         self._lines: dict = {}  # (id of code, line number) -> _Line
         self._last: _Line | None = None  # the line of the last call only counted
-        # (n, code): the user's frame was found last behind frame n (sys._getframe(n) in _before),
-        # which ran this code (torch's Module._wrapped_call_impl, in most calls).
-        self._hop: tuple | None = None
+        # How deep the user's frame was last time (sys._getframe(n) in _before); 0: not known yet.
+        self._hop = 0
         names = [name for name in module.__dict__ if name[0] != "_"]  # reduction, ignore_index, ...
         self._config = operator.itemgetter(*names) if names else None
         if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
@@ -212,17 +211,18 @@ class Hook(Monitor):
         # Steady state (issue 13): a metadata-depth call whose arguments' metadata, and the module's
         # configuration, are what an earlier clean call from the same line had is only counted.
         hop = self._hop
-        if hop is not None:
-            # The user's frame where it was last time, behind the same torch frame: two frame
-            # objects made instead of one per frame of torch's call machinery (Python makes a
-            # frame object on first access, and walking the stack makes one for each). Only for
-            # counting: a call judged finds its frame by the walk below.
+        if hop:
+            # The user's frame where it was last time: one frame object made instead of one for each
+            # frame of torch's call machinery (Python makes a frame object on first access, and
+            # walking the stack makes one per frame). Only for counting: a call whose metadata is
+            # that of a clean call, at a line already seen (so a frame of the user's). Which line it
+            # is counted at only matters to sampling, since a metadata verdict does not depend on the
+            # line; a call judged finds its frame by the walk below.
             try:
-                inside = sys._getframe(hop[0])
+                guess = sys._getframe(hop)
             except ValueError:
-                inside = None
-            if inside is not None and inside.f_code is hop[1]:
-                guess = inside.f_back
+                guess = None
+            if guess is not None:
                 line = self._last
                 if line is None or line.code is not guess.f_code or line.lineno != guess.f_lineno:
                     line = self._lines.get((id(guess.f_code), guess.f_lineno))
@@ -235,16 +235,13 @@ class Hook(Monitor):
                 ):
                     return self._count(line, thread)
         frame = sys._getframe(1)
-        inside = None
         depth = 1
         while frame is not None and frame.f_code.co_filename.startswith(_NOT_USERS):
-            inside = frame  # callsite.user_frame, with the depth it took (for the guess above)
-            frame = frame.f_back
+            frame = frame.f_back  # callsite.user_frame, with the depth it took (for the guess above)
             depth += 1
         if frame is None:
             return self._judge(module, args, kwargs, None)
-        if inside is not None:
-            self._hop = (depth - 1, inside.f_code)
+        self._hop = depth
         code, lineno = frame.f_code, frame.f_lineno
         line = self._last
         if line is None or line.code is not code or line.lineno != lineno:
