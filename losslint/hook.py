@@ -135,6 +135,16 @@ def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kw
 _SCALARS = (bool, int, float, str, type(None))
 
 
+def _bypasses_hooks(cls: type) -> bool:
+    """Whether the class overrides `__call__` with one that never calls a `__call__` it inherits
+    (`super().__call__(...)`, `nn.Module.__call__(self, ...)`): then nn.Module's hooks never run."""
+    own = cls.__call__
+    if own is torch.nn.Module.__call__:
+        return False
+    code = getattr(own, "__code__", None)
+    return code is not None and "__call__" not in code.co_names
+
+
 def _origin():
     """What the innermost active watch() knows about how tensors were made, if one is active."""
     return state.watches[-1].provenance.get if state.watches else None
@@ -169,7 +179,7 @@ class Hook(Monitor):
             raise TypeError(f"attach() takes a loss module, got {type(module).__name__}")
         # An unknown module raises UnknownLossError here, at attach time, not at the first call.
         self._loss_name = self.checker.registry.resolve(module)[0].name
-        if type(module).__call__ is not torch.nn.Module.__call__:
+        if _bypasses_hooks(type(module)):
             # nn.Module.__call__ is what runs forward hooks: a class with its own (timm's
             # JsdCrossEntropy) would leave this hook silent for the whole run.
             warnings.warn(
