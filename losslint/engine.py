@@ -172,11 +172,11 @@ class Checker:
         depth: for this call only, instead of the checker's own. origin: what produced a tensor, for
         the tensors `watch()` saw made (`softmax`, `sigmoid`, ...); it is certain evidence about the
         value kind, and the value heuristics remain the fallback where it says nothing.
-        slot: `attach()`'s record of a call site (`hook._Line`), passed only when this call's metadata
-        is that of the call the record describes, as the hook compared it (the arguments' shapes,
-        dtypes and devices, the module's configuration and buffers, the grad mode). Its `plan` and
-        `plan_spec` hold the plan of that metadata: a values call uses it without computing the
-        metadata key, and a plan looked up or made is kept there.
+        slot: `attach()`'s record of a call's metadata (`hook._Record`: the arguments' shapes,
+        dtypes and devices, the module's configuration and buffers, the grad mode), passed only for
+        a call with exactly that metadata, as the hook compared it. Its `plan` and `plan_spec` hold
+        the plan of that metadata: a values call uses it without computing the metadata key, and a
+        plan looked up or made is kept there.
         """
         registry = self.registry
         spec, form, instance = registry.resolve(loss)

@@ -28,7 +28,7 @@ from . import callsite
 from .compiled import notice_when_compiling
 from .config import ConfigError
 from .device_asserts import assert_module_class_range
-from .engine import Checker
+from .engine import _SCALARS, Checker
 from .findings import LossLintError
 from .monitor import Action, Monitor, claim, release, state
 from .policy import Policy
@@ -57,9 +57,9 @@ class _Record:
     arguments' shapes, dtypes and devices (none of the call's tensors), the module's own
     configuration objects and buffers (compared by identity: the module holds them anyway; one it has
     replaced stays referenced here until the line is judged again), and the grad mode. `plan` is the
-    engine's plan for exactly this metadata, set by `Checker.check_call` (its `slot`). Never changed
-    once made: a call with other metadata makes a new record, so a thread reading one while another
-    judges sees facts and plan that belong together."""
+    engine's plan for exactly this metadata, set by `Checker.check_call` (its `slot`). The facts
+    never change once made: a call with other metadata makes a new record, so a thread reading one
+    while another judges sees facts and a plan that belong together."""
 
     __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "readable", "plan", "plan_spec")
 
@@ -131,8 +131,6 @@ def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kw
     # The same tensor can change in place (`criterion.weight.data = ...`): its metadata too.
     return tuple(_facts(v) for v in record.buffers if v is not None) == record.buffer_facts
 
-
-_SCALARS = (bool, int, float, str, type(None))
 
 
 def _bypasses_hooks(cls: type) -> bool:
@@ -301,9 +299,10 @@ class Hook(Monitor):
         __tracebackhide__ = True
         self._judged = None
         fresh = None
-        if line is not None and record is None:
+        if line is not None and record is None and self.policy.metadata:
             # A new record for this call's metadata, which the engine gives its plan; it becomes the
-            # line's if the call is clean.
+            # line's if the call is clean. (A policy that skips metadata checks never counts a call
+            # as like another: no record to make.)
             record = fresh = _Record(self._config, module, args, kwargs)
         try:
             if sites is None:
