@@ -15,13 +15,18 @@ def _notices(caught) -> list[str]:
     return [str(w.message) for w in caught if str(w.message).startswith("losslint: torch.compile")]
 
 
-def test_compiling_while_a_hook_is_attached_is_said_once(monkeypatch):
+def _compiled_loss(monkeypatch):
+    """A loss module and a compiled step that calls it, with Dynamo and the notice both fresh."""
     import torch._dynamo  # noqa: F401 - as a program that called torch.compile has
 
     torch._dynamo.reset()
     monkeypatch.setattr(compiled, "_said", False)
     criterion = nn.CrossEntropyLoss()
-    step = torch.compile(lambda x, y: criterion(x, y), backend="eager")
+    return criterion, torch.compile(lambda x, y: criterion(x, y), backend="eager")
+
+
+def test_compiling_while_a_hook_is_attached_is_said_once(monkeypatch):
+    criterion, step = _compiled_loss(monkeypatch)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))  # no hook yet: nothing to say
@@ -40,12 +45,7 @@ def test_the_notice_is_at_the_users_line_that_compiled(monkeypatch):
     losslint), not at torch/_dynamo/callback.py, so that warning filters and a reader land there."""
     import sys
 
-    import torch._dynamo  # noqa: F401
-
-    torch._dynamo.reset()
-    monkeypatch.setattr(compiled, "_said", False)
-    criterion = nn.CrossEntropyLoss()
-    step = torch.compile(lambda x, y: criterion(x, y), backend="eager")
+    criterion, step = _compiled_loss(monkeypatch)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with losslint.attach(criterion):
