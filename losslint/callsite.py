@@ -29,10 +29,17 @@ def _skipped(filename: str) -> bool:
 
 def user_frame(start: FrameType | None = None) -> FrameType | None:
     """The innermost frame, from `start` (default: the caller) outward, outside torch and losslint."""
-    frame = start if start is not None else sys._getframe(1)
+    return user_frame_and_steps(start if start is not None else sys._getframe(1))[0]
+
+
+def user_frame_and_steps(start: FrameType) -> tuple[FrameType | None, int]:
+    """`user_frame(start)`, and how many frames outward from `start` it is (attach() looks for the
+    user's frame at that depth first on the next call: see hook.Hook._before)."""
+    frame, steps = start, 0
     while frame is not None and frame.f_code.co_filename.startswith(_NOT_USERS):
         frame = frame.f_back
-    return frame
+        steps += 1
+    return frame, steps
 
 
 _DESCRIBED: dict[tuple[str, int, str], str] = {}

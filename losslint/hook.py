@@ -34,7 +34,6 @@ from .monitor import Action, Monitor, claim, release, state
 from .policy import Policy
 
 _is_compiling = torch.compiler.is_compiling
-_NOT_USERS = callsite._NOT_USERS
 
 
 def _facts(value: object) -> object:
@@ -242,14 +241,10 @@ class Hook(Monitor):
                     and _unchanged(line.record, self._config, module, args, kwargs)
                 ):
                     return self._count(line, thread)
-        frame = sys._getframe(1)
-        depth = 1
-        while frame is not None and frame.f_code.co_filename.startswith(_NOT_USERS):
-            frame = frame.f_back  # callsite.user_frame, with the depth it took (for the guess above)
-            depth += 1
+        frame, steps = callsite.user_frame_and_steps(sys._getframe(1))
         if frame is None:
             return self._judge(module, args, kwargs, None)
-        self._hop = depth
+        self._hop = 1 + steps  # sys._getframe(1) was the walk's start
         code, lineno = frame.f_code, frame.f_lineno
         line = self._last
         if line is None or line.code is not code or line.lineno != lineno:

@@ -16,6 +16,16 @@ def _quiet_torch_warnings():
         yield
 
 
+@pytest.fixture
+def fresh_dynamo():
+    """Dynamo's caches cleared before and after a test that compiles (imported only where used)."""
+    import torch._dynamo
+
+    torch._dynamo.reset()
+    yield
+    torch._dynamo.reset()
+
+
 # Libraries whose tests must run, not skip, where the environment says they are installed:
 # LOSSLINT_REQUIRE_INTEGRATION=1 (CI's main environment: the `integration` extra) and
 # LOSSLINT_REQUIRE_LIBRARIES=1 (tests/libraries.sh: the `libraries` extra, on a torch with torchvision).

@@ -20,11 +20,8 @@ from losslint.device_asserts import assert_class_range
 GOOD, BAD = torch.tensor([0, 1, 2, 4]), torch.tensor([0, 1, 2, 5])
 
 
-@pytest.fixture(autouse=True)
-def fresh_dynamo():
-    torch._dynamo.reset()
-    yield
-    torch._dynamo.reset()
+# Each test compiles anew, and leaves no compiled code behind (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_dynamo")
 
 
 def _model():

@@ -22,11 +22,8 @@ def _line() -> int:
     return sys._getframe(1).f_lineno
 
 
-@pytest.fixture(autouse=True)
-def fresh_dynamo():
-    torch._dynamo.reset()
-    yield
-    torch._dynamo.reset()
+# Each test compiles anew, and leaves no compiled code behind (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("fresh_dynamo")
 
 
 def model():
