@@ -1,5 +1,7 @@
 import importlib
+import importlib.metadata
 import os
+import re
 import warnings
 
 import pytest
@@ -45,3 +47,61 @@ def need(library: str):
     if required(library):
         return importlib.import_module(library)
     return pytest.importorskip(library)
+
+
+# The newest release of each unpinned third-party library that the tests were last verified against.
+# CI installs today's releases (a newer one is how a real incompatibility is found), so a test that
+# fails while one of the libraries it uses is newer than this says so in its failure: the cause may be
+# the library's change rather than losslint's. Text another project owns (its line numbers, paths,
+# version strings, message wording) is never compared as-is; see tests/test_readme_training.py.
+VERIFIED_RELEASES = {
+    "transformers": "5.25.0",
+    "accelerate": "1.16.0",
+    "lightning": "2.6.6",
+    "monai": "1.6.1",
+    "kornia": "0.9.0",
+    "pytorch_metric_learning": "2.9.0",
+    "timm": "1.0.31",
+    "segmentation_models_pytorch": "0.6.0",
+    "torchvision": "0.29.1",
+}
+_DISTRIBUTION = {"pytorch_metric_learning": "pytorch-metric-learning", "segmentation_models_pytorch": "segmentation-models-pytorch"}
+
+
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text.split("+")[0])[:3])
+
+
+def newer_than_verified(source: str) -> list[str]:
+    """'transformers 5.26.0 (verified up to 5.25.0)' for each library named in `source` whose installed
+    release is newer than the newest one the tests were verified against."""
+    out = []
+    for library, verified in VERIFIED_RELEASES.items():
+        if not re.search(rf"\b{library}\b", source):
+            continue
+        try:
+            installed = importlib.metadata.version(_DISTRIBUTION.get(library, library))
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if _release(installed) > _release(verified):
+            out.append(f"{library} {installed} (verified up to {verified})")
+    return out
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed:
+        return
+    try:
+        source = item.path.read_text()
+    except OSError:
+        return
+    newer = newer_than_verified(source)
+    if newer:
+        report.sections.append((
+            "third-party releases newer than verified",
+            "This test uses " + ", ".join(newer) + ". If the failure comes from a change in that library, "
+            "it is a real incompatibility: adapt losslint's rules for it, then raise VERIFIED_RELEASES in tests/conftest.py.",
+        ))
