@@ -427,4 +427,4 @@ def test_deep_supervision_judges_the_inner_loss_at_the_users_line():
     w, _, _ = _deep_supervision_run(DeepSupervisionLoss(DiceCELoss(to_onehot_y=True)), MAPS, watch=True)
     (report,) = w.reports
     assert report.loss == "monai.DiceCELoss" and loud(report) == ["LL711"]
-    assert report.location.endswith(f"test_lib_monai.py:{DS_LINE}") and "ds_loss.py" in (report.context or "")
+    assert report.location.endswith(f"test_lib_monai.py:{DS_LINE}") and "/monai/" in (report.context or "")  # MONAI's own file layout is not pinned
