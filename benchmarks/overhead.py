@@ -354,7 +354,7 @@ def mechanism_share(name: str, plain_step_s: float) -> tuple[float, int, float]:
     calls in one step times what judging one adds in steady state at the default policy (metadata
     on every call, values on one in 100), over the plain step.
     (mechanism share, wrapped calls per step, whole watch() share)"""
-    from losslint.provenance import ORIGIN_OPS
+    from losslint.evidence.provenance import ORIGIN_OPS
 
     losses = {spec.functional for spec in losslint.Checker().registry.losses.values() if spec.functional is not None}
     wrapped = set(ORIGIN_OPS) | losses

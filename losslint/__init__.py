@@ -9,42 +9,38 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-# The exception family imports nothing heavy and stays importable without torch: Python resolves
-# `-W error::losslint.LossLintWarning` (and PYTHONWARNINGS) at startup, before `site` has put torch
-# on sys.path, and would otherwise drop the filter as an "invalid module name". The rest is imported
-# on first use, which also keeps the pytest plugin's loading free of torch.
-from .findings import (
-    Finding,
+# The exception family imports nothing (losslint/errors.py says why it must load without torch);
+# Finding and Report are plain dataclasses. The rest is imported on first use, which also keeps the
+# pytest plugin's loading and `losslint lint` free of torch.
+from .errors import (
+    ConfigError,
     LossLintError,
     LossLintInternalWarning,
     LossLintWarning,
-    Report,
     RuleFileError,
     RuleShadowWarning,
     UnknownLossError,
 )
+from .judging.findings import Finding, Report
 
 if TYPE_CHECKING:
-    from .config import ConfigError
-    from .engine import Checker, check
-    from .hook import attach, pre_hook
-    from .policy import Policy
-    from .sources import register_rules
-    from .suggestion import suggest
-    from .watcher import watch
+    from .advice.suggestion import suggest
+    from .hooks.hook import attach, pre_hook
+    from .hooks.policy import Policy
+    from .hooks.watcher import watch
+    from .judging.engine import Checker, check
+    from .language.sources import register_rules
 
+# Public name -> the module (below this package) that defines it.
 _LAZY = {
-    "Checker": "engine",
-    "ConfigError": "config",
-    "check": "engine",
-    "attach": "hook",
-    "pre_hook": "hook",
-    "Policy": "policy",
-    "register_rules": "sources",
-    # Not a module named `suggest`, for the same reason as `watch` below.
-    "suggest": "suggestion",
-    # Not a module named `watch`: importing it would rebind the package attribute to the module.
-    "watch": "watcher",
+    "Checker": "judging.engine",
+    "check": "judging.engine",
+    "attach": "hooks.hook",
+    "pre_hook": "hooks.hook",
+    "Policy": "hooks.policy",
+    "register_rules": "language.sources",
+    "suggest": "advice.suggestion",
+    "watch": "hooks.watcher",
 }
 
 __all__ = [

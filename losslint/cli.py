@@ -18,9 +18,11 @@ import warnings
 from pathlib import Path
 from typing import IO, Any, Sequence
 
-from .config import ConfigError, Settings, load_settings
-from .findings import LossLintError, RuleFileError
-from .selection import FAIL_ON, Selection, SelectionError, fails, split_codes
+from .language.config import Settings, load_settings
+
+from .errors import ConfigError
+from .errors import LossLintError, RuleFileError
+from .language.selection import FAIL_ON, Selection, SelectionError, fails, split_codes
 
 
 class UsageError(Exception):
@@ -105,7 +107,7 @@ def _parser() -> _Parser:
 
 
 def _tasks() -> tuple[str, ...]:
-    from .vocabulary import TASKS
+    from .language.vocabulary import TASKS
 
     return tuple(TASKS)
 
@@ -200,7 +202,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _resolve(registry: Any, name: str) -> Any:
-    from .findings import UnknownLossError
+    from .errors import UnknownLossError
 
     try:
         spec, _, _ = registry.resolve(name)
@@ -300,8 +302,8 @@ def _cmd_rules(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     import re
 
-    from .docs import code_text, code_uses, loss_text
-    from .spec import load_builtin
+    from .advice.docs import code_text, code_uses, loss_text
+    from .language.spec import load_builtin
 
     codes, _ = load_builtin()
     registry = settings.registry()
@@ -463,7 +465,7 @@ def _call(spec: Any, values: list[Any], config: dict[str, Any], path: Path | Non
 
 
 def _render_one(report: Any, args: argparse.Namespace) -> str:
-    from .render import render_github, render_json, render_text
+    from .judging.render import render_github, render_json, render_text
 
     if args.format == "json":
         return render_json(report)
@@ -473,7 +475,7 @@ def _render_one(report: Any, args: argparse.Namespace) -> str:
 
 
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from .engine import Checker
+    from .judging.engine import Checker
 
     selection = _selection(settings)
     registry = settings.registry()
@@ -493,10 +495,10 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     import runpy
     import traceback
 
-    from .engine import Checker
-    from .render import reports_to_dict, render_github_reports, render_reports
-    from .suppress import apply_suppressions
-    from .watcher import watch
+    from .judging.engine import Checker
+    from .judging.render import reports_to_dict, render_github_reports, render_reports
+    from .judging.suppress import apply_suppressions
+    from .hooks.watcher import watch
 
     selection = _selection(settings)
     script = args.script
@@ -597,7 +599,7 @@ def _one_tensor(path: Path) -> Any:
 
 
 def _cmd_suggest(args: argparse.Namespace, settings: Settings) -> int:
-    from .suggestion import suggest
+    from .advice.suggestion import suggest
 
     prediction, target = _one_tensor(args.prediction), _one_tensor(args.target)
     answer = suggest(prediction, target, task=args.task, registry=settings.registry())

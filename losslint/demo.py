@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .engine import check
-from .render import render_text
+from .judging.engine import check
+from .judging.render import render_text
 
 
 def cases() -> list[tuple[str, object, tuple]]:

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 import torch
 
 from examples_runner import build_call, runnable_examples, torch_outcome
-from losslint.registry import CompiledLoss, builtin_registry
+from losslint.language.registry import CompiledLoss, builtin_registry
 
 DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int64, torch.int32, torch.uint8, torch.bool]
 

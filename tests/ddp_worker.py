@@ -81,7 +81,7 @@ def main() -> None:
             }
         elif scenario == "same":
             # Every rank makes the same mistake: one warning in the whole group, then one merged report.
-            from losslint.distributed import gather_reports, render_ranked
+            from losslint.hooks.distributed import gather_reports, render_ranked
 
             criterion = nn.BCEWithLogitsLoss()
             with warnings.catch_warnings(record=True) as caught, losslint.attach(criterion) as hook:

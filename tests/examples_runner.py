@@ -9,9 +9,9 @@ from typing import Any
 import torch
 
 import losslint
-from losslint import releases
-from losslint.examples import build
-from losslint.registry import CompiledLoss, builtin_registry
+from losslint.language import releases
+from losslint.language.examples import build
+from losslint.language.registry import CompiledLoss, builtin_registry
 
 
 @dataclass
@@ -73,7 +73,7 @@ def torch_outcome(fn, args, kwargs) -> tuple[bool, str]:
 
 
 def applies(example) -> bool:
-    """Whether the installed torch behaves as the example assumes (its `when`, see losslint/releases.py)."""
+    """Whether the installed torch behaves as the example assumes (its `when`, see losslint/language/releases.py)."""
     return all(releases.condition_holds(c) for c in example.when)
 
 

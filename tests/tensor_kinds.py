@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from losslint.vocabulary import PREDICTION_KINDS, TARGET_KINDS
+from losslint.language.vocabulary import PREDICTION_KINDS, TARGET_KINDS
 
 N, C = 32, 10
 PER_SAMPLE_TARGETS = {"binary", "signed", "real_values", "counts"}

@@ -154,7 +154,7 @@ def test_values_calls_with_the_same_metadata_reuse_the_lines_plan(monkeypatch):
     """A site's first calls read values; those after the first with the same metadata take the
     metadata steps' conclusions from the line's record, without computing the engine's key, and
     still judge their own values."""
-    from losslint import engine
+    from losslint.judging import engine
 
     keys = []
     real = engine._metadata_key

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 import losslint
-from losslint import compiled
+from losslint.hooks import compiled
 
 
 def _notices(caught) -> list[str]:
@@ -62,7 +62,7 @@ def test_compiling_inside_a_thorough_watch_is_said_too_and_inside_a_default_watc
 
     import weakref
 
-    from losslint import hook
+    from losslint.hooks import hook
 
     torch._dynamo.reset()
     monkeypatch.setattr(compiled, "_said", False)

@@ -13,10 +13,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
-from losslint.config import ConfigError, Settings, find_pyproject, load_settings
-from losslint.registry import registry_with
-from losslint.selection import Selection, SelectionError, fails
-from losslint.suppress import apply_suppressions, suppressed
+from losslint.language.config import Settings, find_pyproject, load_settings
+from losslint.errors import ConfigError
+from losslint.language.registry import registry_with
+from losslint.language.selection import Selection, SelectionError, fails
+from losslint.judging.suppress import apply_suppressions, suppressed
 
 
 def write(path: Path, text: str) -> Path:
@@ -227,7 +228,7 @@ def test_rules_add_a_users_loss(focal):
 
 
 def test_without_rules_it_is_the_builtin_registry():
-    from losslint.registry import builtin_registry
+    from losslint.language.registry import builtin_registry
 
     assert registry_with([]) is builtin_registry()
 

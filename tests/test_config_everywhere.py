@@ -19,7 +19,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
-from losslint import callsite, sources
+from losslint.evidence import callsite
+from losslint.language import sources
 
 
 @pytest.fixture

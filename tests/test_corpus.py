@@ -157,7 +157,7 @@ def test_correct_usage_stays_quiet(case, loss, args, kwargs):
     assert not torch_outcome(loss, args, kwargs)[0]
 
 
-# ---- public reports beyond dev_cases.md (issue 11), each rebuilt as one call, with its source ----------
+# ---- public reports beyond dev_cases.md, each rebuilt as one call, with its source ----------
 # (id, source, loss, args, kwargs, expected code, minimum severity). The tensors follow the report's
 # shapes and values; where a report used another framework or a larger model, the same mistake is
 # rebuilt with PyTorch at a small size, and the comment says so.

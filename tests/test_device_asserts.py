@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
-from losslint.device_asserts import assert_class_range
+from losslint.hooks.device_asserts import assert_class_range
 
 GOOD, BAD = torch.tensor([0, 1, 2, 4]), torch.tensor([0, 1, 2, 5])
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 import losslint
 from examples_runner import build_call, runnable_examples, torch_outcome
-from losslint.registry import builtin_registry
+from losslint.language.registry import builtin_registry
 
 EXAMPLES = int(os.environ.get("LOSSLINT_FUZZ_EXAMPLES", "400"))
 

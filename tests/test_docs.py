@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from losslint.docs import build_pages, code_text, default_out, loss_text, stale
-from losslint.spec import load_builtin
+from losslint.advice.docs import build_pages, code_text, default_out, loss_text, stale
+from losslint.language.spec import load_builtin
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,7 +15,7 @@ def test_docs_are_up_to_date():
     out = default_out()
     assert out == ROOT / "docs"
     problems = stale(out, build_pages())
-    assert not problems, "docs/ is stale; run `python -m losslint.docs`:\n" + "\n".join(problems)
+    assert not problems, "docs/ is stale; run `python -m losslint.advice.docs`:\n" + "\n".join(problems)
 
 
 def test_a_page_per_code_and_per_loss():

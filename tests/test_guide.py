@@ -60,7 +60,7 @@ def test_commands_print_what_the_guide_shows(project, kind, command, shown):
 
 
 def test_the_rule_files_examples_run_against_the_guides_loss(project, monkeypatch):
-    from losslint.registry import registry_with
+    from losslint.language.registry import registry_with
 
     monkeypatch.syspath_prepend(str(project))
     for name in [m for m in sys.modules if m == "mylosses" or m.startswith("mylosses.")]:

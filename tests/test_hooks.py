@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 import losslint
-from losslint import releases
-from losslint.hook import PRE_HOOK
-from losslint.monitor import state
+from losslint.language import releases
+from losslint.hooks.hook import PRE_HOOK
+from losslint.hooks.monitor import state
 
 from examples_runner import all_examples, build_call
 

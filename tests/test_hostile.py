@@ -17,7 +17,7 @@ import torch
 
 import losslint
 from examples_runner import build_call, runnable_examples, torch_outcome
-from losslint.registry import builtin_registry
+from losslint.language.registry import builtin_registry
 
 REGISTRY = builtin_registry()
 

@@ -1,4 +1,4 @@
-"""The default watch()'s mechanism (losslint/intercept.py): the loss functionals and producer ops are
+"""The default watch()'s mechanism (losslint/hooks/intercept.py): the loss functionals and producer ops are
 wrapped while a watch is active, restored exactly, per thread, and what it cannot see is what
 `watch(thorough=True)` is for."""
 
@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
-from losslint import intercept
+from losslint.hooks import intercept
 
 WRAPPED = [(F, "cross_entropy"), (F, "nll_loss"), (F, "softmax"), (torch, "sigmoid"), (torch.special, "expit")]
 

@@ -1,4 +1,4 @@
-"""MONAI's segmentation losses under losslint (issue 12): real training loops, as MONAI's tutorials run them.
+"""MONAI's segmentation losses under losslint: real training loops, as MONAI's tutorials run them.
 
 A MONAI UNet (2-D, 1 input channel, 3 output channels, channels=(4, 8), random weights) trains a few
 steps on 32x32 images, batch 2, on the CPU. Correct setups are quiet and bit-identical with and without

@@ -1,5 +1,5 @@
-"""segmentation_models_pytorch's losses in real training loops (issue 12): rules/segmentation_models_pytorch/,
-losslint/checks/lib_smp.py.
+"""segmentation_models_pytorch's losses in real training loops: rules/segmentation_models_pytorch/,
+losslint/libraries/smp.py.
 
 A small smp U-Net (resnet18 encoder, random weights, depth 3, 32x32 images, batch 2) is trained a few steps
 with smp's losses the way smp's docs train: correct setups (binary, multiclass, multilabel, ignore_index,

@@ -1,4 +1,4 @@
-"""timm's losses and Mixup/CutMix targets in real training loops (issue 12; rules/timm/, checks/lib_timm.py).
+"""timm's losses and Mixup/CutMix targets in real training loops (rules/timm/, losslint/libraries/timm.py).
 
 Small timm models built from their configs with random weights (`pretrained=False`), 32x32 images,
 batch 2 or 4, a few steps on the CPU, trained as timm's train.py trains them: Mixup/CutMix makes soft

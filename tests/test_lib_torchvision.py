@@ -1,5 +1,5 @@
 """torchvision.ops' losses and the detection models' label convention in real training loops
-(issue 12; rules/torchvision/, checks/lib_torchvision.py).
+(rules/torchvision/, losslint/libraries/torchvision.py).
 
 Tiny models with random weights (`weights=None, weights_backbone=None`), 64x64 images, a few steps on
 the CPU. Correct setups are quiet and bit-identical under watch(); each classic mistake is reported as
@@ -243,7 +243,7 @@ def test_faster_rcnn_label_out_of_range_stopped_before_torch():
 
 def test_faster_rcnn_objects_labelled_zero_are_background():
     # pytorch/vision#1952: one object class labelled 0, which R-CNN trains as background, silently.
-    from losslint.checks.lib_torchvision import judge_rcnn_call
+    from losslint.libraries.torchvision import judge_rcnn_call
 
     net = detector(num_classes=2)
     net.train()

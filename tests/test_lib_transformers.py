@@ -1,4 +1,4 @@
-"""transformers' own loss logic at the model boundary: `losslint.transformers_labels.judge_model_call`.
+"""transformers' own loss logic at the model boundary: `losslint.libraries.transformers.judge_model_call`.
 
 A transformers model decides its loss from its config and the `labels=` it is given, before any torch
 loss runs: these tests build tiny models from configs (random weights, no download), judge forward calls
@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 import losslint
 from conftest import need
-from losslint.transformers_labels import judge_model_call, task_of
+from losslint.libraries.transformers import judge_model_call, task_of
 
 transformers = need("transformers")
 transformers.logging.set_verbosity_error()
@@ -575,7 +575,7 @@ def test_odd_arguments_never_raise(kind):
 def test_what_was_inferred_is_forgotten_with_the_model():
     import gc
 
-    from losslint import transformers_labels
+    from losslint.libraries import transformers as transformers_labels
 
     batch = batch_of(BAD["float one-hot labels, problem_type unset"][1])
     model = MODELS["single"]()

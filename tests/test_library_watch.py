@@ -1,4 +1,4 @@
-"""watch() judges other libraries' losses where the user called them, once (issue 12).
+"""watch() judges other libraries' losses where the user called them, once.
 
 kornia's losses compute with primitives and call no torch loss: before, a watch saw nothing of them.
 Now the rule's class (its `forward`) and functional are wrapped while a watch is active, and a call is

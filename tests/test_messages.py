@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
-from losslint.render import render_concise
+from losslint.judging.render import render_concise
 
 
 def only(report, code):
@@ -95,7 +95,7 @@ def test_concise_rendering_and_clean_report():
     assert str(losslint.check(nn.CrossEntropyLoss(), torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))) == "CrossEntropyLoss: no problems found"
 
 
-# ---- messages that were wrong (issue: the product as users meet it) --------------------------------
+# ---- messages that were wrong (the product as users meet it) --------------------------------
 
 
 def test_list_argument_fix_uses_another_arguments_device():

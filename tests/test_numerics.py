@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
-from losslint.facts import SAMPLE_ELEMENTS
+from losslint.evidence.facts import SAMPLE_ELEMENTS
 from examples_runner import torch_outcome
 
 

@@ -39,7 +39,7 @@ def suite(pytester, monkeypatch):
 
 
 def run(pytester, *args):
-    return pytester.runpytest_inprocess("-p", "losslint.pytest_plugin", "-p", "no:cacheprovider", *args)
+    return pytester.runpytest_inprocess("-p", "losslint.integrations.pytest_plugin", "-p", "no:cacheprovider", *args)
 
 
 def test_plain_pytest_passes_both(suite):
@@ -222,8 +222,8 @@ def test_inert_pytest_startup_imports_no_torch(pytester, monkeypatch):
     pytester.makepyfile(test_plain="def test_nothing():\n    pass\n")
     code = (
         "import sys, pytest; "
-        "status = pytest.main(['-p', 'losslint.pytest_plugin', '-p', 'no:cacheprovider', '-q', 'test_plain.py']); "
-        "print(sorted(m for m in ('torch', 'losslint.engine') if m in sys.modules)); sys.exit(status)"
+        "status = pytest.main(['-p', 'losslint.integrations.pytest_plugin', '-p', 'no:cacheprovider', '-q', 'test_plain.py']); "
+        "print(sorted(m for m in ('torch', 'losslint.judging.engine') if m in sys.modules)); sys.exit(status)"
     )
     import os
     import subprocess

@@ -1,4 +1,4 @@
-"""What depends on the torch release: the probes in losslint/releases.py, and what they switch.
+"""What depends on the torch release: the probes in losslint/language/releases.py, and what they switch.
 
 Each test states the fact both ways, so that it holds (and can fail) on every release of the matrix
 (tests/versions.sh): the probe's answer is compared with what torch does with a realistic call, and
@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 
 import losslint
-from losslint import releases
+from losslint.language import releases
 from losslint.cli import main
-from losslint.registry import builtin_registry, registry_with
+from losslint.language.registry import builtin_registry, registry_with
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from losslint import RuleFileError
-from losslint.registry import builtin_registry, load_registry
-from losslint.spec import builtin_rules_dir, load_builtin
+from losslint.language.registry import builtin_registry, load_registry
+from losslint.language.spec import builtin_rules_dir, load_builtin
 
 GOOD = """
 [loss]

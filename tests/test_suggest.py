@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
-from losslint.suggestion import suggest
+from losslint.advice.suggestion import suggest
 
 from tensor_kinds import C, N, PAIRS, build_pair, expected_target_kind, pair_id, run_as_written
 
@@ -205,8 +205,8 @@ def test_cli_suggest_exit_status(tmp_path, capsys):
 
 
 def _two_argument_usages():
-    from losslint.spec import load_builtin
-    from losslint.targets import example_code
+    from losslint.language.spec import load_builtin
+    from losslint.advice.targets import example_code
 
     for _, rule in load_builtin()[1]:
         usage = rule.usage
@@ -229,7 +229,7 @@ def test_each_loss_takes_its_own_example_as_it_is(rule, code):
 
 
 def test_the_pairs_cover_every_kind_the_rule_files_name():
-    from losslint.spec import load_builtin
+    from losslint.language.spec import load_builtin
     from tensor_kinds import PAIRS
 
     named_predictions, named_targets = set(), set()
@@ -260,7 +260,7 @@ def test_every_loss_suggest_can_call_is_proposed_somewhere():
 def test_a_bad_usage_table_is_reported_with_its_file_and_field(tmp_path):
     from pathlib import Path
 
-    from losslint.spec import load_loss_files
+    from losslint.language.spec import load_loss_files
 
     text = (Path(__file__).resolve().parent.parent / "rules" / "mse.toml").read_text(encoding="utf-8")
     text = text.replace('tasks = ["regression"]', 'tasks = ["regresion"]').replace('target = ["real_values", "counts"]', 'target = ["reals"]')
@@ -377,8 +377,8 @@ def test_a_regression_head_is_real_valued_predictions_not_logits():
 
 
 def test_targets_page_calls_regression_inputs_real_valued_predictions():
-    from losslint.spec import load_builtin
-    from losslint.targets import take_rows
+    from losslint.language.spec import load_builtin
+    from losslint.advice.targets import take_rows
 
     for _, rule in load_builtin()[1]:
         if rule.usage is not None and rule.usage.tasks[0] == "regression":
@@ -450,7 +450,7 @@ def test_no_logit_of_a_softmax_for_a_binary_loss(log):
 
 
 def test_compose_keeps_numbers_as_written():
-    from losslint.conversion import compose
+    from losslint.evidence.conversion import compose
 
     assert compose("x.squeeze(1)", "x", "torch.logit(x, eps=1e-6)") == "torch.logit(x, eps=1e-6).squeeze(1)"
 

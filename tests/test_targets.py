@@ -1,6 +1,6 @@
 """docs/targets.md: every example on the page runs as written, through torch and through check().
 
-The page is generated (losslint/targets.py) and stale-checked with the rest of docs/ (test_docs.py);
+The page is generated (losslint/advice/targets.py) and stale-checked with the rest of docs/ (test_docs.py);
 here its code is executed: each loss's minimal example, then each conversion from the usual starting
 points, applied to a starting tensor of that kind next to the example's other tensors.
 """
@@ -18,10 +18,10 @@ import torch.nn.functional as F
 
 import losslint
 from losslint.cli import main
-from losslint.docs import build_pages
-from losslint.spec import load_builtin
-from losslint.suggestion import suggest
-from losslint.targets import conversion_code, example_code, example_text
+from losslint.advice.docs import build_pages
+from losslint.language.spec import load_builtin
+from losslint.advice.suggestion import suggest
+from losslint.advice.targets import conversion_code, example_code, example_text
 
 from tensor_kinds import pairs
 

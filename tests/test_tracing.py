@@ -1,4 +1,4 @@
-"""Compiled code inside watch() is checked while Dynamo traces it (losslint/tracing.py): metadata findings
+"""Compiled code inside watch() is checked while Dynamo traces it (losslint/hooks/tracing.py): metadata findings
 at the user's line, once, no graph break, and nothing left in the compiled graph."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
-from losslint.releases import holds
+from losslint.language.releases import holds
 
 pytest.importorskip("torch._dynamo")
 

@@ -18,9 +18,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
-from losslint import sources
+from losslint.language import sources
 from losslint.cli import main
-from losslint.registry import registry_with
+from losslint.language.registry import registry_with
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,7 +122,7 @@ def test_extends_inherits_contract_but_not_identity_or_examples(user):
     assert set(spec.config) == {"ignore_index", "gamma"}
     assert spec.config["ignore_index"].attribute == "ignore" and spec.config["ignore_index"].default == -100
     assert spec.rule.examples == [] and spec.rule.loss.aliases == []
-    # The loss-level checks are CrossEntropyLoss's own (issue 11 added numerics and others to them).
+    # The loss-level checks are CrossEntropyLoss's own (numerics among others).
     base = registry_with([rule]).losses["CrossEntropyLoss"]
     assert [fn.__name__ for fn, _ in spec.checks] == [fn.__name__ for fn, _ in base.checks]
     assert {"class_weight", "single_class", "diagnose_class_target_shape", "numerics"} <= {fn.__name__ for fn, _ in spec.checks}
@@ -267,7 +267,7 @@ ENTRY_POINT_SCRIPT = """\
 import json, sys, types, warnings
 import torch, torch.nn.functional as F
 import losslint
-from losslint import sources
+from losslint.language import sources
 from losslint.cli import main
 
 # The package's __init__ refuses to be imported; the loss module is loaded by hand, as the package's
@@ -375,7 +375,7 @@ def test_losslint_rules_says_a_library_is_not_installed(tmp_path):
 
 def test_docs_for_a_projects_own_rules(user, tmp_path):
     _, _, rule = user
-    from losslint.docs import main as docs_main
+    from losslint.advice.docs import main as docs_main
 
     assert docs_main(["--out", str(tmp_path / "site"), "--rules", str(rule.parent)]) == 0
     page = (tmp_path / "site" / "losses" / "UserFocal.md").read_text()

@@ -169,7 +169,7 @@ def test_entry_points_name_the_cli_and_the_plugin(installed):
     (info,) = target.glob("torch_losslint-*.dist-info")
     text = (info / "entry_points.txt").read_text()
     assert "[console_scripts]\nlosslint = losslint.cli:main\n" in text
-    assert "[pytest11]\nlosslint = losslint.pytest_plugin\n" in text
+    assert "[pytest11]\nlosslint = losslint.integrations.pytest_plugin\n" in text
 
 
 def test_installed_rules_lists_every_torch_loss(commands):

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import torch
 
-from .. import kinds
-from ..context import CallContext
-from ..facts import dtype_name, scalar_type_name
-from ..shapes import broadcast_shape, render_shape
+from ..evidence import kinds
+from ..judging.context import CallContext
+from ..evidence.facts import dtype_name, scalar_type_name
+from ..language.shapes import broadcast_shape, render_shape
 from . import check, domain_hint
-from .bounded import probability_rows, untracked
+from .bounded_predictions import probability_rows, untracked
 
 
 # ---- sharper diagnoses of values outside [0, 1] (engine._check_domains) -----------------------------
@@ -314,7 +314,7 @@ def kind_binary_logits(ctx: CallContext, argument: str, class_dim: int | None = 
         observed=f"{facts.summary}, values in ({lo:.3g}, {hi:.3g})",
         expected="raw logits (any real values, both signs)",
         # Under watch(), which records every sigmoid it sees, none was recorded for this tensor: real
-        # logits that happen to lie in (0, 1) (a small head with a prior bias), so an info (issue 11).
+        # logits that happen to lie in (0, 1) (a small head with a prior bias), so an info.
         severity=None if enough and not untracked(ctx, argument) else "info",
         confidence="strong" if enough and not untracked(ctx, argument) else "weak",
     )
@@ -385,4 +385,48 @@ def complex_target_computes(ctx: CallContext) -> None:
         expected=f"{dtype_name(inp.dtype)} in [0, 1]",
         torch_raises=raises,
         severity="error",
+    )
+
+
+# ---- library conventions -----------------------------------------------------------------------------
+
+_IGNORE_VALUES = (-100.0, 255.0, -1.0)
+
+
+@check("ignore_value_under_none")
+def ignore_value_under_none(ctx: CallContext) -> None:
+    """BCEWithLogitsLoss(reduction='none') with real {0, 1} labels and one conventional ignore value:
+    the caller masks those elements out afterwards (smp's SoftBCEWithLogitsLoss, ignore_index=-100)."""
+    if ctx.config.get("reduction") != "none" or not ctx.has("LL402", "target"):
+        return
+    facts = ctx.values("target")
+    values = facts.distinct_values(8) if facts is not None else None
+    if not values:
+        return
+    outside = {v for v in values if not 0 <= v <= 1}
+    inside = {v for v in values if 0 <= v <= 1}
+    if len(outside) != 1 or not inside or next(iter(outside)) not in _IGNORE_VALUES:
+        return
+    if outside == {255.0} and 1.0 not in inside:
+        return  # {0, 255}: an unscaled mask, not an ignore value
+    if outside == {-1.0} and 0.0 not in inside:
+        return  # {-1, 1}: signs
+    value = next(iter(outside))
+    old = next(f for f in ctx.findings if f.code == "LL402" and f.argument == "target")
+    ctx.emit(
+        "LL402",
+        "target",
+        f"`target` holds {value:g} besides {{0, 1}} labels under reduction='none': read as an ignore value that "
+        "the caller masks out afterwards",
+        explanation=(
+            f"{value:g} is a conventional ignore value (segmentation_models_pytorch's SoftBCEWithLogitsLoss passes "
+            "ignore_index=-100 targets to this loss with reduction='none' and multiplies the result by a mask). "
+            "Those elements' losses are meaningless; they are correct only if they are masked before reducing."
+        ),
+        fix=f"loss = (loss * (target != {value:g})).sum() / (target != {value:g}).sum().clamp(min=1)",
+        observed=old.observed,
+        expected=old.expected,
+        severity="info",
+        confidence="weak",
+        replaces=("LL402",),
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from .. import kinds, releases
-from ..context import CallContext
-from ..facts import dtype_name, scalar_type_name
+from ..evidence import kinds
+from ..language import releases
+from ..judging.context import CallContext
+from ..evidence.facts import dtype_name, scalar_type_name
 from . import check, domain_hint, raiser
 
 # ---- class-index range -----------------------------------------------------------------------------
@@ -288,11 +289,9 @@ def padding_not_ignored(ctx: CallContext, min_rows: int = 2, min_length: int = 4
     facts = ctx.values("target")
     if facts is not None and facts.ndim == 1:
         # Flattened (N*T,) token targets: runs of the pad id instead of trailing runs. Only a
-        # vocabulary-sized input qualifies; decided here, before the import, on the hot path.
+        # vocabulary-sized input qualifies; decided here, on the hot path, before the scan.
         inp = ctx.facts.get("input")
         if inp is not None and inp.ndim == 2 and inp.shape[1] >= FLAT_PADDING_MIN_CLASSES:
-            from .misuse import flat_padding_not_ignored
-
             flat_padding_not_ignored(ctx, min_classes=FLAT_PADDING_MIN_CLASSES)
         return
     if facts is None or facts.ndim != 2 or facts.shape[1] < min_length or facts.shape[0] < min_rows:
@@ -521,3 +520,65 @@ def one_hot_integer_target(ctx: CallContext, replaces: tuple[str, ...] = ("LL103
                 "integer_probability_target", "torch raises a dtype error", facts.dtype
             ) + "."
         _emit_one_hot(ctx, rows, torch_raises=True, replaces=replaces, explanation=why)
+
+
+# ---- token padding in flattened targets --------------------------------------------------------------
+
+
+@check("flat_padding_not_ignored")
+def flat_padding_not_ignored(ctx: CallContext, min_classes: int = 100, min_run: int = 3, min_runs: int = 2) -> None:
+    """LL409 for flattened token targets (N*T,): HuggingFace-style `labels.view(-1)` copied from
+    input_ids without setting the padding to -100. The pad id repeats in long runs, one per padded
+    sequence, and appears nowhere else; real tokens of a vocabulary this size rarely repeat at all."""
+    inp = ctx.facts.get("input")
+    if inp is None or inp.ndim != 2 or inp.shape[1] < min_classes:
+        return
+    facts = ctx.values("target")
+    if facts is None or facts.ndim != 1 or facts.is_floating:
+        return
+    if facts.numel < 2 * min_run * min_runs or ctx.has("LL409"):
+        return
+    t = facts.sample_view(0)  # the target's own integer dtype: no float64 copy
+    if t is None:
+        return
+    if int((t[1:] == t[:-1]).sum()) < min_runs * (min_run - 1):
+        return  # too few repeated neighbours for any run of padding: one comparison decides it
+    t = t.to(torch.int64)
+    change = torch.ones_like(t, dtype=torch.bool)
+    change[1:] = t[1:] != t[:-1]
+    starts = change.nonzero().flatten()
+    lengths = torch.diff(torch.cat([starts, torch.tensor([t.numel()], device=starts.device)]))
+    values = t[starts]
+    long = lengths >= min_run
+    if int(long.sum()) < min_runs:
+        return
+    candidates = torch.unique(values[long])
+    ignore = ctx.config.get("ignore_index")
+    for pad in candidates.tolist():
+        if pad == ignore:
+            continue
+        mine = values == pad
+        runs = int(mine.sum())
+        if runs < min_runs or bool((mine & ~long).any()) or runs == values.numel():
+            continue  # every occurrence of the pad id sits in a long run, and other ids lie between
+        others = lengths[~mine]
+        if others.numel() == 0 or float((others >= min_run).float().mean()) > 0.05:
+            continue  # the other ids repeat too: sorted labels, not tokens with padding
+        total = int(lengths[mine].sum())
+        ctx.emit(
+            "LL409",
+            "target",
+            f"`target` holds {pad} in {runs} runs of {int(lengths[mine].min())} to {int(lengths[mine].max())} "
+            f"({total} of {t.numel()} values) and nowhere else: padding scored as class {pad}; ignore_index is {ignore}",
+            explanation=(
+                "Flattened token targets (labels.view(-1)) whose pad id was not set to ignore_index: the pad id comes "
+                "in one long run per padded sequence, while real tokens of a vocabulary of "
+                f"{inp.shape[1]} rarely repeat. Padding is then trained like any token, and the loss falls fast on it."
+            ),
+            fix=f"labels[labels == {pad}] = -100 before flattening (or ignore_index={pad}); with HuggingFace, "
+            "DataCollatorForSeq2Seq / DataCollatorForLanguageModeling do this",
+            observed=f"{facts.summary}, {runs} runs of {pad}",
+            expected=f"padding set to ignore_index ({ignore})",
+            confidence="weak",
+        )
+        return

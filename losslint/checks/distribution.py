@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import kinds
-from ..context import CallContext
+from ..evidence import kinds
+from ..judging.context import CallContext
 from . import check
+from ..evidence.facts import finite_float_sample
 
 
 # Elements read per question. The heuristics need whole distributions along one dim, but only a few of
@@ -251,4 +252,67 @@ def strict_bool(ctx: CallContext, config: str) -> None:
         observed=repr(value),
         expected="a bool",
         torch_raises=True,
+    )
+
+
+# ---- KLDivLoss ---------------------------------------------------------------------------------------
+
+
+@check("kl_target_distribution")
+def kl_target_distribution(ctx: CallContext) -> None:
+    inp, tgt = ctx.values("input"), ctx.values("target")
+    flag = ctx.config.get("log_target")
+    log_target = flag is True or (isinstance(flag, (int, float)) and bool(flag))
+    if inp is None or tgt is None or tgt.ndim == 0 or ctx.findings and any(f.argument == "target" for f in ctx.findings):
+        return
+    a, b = finite_float_sample(inp), finite_float_sample(tgt)
+    if a is None or b is None:
+        return
+    if a.shape == b.shape:
+        same = torch.equal(a, b) if log_target else bool(torch.allclose(a, b.clamp_min(1e-300).log(), atol=1e-5, rtol=1e-4))
+        if same and a.numel() >= 2 and float(a.max() - a.min()) > 0:
+            ctx.emit(
+                "LL315",
+                "input",
+                "`input` is exactly " + ("`target`" if log_target else "the log of `target`")
+                + f" ({a.numel()} values read): the KL divergence is identically 0",
+                explanation=(
+                    "KL(p || p) = 0 whatever p is, and so is its gradient: the student learns nothing. This is the "
+                    "teacher's distribution passed as both arguments (or the student's, detached, as the target)."
+                ),
+                fix="F.kl_div(F.log_softmax(student_logits / T, 1), F.softmax(teacher_logits / T, 1), reduction='batchmean')",
+                observed=f"input {inp.summary} equal to {'target' if log_target else 'log(target)'}",
+                expected="the student's log-probabilities against the teacher's probabilities",
+                confidence="strong",
+            )
+            return
+    if log_target or float(b.min()) < 0:
+        return
+    dim = b.ndim - 1 if b.ndim == 3 else (1 if b.ndim >= 2 else 0)
+    if b.shape[dim] < 2:
+        return
+    sums = b.movedim(dim, -1).reshape(-1, b.shape[dim]).sum(dim=1)
+    error = float((sums - 1).abs().max())
+    if error <= max(kinds.tolerance(tgt.dtype), 1e-3) * 10:
+        return
+    # Every other dim too: a distribution over any dim is fine (KL is element-wise).
+    for other in range(b.ndim):
+        if other != dim and b.shape[other] >= 2 and float((b.sum(dim=other) - 1).abs().max()) <= 1e-2:
+            return
+    lo, hi = float(sums.min()), float(sums.max())
+    ctx.emit(
+        "LL404",
+        "target",
+        f"`target` rows sum to {lo:.3g} to {hi:.3g} over dim {dim}, not 1 ({sums.numel()} rows read): "
+        "not a probability distribution",
+        explanation=(
+            "With log_target=False KLDivLoss reads the target as probabilities, sum_c p log(p / q); for rows that "
+            "do not sum to 1 this is no divergence (its minimum is not at q = p, and it can go negative). Raw "
+            "scores, counts, or a softmax over the wrong dim give such rows."
+        ),
+        fix="F.softmax(teacher_logits, dim=1) as the target (or target / target.sum(dim, keepdim=True))",
+        observed=f"{tgt.summary}, row sums {lo:.3g} to {hi:.3g}",
+        expected="rows of non-negative values that sum to 1",
+        severity="warning",
+        confidence="strong",
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from ..context import CallContext
-from ..shapes import broadcast_shape
+from ..judging.context import CallContext
+from ..language.shapes import broadcast_shape
 from . import check
 
 
@@ -44,7 +44,7 @@ def elementwise_shapes(ctx: CallContext, first: str = "input", second: str = "ta
         return
     total = math.prod(joint)
     if ctx.config.get("reduction") == "none" and _pairwise(a.shape, b.shape):
-        return  # (N, K, 1) against (N, 1, K) with reduction='none': a deliberate pairwise loss (issue 11)
+        return  # (N, K, 1) against (N, 1, K) with reduction='none': a deliberate pairwise loss
     if total > max(a.numel, b.numel):
         what = (
             f"they broadcast to {joint}, comparing every prediction with every target "

@@ -14,12 +14,13 @@ import numbers
 
 import torch
 
-from ..context import CallContext
-from ..facts import TensorFacts, dtype_name, scalar_type_name
-from ..shapes import broadcast_shape
+from ..judging.context import CallContext
+from ..evidence.facts import TensorFacts, dtype_name, scalar_type_name
+from ..language.shapes import broadcast_shape
 from . import check, domain_hint
 from .classification import _one_hot_rows
 from .elementwise import elementwise_shapes
+from ..evidence.facts import finite_float_sample
 
 # ---- signed labels ({-1, 1}) ------------------------------------------------------------------------
 
@@ -896,4 +897,69 @@ def target_not_differentiable(ctx: CallContext, argument: str = "target") -> Non
         observed=f"{ctx.fact(argument).summary if ctx.fact(argument) else 'tensor'}, requires_grad=True",
         expected="a target without grad",
         torch_raises=True,
+    )
+
+
+# ---- HingeEmbeddingLoss ------------------------------------------------------------------------------
+
+
+@check("distance_input")
+def distance_input(ctx: CallContext, argument: str = "input") -> None:
+    facts = ctx.values(argument)
+    sample = finite_float_sample(facts)
+    if sample is None:
+        return
+    lo, hi = float(sample.min()), float(sample.max())
+    if lo >= -1e-4 * max(1.0, abs(hi)):
+        return
+    negative = int((sample < 0).sum())
+    ctx.emit(
+        "LL316",
+        argument,
+        f"`{argument}` has {negative} negative values (down to {lo:.3g}, {sample.numel()} read): "
+        f"{ctx.loss.name} expects distances (>= 0)",
+        explanation=(
+            f"{ctx.loss.name} adds x for similar pairs (y = 1) and max(0, margin - x) for dissimilar ones: for a "
+            "negative x the loss of a similar pair is negative and unbounded below, so the model learns to push "
+            "similar pairs' scores to -inf. Classifier logits or cosine similarities are not distances."
+        ),
+        fix="pass a distance: torch.norm(a - b, dim=1) or 1 - F.cosine_similarity(a, b) "
+        "(or use nn.CosineEmbeddingLoss on the embeddings)",
+        observed=f"{facts.summary}, min {lo:.3g}",
+        expected="distances >= 0",
+        confidence="certain",
+    )
+
+
+# ---- MultiLabelMarginLoss ----------------------------------------------------------------------------
+
+
+@check("index_list_zero_padding")
+def index_list_zero_padding(ctx: CallContext) -> None:
+    facts = ctx.values("target")
+    if facts is None or facts.ndim != 2 or facts.is_floating or ctx.has("LL406") or ctx.torch_raises:
+        return
+    t = facts.sample_rows(0)
+    if t is None or t.shape[1] < 3:
+        return
+    # Each row up to its first -1: what torch reads.
+    stop = (t == -1).to(torch.int64).cumsum(dim=1) > 0
+    zeros = ((t == 0) & ~stop).sum(dim=1)
+    trailing = torch.flip((t == 0), dims=[1]).to(torch.int64).cumprod(dim=1).sum(dim=1)
+    rows = int(((zeros >= 2) & (trailing >= 2)).sum())
+    if rows == 0:
+        return
+    ctx.emit(
+        "LL415",
+        "target",
+        f"`target` has {rows} row{'s' if rows > 1 else ''} that end in repeated 0s before any -1 "
+        f"({facts.summary}): padded with 0 instead of -1, so class 0 is read as a positive",
+        explanation=(
+            f"{ctx.loss.name} reads each row's class indices up to the first -1. A row like [3, 1, 0, 0] lists "
+            "class 0 as a positive label (three times), so every sample is trained to score class 0 high."
+        ),
+        fix="pad with -1: target.masked_fill(padding_mask, -1), e.g. [3, 1, -1, -1]",
+        observed=f"{facts.summary}, {rows} rows with trailing repeated 0s",
+        expected="class indices followed by -1 padding",
+        confidence="strong",
     )

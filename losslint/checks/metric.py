@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import kinds
-from ..context import CallContext
-from ..facts import dtype_name
+from ..evidence import kinds
+from ..judging.context import CallContext
+from ..evidence.facts import dtype_name
 from . import check, raiser
 
 

@@ -26,8 +26,8 @@ import math
 
 import torch
 
-from ..context import CallContext
-from ..facts import TensorFacts, dtype_name
+from ..judging.context import CallContext
+from ..evidence.facts import TensorFacts, dtype_name
 from . import check
 
 _AVERAGING = ("mean", "batchmean", "elementwise_mean")
@@ -580,7 +580,7 @@ def post_mortem(checker, loss: object, args: tuple, kwargs: dict, value: torch.T
     inf are the arguments judged again, at values depth, and their floating tensors scanned whole for
     NaN and inf (the regular check reads a bounded sample).
     """
-    from ..findings import Finding, Report
+    from ..judging.findings import Finding, Report
 
     if finite_cpu_scalar(value):
         return None

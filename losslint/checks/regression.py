@@ -27,10 +27,11 @@ import numbers
 
 import torch
 
-from .. import kinds, releases
-from ..context import CallContext
-from ..facts import TensorFacts, dtype_name, scalar_type_name
-from ..shapes import broadcast_shape, render_shape
+from ..evidence import kinds
+from ..language import releases
+from ..judging.context import CallContext
+from ..evidence.facts import TensorFacts, dtype_name, scalar_type_name
+from ..language.shapes import broadcast_shape, render_shape
 from . import check
 
 _BOOL_SUBTRACTION = "Subtraction, the `-` operator, with a bool tensor is not supported"
@@ -612,4 +613,58 @@ def poisson_input(ctx: CallContext) -> None:
         observed=f"{facts.summary}, mean {x_mean:.3g}, min {vr.min:.3g}; target mean {t_mean:.3g}",
         expected="log-rates: exp(input) on the counts' scale",
         confidence="strong" if exp_mean >= 100 * t_mean else "weak",
+    )
+
+
+# ---- PoissonNLLLoss ----------------------------------------------------------------------------------
+
+
+@check("poisson_counts")
+def poisson_counts(ctx: CallContext) -> None:
+    tgt = ctx.values("target")
+    if tgt is None or tgt.is_complex:
+        return
+    vr = tgt.value_range
+    if vr is not None and not math.isnan(vr.min) and vr.min < 0:
+        data = ctx.args["target"].detach()
+        negative = int((data < 0).sum())
+        ctx.emit(
+            "LL416",
+            "target",
+            f"`target` has {negative} negative values (down to {vr.min:g}): Poisson counts are >= 0",
+            explanation=(
+                f"{ctx.loss.name} is exp(x) - target * x (log_input=True): for a negative target it decreases "
+                "without bound as x grows, so the loss means nothing. Standardized (mean-subtracted) counts or "
+                "log-counts are not counts."
+            ),
+            fix="pass the raw counts (>= 0); for real-valued targets use nn.MSELoss or nn.GaussianNLLLoss",
+            observed=f"{tgt.summary}, min {vr.min:g}",
+            expected="counts >= 0",
+        )
+        return
+    log_input = ctx.config.get("log_input", True)
+    inp = ctx.values("input")
+    if log_input or inp is None or not inp.is_floating or inp.shape != tgt.shape or ctx.has("LL309"):
+        return
+    x, t = inp.sample_view(0), ctx.args["target"].detach()
+    if x is None:
+        return
+    t = t.narrow(0, 0, x.shape[0]) if t.ndim else t
+    zero = int(((x == 0) & (t > 0)).sum())
+    if zero == 0:
+        return
+    ctx.emit(
+        "LL317",
+        "input",
+        f"`input` is exactly 0 at {zero} positions whose count is positive (log_input=False): "
+        "each costs count * 18.4 and a gradient of about -count / 1e-8",
+        explanation=(
+            f"With log_input=False {ctx.loss.name} computes input - target * log(input + eps): a rate of 0 for a "
+            "positive count is log(1e-8) = -18.4 per count, and the gradient -target / eps explodes. A ReLU or "
+            "clamp(min=0) on the rate produces exact zeros."
+        ),
+        fix="F.softplus(out) (or out.exp()) as the rate, or log_input=True with the raw output",
+        observed=f"{inp.summary}, {zero} zero rates with positive counts",
+        expected="rates > 0",
+        confidence="certain",
     )

@@ -15,9 +15,9 @@ from typing import Any
 
 import torch
 
-from .. import releases
-from ..context import CallContext
-from ..facts import TensorFacts, dtype_name
+from ..language import releases
+from ..judging.context import CallContext
+from ..evidence.facts import TensorFacts, dtype_name
 from . import DOMAIN_HINTS, adapter, check
 
 # ==== CTCLoss ========================================================================================

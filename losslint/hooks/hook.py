@@ -1,0 +1,487 @@
+"""`attach()` and `pre_hook`: losslint on a loss module, as a forward pre-hook.
+
+    criterion = nn.CrossEntropyLoss()
+    with losslint.attach(criterion) as hook:     # or hook = losslint.attach(criterion); hook.remove()
+        train(model, criterion)
+    hook.reports
+
+    criterion.register_forward_pre_hook(losslint.pre_hook)   # the plain form, no handle
+    criterion.register_forward_pre_hook(losslint.pre_hook, with_kwargs=True)
+
+The hook judges each call before the loss runs, with the module's configuration (`weight`,
+`ignore_index`, `reduction`, ...) read from the module, and returns nothing: the arguments reach the
+loss untouched. Under `torch.compile` it does nothing, so Dynamo traces it away without a graph break.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+import threading
+import warnings
+import weakref
+from typing import Any, Iterable
+
+import torch
+
+from ..evidence import callsite
+from .compiled import notice_when_compiling
+from ..errors import ConfigError
+from .device_asserts import assert_module_class_range
+from ..judging.engine import _SCALARS, Checker
+from ..errors import LossLintError
+from .monitor import Action, Monitor, claim, release, state
+from .policy import Policy
+
+_is_compiling = torch.compiler.is_compiling
+
+
+def _facts(value: object) -> object:
+    """What a metadata check can see of one argument: a tensor's metadata, a scalar itself, a short
+    list or tuple by its items (CTCLoss's lengths), and any other object by identity."""
+    if type(value) is torch.Tensor:
+        return (value.shape, value.dtype, value.device, value.layout, value.requires_grad)
+    if isinstance(value, torch.Tensor):
+        return (type(value), value.shape, value.dtype, value.device, value.layout, value.requires_grad)
+    if value is None or isinstance(value, (int, float, str, bool)):
+        return value
+    if type(value) in (list, tuple) and len(value) <= 64:
+        # By value: a list can change in place, and a metadata check reads what it holds.
+        return (type(value), tuple(map(_facts, value)))
+    return (type(value), id(value))
+
+
+class _Record:
+    """What one clean call from a line looked like, to tell a later call with the same metadata: the
+    arguments' shapes, dtypes and devices (none of the call's tensors), the module's own
+    configuration objects and buffers (compared by identity: the module holds them anyway; one it has
+    replaced stays referenced here until the line is judged again), and the grad mode. `plan` is the
+    engine's plan for exactly this metadata, set by `Checker.check_call` (its `slot`). The facts
+    never change once made: a call with other metadata makes a new record, so a thread reading one
+    while another judges sees facts and a plan that belong together."""
+
+    __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "readable", "plan", "plan_spec")
+
+    def __init__(self, config, module: torch.nn.Module, args: tuple, kwargs: dict):
+        self.args = tuple(map(_facts, args))
+        self.kwargs = tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()
+        self.config = config(module.__dict__) if config is not None else ()
+        self.config_scalar = all(type(value) in _SCALARS for value in self.config)
+        self.buffers = tuple(module._buffers.values())
+        self.buffers_none = all(value is None for value in self.buffers)
+        self.buffer_facts = tuple(_facts(v) for v in self.buffers if v is not None)
+        # SoftMarginLoss rejects a target that requires grad only while grad is enabled: the same
+        # line run under no_grad (an eval loop through a shared helper) is another call.
+        self.grad = torch.is_grad_enabled()
+        # Values can be read: every tensor argument a plain tensor off the meta device (a fake or
+        # traced tensor is a subclass). False: not known, Monitor.judge looks (_values_readable).
+        self.readable = all(
+            value.device.type != "meta" if type(value) is torch.Tensor else not isinstance(value, torch.Tensor)
+            for value in (*args, *kwargs.values())
+        )
+        self.plan = None
+        self.plan_spec = None
+
+
+def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_, _grad=torch.is_grad_enabled) -> bool:
+    """Whether this call's metadata is the record's: the arguments' metadata, the very same
+    configuration objects and buffers (a tensor is compared by identity, never by value; a buffer
+    replaced by another tensor is judged again), and the grad mode. Unrolled for plain tensors: this
+    runs on every call in steady state."""
+    stored = record.args
+    if len(args) != len(stored):
+        return False
+    try:
+        for value, facts in zip(args, stored):
+            if type(value) is _tensor:
+                shape, dtype, device, layout, requires_grad = facts
+                if (
+                    value.shape != shape
+                    or value.dtype is not dtype
+                    or value.device != device
+                    or value.layout is not layout
+                    or value.requires_grad is not requires_grad
+                ):
+                    return False
+            elif _facts(value) != facts:
+                return False
+    except (TypeError, ValueError):
+        return False  # a tensor where the last call had a scalar, None or a tensor subclass
+    if (kwargs or record.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != record.kwargs:
+        return False
+    if _grad() is not record.grad:
+        return False
+    if config is not None:
+        now = config(module.__dict__)
+        # Scalars and strings (reduction, ignore_index, ...) compare in one tuple comparison, which
+        # tries identity first; anything else (a tensor the module keeps outside its buffers) only
+        # by identity, since == on a tensor compares values.
+        if not (now == record.config if record.config_scalar else all(map(_is, now, record.config))):
+            return False
+    buffers = module._buffers
+    if not buffers:
+        return not record.buffers
+    if record.buffers_none:
+        # Declared but unset (CrossEntropyLoss's weight=None): a tensor there now compares unequal
+        # to None (Tensor.__eq__(None) is NotImplemented), so one tuple comparison says it.
+        return tuple(buffers.values()) == record.buffers
+    if not all(map(_is, buffers.values(), record.buffers)):
+        return False
+    # The same tensor can change in place (`criterion.weight.data = ...`): its metadata too.
+    return tuple(_facts(v) for v in record.buffers if v is not None) == record.buffer_facts
+
+
+
+def _bypasses_hooks(cls: type) -> bool:
+    """Whether the class overrides `__call__` with one that never calls a `__call__` it inherits
+    (`super().__call__(...)`, `nn.Module.__call__(self, ...)`): then nn.Module's hooks never run."""
+    own = cls.__call__
+    if own is torch.nn.Module.__call__:
+        return False
+    code = getattr(own, "__code__", None)
+    return code is not None and "__call__" not in code.co_names
+
+
+def _origin():
+    """What the innermost active watch() knows about how tensors were made, if one is active."""
+    return state.watches[-1].provenance.get if state.watches else None
+
+
+class _Line:
+    """A call site in steady state: its code and line, how it is described, and the record of its
+    last clean call (`_Record`), which later calls are compared with."""
+
+    __slots__ = ("code", "lineno", "location", "record", "budget", "tally")
+
+    def __init__(self, code, lineno, location):
+        self.code = code
+        self.lineno = lineno
+        self.location = location
+        self.record: _Record | None = None  # None: no clean call to compare with yet
+        # How many more calls from here the policy checks at metadata depth only (then a values call
+        # is due): those, when unchanged, are only counted.
+        self.budget = 0
+        # The calls only counted since the line was last judged, one entry each: list.append is
+        # atomic, so threads count without a lock; the hook adds them up when counts are read.
+        self.tally: list = []
+
+
+class Hook(Monitor):
+    """The handle `attach()` returns: `.reports`, `.calls`, `.remove()`, and a context manager."""
+
+    def __init__(self, module: torch.nn.Module, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, device_asserts: bool = False, **selection: Any):
+        super().__init__(action=action, policy=policy, checker=checker, **selection)
+        self.device_asserts = bool(device_asserts)
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"attach() takes a loss module, got {type(module).__name__}")
+        # An unknown module raises UnknownLossError here, at attach time, not at the first call.
+        self._loss_name = self.checker.registry.resolve(module)[0].name
+        if _bypasses_hooks(type(module)):
+            # nn.Module.__call__ is what runs forward hooks: a class with its own (timm's
+            # JsdCrossEntropy) would leave this hook silent for the whole run.
+            warnings.warn(
+                f"losslint.attach() cannot see the calls of {type(module).__name__}: its class overrides "
+                f"__call__, so nn.Module's hooks never run. Wrap the training step in `with losslint.watch():` "
+                f"instead (it sees the loss inside), or call losslint.check() on its arguments.",
+                UserWarning,
+                stacklevel=3,
+            )
+        # Per thread, the calls of this module in progress that need the forward hook: (the depth
+        # they were judged at, whether a watch was left a claim to release). Innermost last.
+        self._pending = threading.local()
+        self._lines: dict = {}  # (id of code, line number) -> _Line
+        self._last: _Line | None = None  # the line of the last call only counted
+        # How deep the user's frame was last time (sys._getframe(n) in _before); 0: not known yet.
+        self._hop = 0
+        names = [name for name in module.__dict__ if name[0] != "_"]  # reduction, ignore_index, ...
+        self._config = operator.itemgetter(*names) if names else None
+        if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
+            self._config = lambda d, getter=self._config: (getter(d),)
+        self._judged = None
+        self.module = module
+        # Only a pre-hook stays: a forward hook costs every call, and only the calls whose values were
+        # read (the post-mortem) or that a watch must not judge again (the claim) need one. It is
+        # installed for such calls (counted over threads) and removed by the next call that is only
+        # counted, with none of them in progress (`_drop_after`).
+        self._after_handle = None
+        self._after_users = 0
+        self._handles = [module.register_forward_pre_hook(self._before, with_kwargs=True)]
+
+    def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        if self.device_asserts:
+            assert_module_class_range(self._loss_name, module, args, kwargs, compiling=_is_compiling())
+        thread = state
+        if thread.watches or thread.busy or _is_compiling():
+            # Compiling: nothing else, so that Dynamo traces the hook away without a graph break.
+            return None if thread.busy or _is_compiling() else self._judge(module, args, kwargs, None)
+        __tracebackhide__ = True
+        # Steady state: a metadata-depth call whose arguments' metadata, and the module's
+        # configuration, are what an earlier clean call from the same line had is only counted.
+        hop = self._hop
+        if hop:
+            # The user's frame where it was last time: one frame object made instead of one for each
+            # frame of torch's call machinery (Python makes a frame object on first access, and
+            # walking the stack makes one per frame). Only for counting: a call whose metadata is
+            # that of a clean call, at a line already seen (so a frame of the user's). Which line it
+            # is counted at only matters to sampling, since a metadata verdict does not depend on the
+            # line; a call judged finds its frame by the walk below.
+            try:
+                guess = sys._getframe(hop)
+            except ValueError:
+                guess = None
+            if guess is not None:
+                line = self._last
+                if line is None or line.code is not guess.f_code or line.lineno != guess.f_lineno:
+                    line = self._lines.get((id(guess.f_code), guess.f_lineno))
+                if (
+                    line is not None
+                    and line.code is guess.f_code
+                    and line.budget > 0
+                    and line.record is not None
+                    and _unchanged(line.record, self._config, module, args, kwargs)
+                ):
+                    return self._count(line, thread)
+        frame, steps = callsite.user_frame_and_steps(sys._getframe(1))
+        if frame is None:
+            return self._judge(module, args, kwargs, None)
+        self._hop = 1 + steps  # sys._getframe(1) was the walk's start
+        code, lineno = frame.f_code, frame.f_lineno
+        line = self._last
+        if line is None or line.code is not code or line.lineno != lineno:
+            # By the code object's id: hashing a code object hashes its bytecode and constants, every
+            # time. The entry keeps the code object, so a reused id is told apart.
+            line = self._lines.get((id(code), lineno))
+        if line is None or line.code is not code:
+            if len(self._lines) > 64:
+                self._fold()
+                self._lines.clear()
+                self._last = None
+            # A library's line (the loss called inside a model's code) is not the call site: that is
+            # the user's line further out, which can differ from call to call. Such calls are judged
+            # in full (location None: judge() finds the site).
+            own = callsite.outside_libraries(frame) is frame
+            line = self._lines[(id(code), lineno)] = _Line(code, lineno, callsite.describe(frame) if own else None)
+            self._last = line
+            record = None
+        else:
+            record = line.record
+            if record is not None and not _unchanged(record, self._config, module, args, kwargs):
+                record = None
+            elif record is not None and line.budget > 0:
+                return self._count(line, thread)
+        if line.location is None:
+            return self._judge(module, args, kwargs, None)
+        if line.tally:
+            self._fold((line,))  # the policy counts this call after those only counted
+        return self._judge(module, args, kwargs, line, (frame, line.location, None), record)
+
+    def _count(self, line: _Line, thread) -> None:
+        """A call in steady state: only counted."""
+        if self._after_handle is not None:
+            self._drop_after()
+        line.tally.append(None)  # counted without a lock (see _fold)
+        line.budget -= 1
+        self._last = line  # the line a loop calls from: next time, no lookup
+        if thread.predicted is not None:
+            thread.predicted = None
+        return None
+
+    def _judge(self, module: torch.nn.Module, args: tuple, kwargs: dict, line: _Line | None, sites: tuple | None = None, record: _Record | None = None) -> None:
+        """A call judged in full: values or metadata as the policy says, with the module's forward
+        hook installed for this call when it needs one. `sites`: the call site, when the line's
+        record knows it (see callsite.sites). `record`: the line's record, when this call's metadata
+        is the one it describes (its plan then serves this call)."""
+        __tracebackhide__ = True
+        self._judged = None
+        fresh = None
+        if line is not None and record is None and self.policy.metadata:
+            # A new record for this call's metadata, which the engine gives its plan; it becomes the
+            # line's if the call is clean. (A policy that skips metadata checks never counts a call
+            # as like another: no record to make.)
+            record = fresh = _Record(self._config, module, args, kwargs)
+        try:
+            if sites is None:
+                depth = self.judge(module, args, kwargs, sys._getframe(2), origin=_origin())
+            else:  # a line's call: no watch is active (see _before), and the site is known
+                depth = self.judge(module, args, kwargs, None, sites=sites, slot=record)
+        except LossLintError as exc:
+            # Raised at the user's call, not from inside losslint's own frames.
+            raise exc.with_traceback(None) from None
+        # A clean call is what later calls from its line are compared with: those at metadata depth
+        # are then only counted, and those at values depth reuse its plan.
+        if fresh is not None and depth is not None and self._judged is not None and not self._judged.findings:
+            line.record = fresh
+        if line is not None and depth == "metadata" and line.record is record:
+            line.budget = self._metadata_calls_ahead(line.location)
+        watches = len(state.watches)
+        if depth == "values" or watches:
+            # The module's forward calls its functional next; the active watches must not judge it
+            # again (released in _after). And a call whose values were read gets its post-mortem.
+            if watches:
+                claim(self._loss_name, args, kwargs, watches)
+            pending = getattr(self._pending, "calls", None)
+            if pending is None:
+                pending = self._pending.calls = []
+            pending.append((depth, watches))
+            with self._lock:
+                self._after_users += 1
+                if self._after_handle is None:
+                    self._after_handle = module.register_forward_hook(self._after, with_kwargs=True, always_call=True)
+        return None
+
+    def _after(self, module: torch.nn.Module, args: tuple, *rest: object) -> None:
+        # rest is (kwargs, output); a thread that removes the hook while another thread's call is
+        # running it can make torch call it without kwargs (torch reads "with kwargs" per call).
+        __tracebackhide__ = True
+        pending = getattr(self._pending, "calls", None)
+        if not pending:
+            return None  # a call that did not need it: the hook stays until a counted call removes it
+        depth, claimed = pending.pop()
+        with self._lock:
+            self._after_users -= 1
+        kwargs, output = rest if len(rest) == 2 else ({}, rest[-1])
+        if claimed:
+            release(self._loss_name, args, kwargs)
+        if depth == "values":
+            self.after(module, args, kwargs, output, depth, sys._getframe(1))
+        return None
+
+    def _drop_after(self) -> None:
+        """Remove the forward hook once no call needs it. Not at the end of the call that needed it:
+        a site's first calls all read values, and they share one hook instead of installing one each;
+        the first call only counted (steady state) removes it."""
+        with self._lock:
+            if self._after_users == 0 and self._after_handle is not None:
+                self._after_handle.remove()
+                self._after_handle = None
+
+    def _fold(self, lines: Iterable[_Line] | None = None) -> None:
+        """Add the calls only counted on `lines` (default: every line) to the site and call counts.
+        `del tally[:n]` removes exactly the entries counted, even while other threads append."""
+        with self._lock:
+            for line in list(self._lines.values()) if lines is None else lines:
+                counted = len(line.tally)
+                if counted:
+                    del line.tally[:counted]
+                    self._site_calls[line.location] = self._site_calls.get(line.location, 0) + counted
+                    self._calls += counted
+
+    @property
+    def calls(self) -> int:
+        """Loss calls seen, checked or not, including those only counted in steady state."""
+        self._fold()
+        return self._calls
+
+    @property
+    def sites(self) -> dict[str | None, tuple[int, int]]:
+        """Per call site: (calls from there, calls whose values were read), as `Monitor.sites`."""
+        self._fold()
+        return super().sites
+
+    def _metadata_calls_ahead(self, location: str | None) -> int:
+        """How many of the next calls from `location` the policy checks at metadata depth only."""
+        with self._lock:
+            index = self._site_calls.get(location, 0)
+        ahead = 0
+        while ahead < 1000 and self.policy.depth(index + ahead) == "metadata":
+            ahead += 1
+        return ahead
+
+    def _record(self, report, counted: bool = True):
+        self._judged = report
+        return super()._record(report, counted)
+
+    def remove(self) -> None:
+        """Detach from the module; the reports stay readable."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        with self._lock:
+            if self._after_handle is not None:
+                self._after_handle.remove()
+                self._after_handle = None
+        if _ATTACHED.get(self.module) is self:
+            del _ATTACHED[self.module]
+
+    def __enter__(self) -> "Hook":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        state_ = "attached" if self._handles else "removed"
+        return f"<losslint hook on {type(self.module).__name__}, action={self.action!r}, {state_}, {len(self.reports)} reports>"
+
+
+# The hook attached to each module, so that attaching twice (a notebook cell run again) leaves one
+# hook, not two that warn twice and count every call double. Weak: a hook never keeps a module alive.
+_ATTACHED: "weakref.WeakKeyDictionary[torch.nn.Module, Hook]" = weakref.WeakKeyDictionary()
+
+
+def attach(
+    loss_module: torch.nn.Module,
+    *,
+    action: Action = "auto",
+    policy: Policy | None = None,
+    checker: Checker | None = None,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+    severity: dict[str, str] | None = None,
+    fail_on: str | None = None,
+    device_asserts: bool = False,
+) -> Hook:
+    """Judge every call of `loss_module` before it runs.
+
+    action: "auto" raises `LossLintError` where torch would raise and warns `LossLintWarning` for
+    other errors and warnings; "stop" raises where torch would and only records the rest; "raise"
+    raises on any error (or at `fail_on`); "warn" only warns; "collect" only records.
+    policy: how often values are read (`Policy`; default: the first 10 calls of each call site, then
+    every 100th; metadata on every call). checker: a `Checker` with losslint's own options.
+    select, ignore, severity, fail_on: as in `[tool.losslint]`, whose values they replace.
+    device_asserts: also assert CrossEntropyLoss's and NLLLoss's class-index range on the device
+    (`torch._assert_async`: no sync, one small kernel a call) on a GPU and in compiled code, where
+    values are not read (see `losslint.hooks.device_asserts`).
+
+    A module has at most one losslint hook: attaching it again with the same options returns the
+    hook already there; with other options, the earlier hook is removed first.
+    """
+    options = (action, policy, checker, select, ignore, severity, fail_on, device_asserts)
+    existing = _ATTACHED.get(loss_module) if isinstance(loss_module, torch.nn.Module) else None
+    if existing is not None:
+        if existing._options == options:
+            return existing
+        existing.remove()
+    try:
+        hook = Hook(loss_module, action=action, policy=policy, checker=checker, select=select, ignore=ignore, severity=severity, fail_on=fail_on, device_asserts=device_asserts)
+    except ConfigError as exc:
+        raise exc.with_traceback(None) from None  # one clear error at the user's line
+    hook._options = options
+    _ATTACHED[loss_module] = hook
+    notice_when_compiling()
+    return hook
+
+
+# The plain pre_hook's record: it has no handle, but repeats from one call site must still be warned
+# about once, so their counts live here (`losslint.hooks.hook.PRE_HOOK.reports`).
+PRE_HOOK = Monitor()
+
+
+def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict | None = None) -> None:
+    """A forward pre-hook with action "auto" and the default policy, with or without
+    `with_kwargs=True`. For a handle with `.reports` and other actions, use `attach()`."""
+    if torch.compiler.is_compiling():
+        return None
+    __tracebackhide__ = True
+    attached = _ATTACHED.get(module)
+    if attached is not None and attached._handles:
+        return None  # attach() on the same module judges the call: once is enough
+    kwargs = kwargs or {}
+    try:
+        PRE_HOOK.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
+    except LossLintError as exc:
+        # Raised at the user's call, not from inside losslint's own frames.
+        raise exc.with_traceback(None) from None
+    # No forward hook releases this claim: it expires when the watches consume it, or with its tensor.
+    claim(PRE_HOOK.checker.registry.resolve(module)[0].name, args, kwargs, len(state.watches))
+    return None
