@@ -1,6 +1,6 @@
 """Print what torch's own tests offer as a conformance suite for its losses.
 
-    python tests/conformance_inventory.py > notes/conformance_inventory.txt
+    python tests/conformance_inventory.py > conformance_inventory.txt
 
 For every loss OpInfo (op_db) and loss ModuleInfo (module_db): how many valid samples exist per
 dtype (raw, after deduplication, and how many test_conformance.py keeps), how many of them torch

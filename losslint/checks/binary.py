@@ -1,7 +1,7 @@
 """Checks for the binary / multi-label losses: BCELoss, BCEWithLogitsLoss, MultiLabelSoftMarginLoss.
 
 All three compare every element of the prediction with a target in [0, 1]; they differ in what they
-validate (torch, CPU, see notes/torch_behaviour.md):
+validate (torch, CPU, see docs/how-it-works/torch-behaviour.md):
 
 - BCELoss checks values: input and target outside [0, 1] (or NaN) raise; and it demands that target
   has exactly input's dtype ('Found dtype Double but expected Float'), even among float dtypes.

@@ -4,7 +4,7 @@ SoftMargin, MultiMargin, MultiLabelMargin, TripletMargin and TripletMarginWithDi
 Most of these losses are composite operations in torch (subtractions, `where`, `clamp_min`) rather
 than kernels with their own shape checks, so what torch accepts is decided by broadcasting and by the
 few explicit checks each one makes. Every rule below cites the torch behaviour it mirrors
-(see notes/torch_behaviour.md).
+(see docs/how-it-works/torch-behaviour.md).
 """
 
 from __future__ import annotations
