@@ -1304,7 +1304,8 @@ def render():
                        "Index: nn vs F divergences other than construction-time checks",
                        "Index: warnings (emitted as warnings; the call still succeeds unless noted on the fact)",
                        "Surprising quirks (each re-verified against this run's outcomes)"]:
-        anchor = re.sub(r"[^a-z0-9 -]", "", s_.lower()).replace(" ", "-")
+        # GitHub's and the docs site's slug (mkdocs.yml: pymdownx.slugs): underscores stay.
+        anchor = re.sub(r"[^a-z0-9_ -]", "", s_.lower()).replace(" ", "-")
         out.append(f"- [{s_}](#{anchor})")
     for s_ in ORDER:
         out.append(f"\n## {s_}\n")

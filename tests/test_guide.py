@@ -1,4 +1,4 @@
-"""docs/writing-rules.md is tested as written: its files are written out, its commands run, and their
+"""docs/guides/writing-rules.md is tested as written: its files are written out, its commands run, and their
 output must be what the guide shows; the rule file's own examples run against the guide's loss."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from examples_runner import all_examples, run_example
 
 ROOT = Path(__file__).resolve().parent.parent
-GUIDE = ROOT / "docs" / "writing-rules.md"
+GUIDE = ROOT / "docs" / "guides" / "writing-rules.md"
 BLOCK = re.compile(r"<!-- (file|output|output-tail): (.+?) -->\n(?P<indent>[ ]*)```\w*\n(?P<body>.*?)\n(?P=indent)```", re.S)
 
 

@@ -223,7 +223,7 @@ def code_page(code: str, doc: CodeDoc, uses: list[tuple[LossRule, Example]], cod
         for rule, example in uses:
             out += [f"- [{rule.loss.name}](../losses/{rule.loss.name}.md): {example.name}", ""]
             out += ["  ```python", f"  {example_call(rule, example)}", "  ```", ""]
-    out += ["See also: `losslint explain " + code + "`, [all codes](../index.md#codes)."]
+    out += ["See also: `losslint explain " + code + "`, [all codes](../reference.md#codes)."]
     return "\n".join(out) + "\n"
 
 
@@ -285,13 +285,13 @@ def loss_page(rule: LossRule, codes: dict[str, CodeDoc], origin: str | None = No
         if seen:
             out += ["", "Codes in these examples: " + ", ".join(_code_link(c, codes, "../codes/") for c in seen) + "."]
         out.append("")
-    out.append(f"See also: `losslint explain {ident.name}`, [all losses](../index.md#losses).")
+    out.append(f"See also: `losslint explain {ident.name}`, [all losses](../reference.md#losses).")
     return "\n".join(out) + "\n"
 
 
 def index_page(codes: dict[str, CodeDoc], rules: list[LossRule]) -> str:
     out = [_HEADER, "# losslint reference", ""]
-    out += ["Generated from [`rules/`](../rules/) by `python -m losslint.advice.docs`; `losslint explain CODE|LOSS`", "prints the same in a terminal.", ""]
+    out += ["Generated from the rule files in `rules/` by `python -m losslint.advice.docs`; `losslint explain CODE|LOSS`", "prints the same in a terminal.", ""]
     out += ["[Every loss's input and target, side by side](targets.md): what to change when you switch losses.", ""]
     out += ["## Codes", "", "Select or ignore them by code or by prefix (`LL3` is a whole group).", ""]
     group, last = None, next(reversed(codes), None)
@@ -352,7 +352,7 @@ def build_pages(
     uses = code_uses(rules)
     from .targets import targets_page
 
-    pages = {"index.md": index_page(codes, rules), "targets.md": targets_page(rules, _HEADER)}
+    pages = {"reference.md": index_page(codes, rules), "targets.md": targets_page(rules, _HEADER)}
     for code, doc in codes.items():
         pages[f"codes/{code}.md"] = code_page(code, doc, uses.get(code, []), codes)
     for rule in rules:

@@ -164,7 +164,7 @@ def targets_page(rules: list[LossRule], header: str) -> str:
     out += [
         "What each loss takes, for switching from one to another (a binary classifier that becomes multi-class,",
         "a regression head that becomes a classifier). Generated from the `[usage]` tables and `[[formats]]` of",
-        "[`rules/`](../rules/) by `python -m losslint.advice.docs`; `losslint.suggest(prediction, target)` reads the same",
+        "`rules/` by `python -m losslint.advice.docs`; `losslint.suggest(prediction, target)` reads the same",
         "tables for your own tensors and proposes the conversions below, checked on them. Every example and every",
         "conversion on this page runs in the test suite through torch and through `check()`, which finds it clean.",
         "",
