@@ -6,7 +6,7 @@
 2. A forward and backward pass of a small transformer classifier under watch(), which sees every
    torch function call the model makes (most pass straight through).
 
-Timings are medians of repeated runs; the figures in the README come from this script.
+Timings are medians of repeated runs; the figures in docs/how-it-works/cost.md come from this script.
 """
 
 from __future__ import annotations

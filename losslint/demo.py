@@ -1,4 +1,4 @@
-"""A short tour of losslint on generated tensors: the README's "run the main job"."""
+"""A short tour of losslint on generated tensors: the README's Quickstart (`losslint demo`)."""
 
 from __future__ import annotations
 

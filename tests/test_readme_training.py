@@ -25,7 +25,7 @@ from conftest import need
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where the recorded outputs live: the guide to the training callbacks.
-RECORDED = ROOT / "README.md"
+RECORDED = ROOT / "docs" / "guides" / "training-hooks.md"
 LIGHTNING = "Lightning: `losslint.lightning.LossLint`"
 HUGGINGFACE = "HuggingFace: `losslint.hf.LossLintCallback`"
 

@@ -18,7 +18,7 @@ losslint itself is checking, see the plain function. If someone else wrapped the
 the meantime, losslint leaves their wrapper in place: its own, below theirs, is retired and from then
 on only passes through.
 
-What this does not see (documented in the README; `watch(thorough=True)` is the mode that does): a
+What this does not see (docs/how-it-works/interception.md; `watch(thorough=True)` is the mode that does): a
 function imported by name before the block (`from torch.nn.functional import cross_entropy`), and
 origins through copies (`.clone()`, a `.to()` or `.float()` that converts): an origin is followed
 through views only, by the tensor's `._base`.
