@@ -361,7 +361,7 @@ def build_pages(
 
 
 def _generated(path: Path) -> bool:
-    """Pages this module wrote start with its header; hand-written ones (docs/writing-rules.md) do not."""
+    """Pages this module wrote start with its header; hand-written ones (docs/index.md, docs/guides/) do not."""
     with path.open(encoding="utf-8") as handle:
         return handle.readline() == _HEADER
 
