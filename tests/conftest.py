@@ -53,7 +53,7 @@ def need(library: str):
 # CI installs today's releases (a newer one is how a real incompatibility is found), so a test that
 # fails while one of the libraries it uses is newer than this says so in its failure: the cause may be
 # the library's change rather than losslint's. Text another project owns (its line numbers, paths,
-# version strings, message wording) is never compared as-is; see tests/test_readme_training.py.
+# version strings, message wording) is never compared as-is; see tests/test_training_output.py.
 VERIFIED_RELEASES = {
     "transformers": "5.25.0",
     "accelerate": "1.16.0",
