@@ -440,7 +440,7 @@ class Monitor:
                 _warn_at(str(report) + rank_note(), LossLintWarning, frame)
 
     def _configured_raise_at(self) -> str:
-        from ..language.sources import default_settings
+        from ..language.config import default_settings
 
         self._raise_at = default_settings().raise_at
         return self._raise_at

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 import torch
 
 from ..errors import ConfigError
+from ..language.config import default_settings
 from .context import CallContext
 from ..language.domains import parse_domain
 from ..language import checkbook as check_library
@@ -111,8 +112,12 @@ class Checker:
     @property
     def registry(self) -> Registry:
         """The checker's own registry, else the default: built-in rules, packages', pyproject.toml's and
-        those of `register_rules()`."""
-        return self._registry or default_registry()
+        those of `register_rules()`. The default comes with the `[tool.losslint]` it was built beside:
+        a broken table is one clear ConfigError wherever the default rules are first used."""
+        if self._registry is not None:
+            return self._registry
+        default_settings()  # cached per build of the default registry: one comparison once read
+        return default_registry()
 
     def with_selection(
         self,
@@ -144,7 +149,7 @@ class Checker:
         if select is not None and ignore is not None and severity is not None:
             file, stamp = None, -1  # everything given (the CLI, the plugin): the file has nothing to add
         else:
-            file, stamp = sources.default_settings(), sources.generation
+            file, stamp = default_settings(), sources.generation
         selection = _selection_from(select, ignore, severity, file=file)
         # The selection that keeps everything as it is costs nothing per call: it is not applied.
         self._selection = None if selection == Selection() else selection

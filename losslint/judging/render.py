@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-from .findings import SEVERITY_RANK, Finding, Report
+from ..language.selection import SEVERITY_RANK
+
+if TYPE_CHECKING:  # annotations only: findings imports this module to render itself, not the reverse
+    from .findings import Finding, Report
 
 # ANSI styles for a terminal; `color=False` (the default) renders plain text.
 _STYLE = {

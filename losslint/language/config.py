@@ -23,12 +23,12 @@ is passed over. Every problem of the table is reported together, on one line, wi
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .pyproject import find_pyproject, parse_rule_paths, strings as _strings
 from .selection import FAIL_ON, Selection, SelectionError
 
 KEYS = ("select", "ignore", "fail-on", "severity", "rules")
@@ -91,37 +91,6 @@ class Settings:
         return registry_for(self.rule_paths, self.source)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-
-
-def find_pyproject(start: Path | None = None) -> tuple[Path, dict[str, Any]] | None:
-    """The nearest pyproject.toml at or above `start` (default: the working directory) with [tool.losslint]."""
-    folder = (start or Path.cwd()).resolve()
-    for candidate in (folder, *folder.parents):
-        path = candidate / "pyproject.toml"
-        if path.is_file():
-            table = _read(path).get("tool", {}).get("losslint")
-            if table is not None:
-                return path, table
-    return None
-
-
-def _strings(value: Any, where: str, problems: list[str]) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        problems.append(f"{where}: expected a list of strings, got {value!r}")
-        return ()
-    return tuple(value)
-
-
 def parse_table(table: Any, source: Path) -> Settings:
     """Validate a `[tool.losslint]` table; every problem at once, in one ConfigError."""
     base = f"{source} → tool.losslint"
@@ -153,37 +122,6 @@ def parse_table(table: Any, source: Path) -> Settings:
     return settings
 
 
-def parse_rule_paths(table: dict[str, Any], source: Path, problems: list[str]) -> tuple[Path, ...]:
-    """`rules` (or its old name `rule-paths`): rule files or folders, relative to the pyproject.toml."""
-    base = f"{source} → tool.losslint"
-    if "rules" in table and "rule-paths" in table:
-        problems.append(f"{base} → rule-paths: the old name of `rules`; give only `rules`")
-    key = "rules" if "rules" in table or "rule-paths" not in table else "rule-paths"
-    paths = []
-    for text in _strings(table.get(key, []), f"{base} → {key}", problems):
-        path = Path(text)
-        path = path if path.is_absolute() else source.parent / path
-        if not path.exists():
-            problems.append(f"{base} → {key}: {text!r} does not exist (relative to {source.parent})")
-        paths.append(path)
-    return tuple(paths)
-
-
-def load_rule_paths(start: Path | None = None) -> tuple[Path | None, tuple[Path, ...]]:
-    """Only the `rules` of the nearest `[tool.losslint]`: what `check()` needs, without the CLI's keys."""
-    found = find_pyproject(start)
-    if found is None:
-        return None, ()
-    path, table = found
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path} → tool.losslint: expected a table, got {table!r}")
-    problems: list[str] = []
-    paths = parse_rule_paths(table, path, problems)
-    if problems:
-        raise ConfigError("; ".join(problems))
-    return path, paths
-
-
 def load_settings(start: Path | None = None) -> Settings:
     """Settings from the nearest `[tool.losslint]` at or above `start`, or the defaults."""
     found = find_pyproject(start)
@@ -191,3 +129,21 @@ def load_settings(start: Path | None = None) -> Settings:
         return Settings()
     path, table = found
     return parse_table(table, path)
+
+
+_cached: tuple[int, Settings] | None = None
+
+
+def default_settings() -> Settings:
+    """The `[tool.losslint]` settings that `check()` and the hooks honour (select, ignore, severity,
+    fail-on, rules), read once per build of the default registry (`register_rules()` and
+    `sources.reset()` reread both); raises `ConfigError` for a broken file."""
+    global _cached
+    from . import sources
+
+    cached = _cached
+    if cached is not None and cached[0] == sources.generation:
+        return cached[1]
+    sources.default_registry()
+    cached = _cached = (sources.generation, load_settings())
+    return cached[1]

@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import Any, Iterable
 
 from ..errors import RuleFileError
+from .pyproject import load_rule_paths
 from .registry import Registry, registry_from
 
 GROUP = "losslint.rules"
@@ -35,8 +36,6 @@ GROUP = "losslint.rules"
 _lock = threading.Lock()
 _registered: list[Path] = []
 _default: Registry | None = None
-# `[tool.losslint]` of the working directory when the default registry was built: read together, once.
-_settings = None
 # Counts rebuilds (register_rules(), reset()): a Checker rereads the settings when it changes. The
 # registry itself cannot tell, since the same rules may give back the very same Registry object.
 generation = 0
@@ -132,31 +131,23 @@ def default_registry() -> Registry:
     if registry is None:
         with _lock:
             if _default is None:
-                _set(*_build(_registered))
+                _set(_build(_registered))
             registry = _default
     return registry  # type: ignore[return-value]
 
 
-def default_settings():
-    """The `[tool.losslint]` settings that `check()` and the hooks honour (select, ignore, severity,
-    fail-on, rules), read once with the default registry; raises `ConfigError` for a broken file."""
-    default_registry()
-    return _settings
-
-
-def _set(registry: Registry | None, settings=None) -> None:
-    global _default, _settings, generation
-    _default, _settings = registry, settings
+def _set(registry: Registry | None) -> None:
+    global _default, generation
+    _default = registry
     generation += 1
 
 
-def _build(registered: list[Path]) -> tuple[Registry, object]:
-    from .config import load_settings
-
-    # A broken pyproject.toml raises ConfigError here, naming the file and the key: it is the
-    # configuration that is wrong, not a rule file.
-    settings = load_settings()
-    return registry_for(settings.rule_paths, settings.source, registered), settings
+def _build(registered: list[Path]) -> Registry:
+    # A broken pyproject.toml (not TOML, a `rules` path that does not exist) raises ConfigError here,
+    # naming the file and the key: it is the configuration that is wrong, not a rule file. The rest of
+    # the table is read by `config.default_settings`, once per build of this registry.
+    source, rule_paths = load_rule_paths()
+    return registry_for(rule_paths, source, registered)
 
 
 def register_rules(*paths: str | os.PathLike) -> Registry:
@@ -172,9 +163,9 @@ def register_rules(*paths: str | os.PathLike) -> Registry:
         raise RuleFileError(missing)
     with _lock:
         combined = list(dict.fromkeys([*_registered, *(p.resolve() for p in new)]))
-        registry, settings = _build(combined)
+        registry = _build(combined)
         _registered[:] = combined
-        _set(registry, settings)
+        _set(registry)
     return registry
 
 
