@@ -1,0 +1,28 @@
+"""The code catalog (rules/codes.toml) read with the standard library alone: no pydantic, no torch.
+
+`losslint lint` and `[tool.losslint]` validation need the codes' names, severities and texts where torch
+may not be installed (a pre-commit environment). The validated models of the same file live in
+`losslint.spec` (`CodeDoc`), which the runtime and the docs use; this reader only trusts what they check.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+
+def rules_dir() -> Path:
+    """rules/ of the source tree when running from a checkout, else losslint/rules in the wheel."""
+    source_tree = Path(__file__).resolve().parent.parent / "rules"
+    if (source_tree / "codes.toml").is_file():
+        return source_tree
+    return Path(str(resources.files("losslint") / "rules"))
+
+
+@lru_cache(maxsize=1)
+def codes() -> dict[str, dict]:
+    """Code -> its table (name, severity, summary, why, example, fix, references)."""
+    with (rules_dir() / "codes.toml").open("rb") as handle:
+        return dict(tomllib.load(handle))
