@@ -55,6 +55,13 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class Pack:
+    """A tuple of values: `return F.log_softmax(out, 1), hidden`, unpacked by `output, hidden = model(x, h)`."""
+
+    items: tuple
+
+
+@dataclass(frozen=True)
 class FunctionRef:
     key: str
 
@@ -64,7 +71,7 @@ class ClassRef:
     cls: str
 
 
-Value = Tensor | Loss | Layer | Instance | FunctionRef | ClassRef | None
+Value = Tensor | Loss | Layer | Instance | Pack | FunctionRef | ClassRef | None
 
 
 def join(a: Value, b: Value) -> Value:
@@ -75,6 +82,8 @@ def join(a: Value, b: Value) -> Value:
         return a  # the same kind from two places: the first evidence is enough to name
     if isinstance(a, Loss) and isinstance(b, Loss) and a.name == b.name:
         return a
+    if isinstance(a, Pack) and isinstance(b, Pack) and len(a.items) == len(b.items):
+        return Pack(tuple(join(x, y) for x, y in zip(a.items, b.items)))
     return None
 
 
@@ -194,13 +203,33 @@ class FileFlow:
 
     def _escaped_functions(self) -> set[str]:
         """Module-level functions and classes named anywhere but as the callee of a call: passed as a
-        callback, stored, decorated. Their parameters may receive anything."""
+        callback, stored, decorated. Their parameters may receive anything. A parameter or local
+        variable of the same name (`def __init__(self, train)`) is another name, not an escape."""
         called = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
-        escaped = set()
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and id(node) not in called:
-                if node.id in self.functions or node.id in self.classes:
+        escaped: set[str] = set()
+        known = set(self.functions) | set(self.classes)
+
+        def visit(node: ast.AST, local: set[str]) -> None:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                    body = child.body if isinstance(child.body, list) else [child.body]
+                    inner = local | set(_all_params(child)) | _assigned_in([b for b in body if isinstance(b, ast.stmt)])
+                    for part in (*child.args.defaults, *child.args.kw_defaults, *getattr(child, "decorator_list", [])):
+                        if part is not None:
+                            visit_expr(part, local)
+                    for b in body:
+                        visit(b, inner) if isinstance(b, ast.stmt) else visit_expr(b, inner)
+                else:
+                    visit_expr(child, local) if isinstance(child, ast.Name) else visit(child, local)
+
+        def visit_expr(node: ast.AST, local: set[str]) -> None:
+            if isinstance(node, ast.Name):
+                if isinstance(node.ctx, ast.Load) and id(node) not in called and node.id in known and node.id not in local:
                     escaped.add(node.id)
+                return
+            visit(node, local)
+
+        visit(self.tree, set())
         return escaped
 
     def _self_attr_counts(self) -> dict[str, dict[str, int]]:
@@ -351,6 +380,11 @@ class _Interpreter:
             if self.module_level and target.id in self.flow.module_names:
                 self.flow._globals_next[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
+            starred = any(isinstance(e, ast.Starred) for e in target.elts)
+            if isinstance(value, Pack) and not starred and len(value.items) == len(target.elts):
+                for element, item in zip(target.elts, value.items):
+                    self.assign(element, item, env)
+                return
             for element in target.elts:
                 self.assign(element.value if isinstance(element, ast.Starred) else element, None, env)
         elif isinstance(target, ast.Attribute):
@@ -502,7 +536,21 @@ class _Interpreter:
             value = self.expr(node.value, env, where)
             self.assign(node.target, value, env)
             return value
-        if isinstance(node, (ast.Lambda,)):
+        if isinstance(node, ast.Lambda):
+            return None
+        if isinstance(node, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in node.elts):
+            return Pack(tuple(self.expr(e, env, Where(where.autocast)) for e in node.elts))
+        if isinstance(node, ast.Subscript):
+            value = self.expr(node.value, env, Where(where.autocast))
+            self.expr(node.slice, env, Where(where.autocast))
+            index = node.slice
+            if isinstance(value, Pack) and isinstance(index, ast.Constant) and isinstance(index.value, int):
+                return value.items[index.value] if -len(value.items) <= index.value < len(value.items) else None
+            # Rows picked by a mask or an index tensor, or a slice of the batch, keep what each row is;
+            # `x[:, 0]` or `x[0]` pick something else (a column, one sample).
+            if isinstance(value, Tensor) and (isinstance(index, (ast.Name, ast.Attribute)) or
+                                              isinstance(index, ast.Slice) and index.step is None):
+                return value
             return None
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
             inner = dict(env)
@@ -542,6 +590,8 @@ class _Interpreter:
                 return Tensor("one_hot", f"`{shown}` at line {line}")
             if name == "torch.log" and args and isinstance(args[0], Tensor) and args[0].kind == "softmax":
                 return Tensor("log_softmax", f"`{shown}` of {args[0].origin}")
+            if name == "torch.nn.parallel.data_parallel" and len(args) > 1 and isinstance(args[0], Layer):
+                return _layer_output(args[0], args[1], shown)  # the module applied to the input, on several GPUs
             if name in LOSS_FUNCTIONALS:
                 self._loss_call(LOSS_FUNCTIONALS[name], node, args, kwargs, where, functional=True)
                 return None
@@ -596,16 +646,11 @@ class _Interpreter:
             if forward is None:
                 return None
             flow.bind(forward.key, node, args, kwargs)
-            returned = flow.returns.get(forward.key)
-            if isinstance(returned, Tensor):
-                return Tensor(returned.kind, f"`{callee.cls}.forward`, which returns {returned.origin}")
-            return None
+            return _through(flow.returns.get(forward.key), f"`{callee.cls}.forward`")
         if isinstance(callee, FunctionRef):
             flow.bind(callee.key, node, args, kwargs)
             returned = flow.returns.get(callee.key)
-            if isinstance(returned, Tensor):
-                return Tensor(returned.kind, f"`{callee.key}()`, which returns {returned.origin}")
-            return returned if isinstance(returned, (Loss, Layer, Instance)) else None
+            return returned if isinstance(returned, (Loss, Layer, Instance)) else _through(returned, f"`{callee.key}()`")
         if isinstance(callee, ClassRef):
             init = flow.method(callee.cls, "__init__")
             if init is not None:
@@ -620,6 +665,15 @@ class _Interpreter:
         named = {"input": args[0] if len(args) > 0 else kwargs.get("input"),
                  "target": args[1] if len(args) > 1 else kwargs.get("target")}
         observer.called(loss, node, named, where, functional)
+
+
+def _through(value: Value, function: str) -> Value:
+    """What a call of a local function or model gives: its return value, with the evidence named."""
+    if isinstance(value, Tensor):
+        return Tensor(value.kind, f"{function}, which returns {value.origin}")
+    if isinstance(value, Pack):
+        return Pack(tuple(_through(item, function) if isinstance(item, Tensor) else None for item in value.items))
+    return None
 
 
 def _layer_output(layer: Layer, given: Value, shown: str) -> Value:
