@@ -567,3 +567,35 @@ def test_code_pages_say_how_the_code_is_found():
     assert "- At run time" in pages["codes/LL301.md"]
     assert "Not in the source" in pages["codes/LL401.md"]
     assert "- At run time" not in pages["codes/LL008.md"]
+
+
+def test_quiet_when_the_source_does_not_make_it_certain(tmp_path):
+    assert lint(tmp_path, """
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
+        model[-1] = nn.Identity()
+        head = nn.Sequential(nn.Linear(4, 3))
+        head.add_module("act", nn.Softmax(dim=1))
+        criterion = nn.CrossEntropyLoss()
+
+        class Scorer:
+            def softmax(self, x):
+                return x
+
+        def step(x, y, scorer, graph_utils, T):
+            a = criterion(model(x), y)
+            b = criterion(head(x), y)
+            c = criterion(scorer.softmax(x), y)
+            d = criterion(graph_utils.softmax(x, y), y)
+            e = criterion(F.softmax(x, dim=1)[:, 0], y)
+            f = criterion(F.softmax(x, dim=1) * T, y)
+            g = -1 * F.nll_loss(F.softmax(x, dim=1), y)
+            h = 1.0 - F.nll_loss(F.softmax(x, dim=1), y)
+            with torch.autocast("cuda"):
+                def later(p, t):
+                    return nn.BCELoss()(p, t)
+            return a + b + c + d + e + f + g + h
+    """) == set()

@@ -183,6 +183,7 @@ class FileFlow:
         self.self_attrs: dict[str, dict[str, Value]] = {}
         self.globals: dict[str, Value] = {}
         self.observer: Observer | None = None
+        self.mutated: set[str] = set()  # names whose object was changed after it was built (`model[-1] = ...`)
 
     # -- setup --
 
@@ -370,7 +371,7 @@ class _Interpreter:
             return FunctionRef(name)
         if name in flow.classes:
             return ClassRef(name)
-        if not self.module_level and name in flow.module_names and name not in flow.global_decls:
+        if not self.module_level and name in flow.module_names and name not in flow.global_decls and name not in flow.mutated:
             return flow.globals.get(name)
         return None
 
@@ -387,13 +388,21 @@ class _Interpreter:
                 return
             for element in target.elts:
                 self.assign(element.value if isinstance(element, ast.Starred) else element, None, env)
-        elif isinstance(target, ast.Attribute):
-            if (self.function is not None and self.function.cls is not None and isinstance(target.value, ast.Name)
-                    and target.value.id == "self"):
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            if self.function is not None and self.function.cls is not None:
                 self.flow.record_attr(self.function.cls, target.attr, value, self.function.node.name == "__init__")
-            self.expr(target.value, env, Where())
         else:
+            # `model.fc = nn.Linear(...)`, `model[-1] = nn.Softmax()`: the object changed after it was built.
             self.expr(target, env, Where())
+            self.forget(target, env)
+
+    def forget(self, node: ast.AST, env: dict[str, Value]) -> None:
+        """The name at the root of `a.b[c].d`: what it held is no longer known."""
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        if isinstance(node, ast.Name) and node.id != "self":
+            env[node.id] = None
+            self.flow.mutated.add(node.id)  # functions that read it as a module-level name: unknown too
 
     # -- statements --
 
@@ -469,7 +478,7 @@ class _Interpreter:
                 inner[name] = None
             nested = _Interpreter(self.flow, None)
             nested.module_level = False  # its returns are its own, and it reads module names as a function does
-            nested.block(node.body, inner, where)
+            nested.block(node.body, inner, Where())  # it runs where it is called, not inside this block
             env[node.name] = None
         elif isinstance(node, ast.ClassDef):
             if not self.module_level:
@@ -480,6 +489,8 @@ class _Interpreter:
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     env[target.id] = None
+                else:
+                    self.forget(target, env)
         elif isinstance(node, ast.Match):
             self.expr(node.subject, env, where)
             branches = []
@@ -528,6 +539,16 @@ class _Interpreter:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             # `-F.nll_loss(probs, y)` picks probabilities on purpose: the call is told it is negated.
             self.expr(node.operand, env, Where(where.autocast, negated=True))
+            return None
+        if isinstance(node, ast.BinOp) and (isinstance(node.op, ast.Sub) or isinstance(node.op, ast.Mult)):
+            plain, negated = Where(where.autocast), Where(where.autocast, negated=True)
+            if isinstance(node.op, ast.Sub):
+                self.expr(node.left, env, plain)
+                self.expr(node.right, env, negated)
+            else:
+                left_negative, right_negative = _negative(node.left), _negative(node.right)
+                self.expr(node.left, env, negated if right_negative else plain)
+                self.expr(node.right, env, negated if left_negative else plain)
             return None
         if isinstance(node, ast.IfExp):
             self.expr(node.test, env, where)
@@ -606,6 +627,10 @@ class _Interpreter:
         callee = self.expr(node.func.value, env, inner) if isinstance(node.func, ast.Attribute) else None
         if isinstance(node.func, ast.Attribute):
             method = node.func.attr
+            if method in ("add_module", "append", "extend", "insert", "register_module", "pop") and not (
+                    isinstance(callee, Instance) and flow.method(callee.cls, method) is not None):
+                self.forget(node.func.value, env)  # a Sequential or model changed after it was built
+                return None
             if isinstance(callee, Instance):
                 function = flow.method(callee.cls, method)
                 if function is not None:
@@ -615,13 +640,9 @@ class _Interpreter:
                 if value is None and method in KEEP_METHODS:
                     return callee  # model.to(device), model.train()
                 return self._apply(value, node, args, kwargs, where)
-            if method == "softmax":
-                return Tensor("softmax", f"`.softmax()` at line {line}")
-            if method == "log_softmax":
-                return Tensor("log_softmax", f"`.log_softmax()` at line {line}")
-            if method == "sigmoid":
-                return Tensor("sigmoid", f"`.sigmoid()` at line {line}")
-            if method == "log" and isinstance(callee, Tensor) and callee.kind == "softmax":
+            if method in ("softmax", "log_softmax", "sigmoid") and _dim_only(node):
+                return Tensor(method, f"`.{method}()` at line {line}")
+            if method == "log" and isinstance(callee, Tensor) and callee.kind == "softmax" and not node.args:
                 return Tensor("log_softmax", f"`.log()` of {callee.origin}")
             if isinstance(callee, Tensor) and callee.kind == "one_hot":
                 # .float() converts: float one-hot targets are class probabilities, which torch takes.
@@ -665,6 +686,20 @@ class _Interpreter:
         named = {"input": args[0] if len(args) > 0 else kwargs.get("input"),
                  "target": args[1] if len(args) > 1 else kwargs.get("target")}
         observer.called(loss, node, named, where, functional)
+
+
+def _negative(node: ast.expr) -> bool:
+    """A literal negative number: `-1`, `-0.5`."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return isinstance(node.operand, ast.Constant) and isinstance(node.operand.value, (int, float))
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and node.value < 0
+
+
+def _dim_only(node: ast.Call) -> bool:
+    """`x.softmax(1)`, `x.softmax(dim=-1)`, `x.sigmoid()`: the arguments of Tensor's method, not of some
+    object's `softmax(tensor)` method."""
+    return (all(isinstance(a, ast.Constant) and isinstance(a.value, int) or _negative(a) for a in node.args)
+            and all(k.arg in ("dim", "dtype") for k in node.keywords) and len(node.args) <= 1)
 
 
 def _through(value: Value, function: str) -> Value:
