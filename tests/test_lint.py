@@ -479,12 +479,14 @@ def test_notebook_cells_are_followed_across_cells(tmp_path):
         ("code", "%matplotlib inline\nimport torch\nimport torch.nn as nn\n!pip list"),
         ("code", "model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\ncriterion = nn.CrossEntropyLoss()"),
         ("code", "%%bash\necho not python"),
+        ("code", "if colab:\n    %pip install torch\nnn.Linear?\n"),
+        ("code", "  # indented as a whole, as IPython allows\n  x = 1"),
         ("code", "for x, y in []:\n    loss = criterion(model(x), y)"),
         ("code", "def broken(:\n    pass"),
     ])
     findings = lint_paths([path]).findings
-    assert [(f.code, f.cell, f.line) for f in findings] == [("LL301", 5, 2), ("LL008", 6, 1)]
-    assert findings[0].to_dict()["cell"] == 5
+    assert [(f.code, f.cell, f.line) for f in findings] == [("LL301", 7, 2), ("LL008", 8, 1)]
+    assert findings[0].to_dict()["cell"] == 7
 
 
 def test_unreadable_files_are_reported_and_the_rest_linted(tmp_path, capsys):

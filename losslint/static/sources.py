@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,17 +87,24 @@ def _parse(text: str, name: str) -> tuple[ast.Module | None, tuple[str, int] | N
         return None, (f"does not parse as Python: {exc}", 1)
 
 
+# `torch.*Tensor?`, `model.forward??`: IPython's help and search syntax.
+_HELP = re.compile(r"^\s*[\w.*\[\]]+\?\??\s*$")
+
+
 def _cell_code(source: str | list[str]) -> list[str] | None:
     """A code cell's lines with IPython syntax blanked (keeping line numbers); None for a cell magic."""
     text = "".join(source) if isinstance(source, list) else str(source)
-    lines = text.split("\n")
+    # IPython runs a cell whose lines all share a leading indentation (its `leading_indent` transform).
+    lines = textwrap.dedent(text).split("\n")
     if lines and lines[0].lstrip().startswith("%%"):
         return None  # %%bash, %%time: the cell is not (only) Python
     out = []
     for line in lines:
         stripped = line.lstrip()
-        if stripped.startswith(("%", "!", "?")):
-            out.append("")  # a line magic, a shell escape or help: not Python
+        if stripped.startswith(("%", "!", "?")) or _HELP.match(line):
+            # A line magic, a shell escape or help: not Python. `pass` at its indentation keeps a block
+            # that holds only magics (`if colab:\n    %pip install x`) a block.
+            out.append(line[: len(line) - len(stripped)] + "pass")
         else:
             out.append(line)
     return out
