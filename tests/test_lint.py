@@ -601,3 +601,15 @@ def test_quiet_when_the_source_does_not_make_it_certain(tmp_path):
                     return nn.BCELoss()(p, t)
             return a + b + c + d + e + f + g + h
     """) == set()
+
+
+def test_the_documented_example_is_what_the_command_prints(tmp_path, monkeypatch, capsys):
+    root = Path(__file__).resolve().parent.parent
+    page = (root / "docs" / "lint.md").read_text(encoding="utf-8")
+    script = page.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = page.split("```text\n$ losslint lint train.py\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "train.py").write_text(script, encoding="utf-8")
+    assert main(["lint", "train.py"]) == 1
+    assert capsys.readouterr().out == shown
+    assert shown in (root / "README.md").read_text(encoding="utf-8")
