@@ -479,7 +479,7 @@ def test_notebook_cells_are_followed_across_cells(tmp_path):
         ("code", "%matplotlib inline\nimport torch\nimport torch.nn as nn\n!pip list"),
         ("code", "model = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))\ncriterion = nn.CrossEntropyLoss()"),
         ("code", "%%bash\necho not python"),
-        ("code", "if colab:\n    %pip install torch\nnn.Linear?\n"),
+        ("code", "if colab:\n    %pip install torch\n    gpu_info = !nvidia-smi\nnn.Linear?\n"),
         ("code", "  # indented as a whole, as IPython allows\n  x = 1"),
         ("code", "for x, y in []:\n    loss = criterion(model(x), y)"),
         ("code", "def broken(:\n    pass"),

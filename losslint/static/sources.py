@@ -89,6 +89,8 @@ def _parse(text: str, name: str) -> tuple[ast.Module | None, tuple[str, int] | N
 
 # `torch.*Tensor?`, `model.forward??`: IPython's help and search syntax.
 _HELP = re.compile(r"^\s*[\w.*\[\]]+\?\??\s*$")
+# `files = !ls`, `t = %timeit -o f()`: a name bound to a shell's or a magic's output.
+_ASSIGNED_MAGIC = re.compile(r"^(\s*[\w.]+(?:\s*,\s*[\w.]+)*\s*=\s*)[!%]")
 
 
 def _cell_code(source: str | list[str]) -> list[str] | None:
@@ -105,6 +107,8 @@ def _cell_code(source: str | list[str]) -> list[str] | None:
             # A line magic, a shell escape or help: not Python. `pass` at its indentation keeps a block
             # that holds only magics (`if colab:\n    %pip install x`) a block.
             out.append(line[: len(line) - len(stripped)] + "pass")
+        elif (match := _ASSIGNED_MAGIC.match(line)) is not None:
+            out.append(match.group(1) + "None")
         else:
             out.append(line)
     return out
