@@ -169,12 +169,16 @@ class FileFlow:
 
     def __init__(self, tree: ast.Module):
         self.tree = tree
-        self.imports = _imports(tree)
+        # One walk over the whole tree for what the setup needs: imports, `global` names, callees.
+        nodes = list(ast.walk(tree))
+        self.imports = _imports(nodes)
+        self._callees = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
         self.functions: dict[str, _Function] = {}
         self.classes: dict[str, _Class] = {}
+        self._assigned: dict[int, set[str]] = {}  # id(statement) -> names it binds; the tree keeps ids alive
         self._collect(tree)
         self.module_names = _assigned_once(tree.body)  # module-level names assigned exactly once
-        self.global_decls = {n for node in ast.walk(tree) if isinstance(node, ast.Global) for n in node.names}
+        self.global_decls = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
         self.escaped = self._escaped_functions()
         self.self_attr_counts = self._self_attr_counts()
         # per round: what each function's parameters hold, what it returns, what `self.x` holds
@@ -206,7 +210,7 @@ class FileFlow:
         """Module-level functions and classes named anywhere but as the callee of a call: passed as a
         callback, stored, decorated. Their parameters may receive anything. A parameter or local
         variable of the same name (`def __init__(self, train)`) is another name, not an escape."""
-        called = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
+        called = self._callees
         escaped: set[str] = set()
         known = set(self.functions) | set(self.classes)
 
@@ -214,7 +218,7 @@ class FileFlow:
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
                     body = child.body if isinstance(child.body, list) else [child.body]
-                    inner = local | set(_all_params(child)) | _assigned_in([b for b in body if isinstance(b, ast.stmt)])
+                    inner = local | set(_all_params(child)) | self.assigned([b for b in body if isinstance(b, ast.stmt)])
                     for part in (*child.args.defaults, *child.args.kw_defaults, *getattr(child, "decorator_list", [])):
                         if part is not None:
                             visit_expr(part, local)
@@ -248,6 +252,17 @@ class FileFlow:
                     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
                         mine["*"] = 2
         return counts
+
+    def assigned(self, body: list[ast.stmt]) -> set[str]:
+        """Names bound anywhere in these statements (nested blocks included); each statement is read
+        once per file, since loops nest and each level asks about the statements inside it."""
+        names: set[str] = set()
+        for statement in body:
+            found = self._assigned.get(id(statement))
+            if found is None:
+                found = self._assigned[id(statement)] = _assigned_one(statement)
+            names |= found
+        return names
 
     def qualname(self, node: ast.AST) -> str | None:
         """`F.softmax` -> "torch.nn.functional.softmax" through the file's imports; None for anything else."""
@@ -442,7 +457,7 @@ class _Interpreter:
                 self.expr(node.test, env, where)
             else:
                 self.expr(node.iter, env, where)
-            changed = _assigned_in(node.body) | _assigned_in(node.orelse)
+            changed = self.flow.assigned(node.body) | self.flow.assigned(node.orelse)
             if not isinstance(node, ast.While):
                 changed |= _names_in_target(node.target)
             # A name set in the body may come back from the previous iteration: unknown at its top.
@@ -467,7 +482,7 @@ class _Interpreter:
                 self.block(handler.body, env, where)
             self.block(node.orelse, env, where)
             self.block(node.finalbody, env, where)
-            for name in _assigned_in(node.body) | {h.name for h in node.handlers if h.name}:
+            for name in self.flow.assigned(node.body) | {h.name for h in node.handlers if h.name}:
                 env[name] = None  # an exception may have cut the body short
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if self.module_level:
@@ -736,14 +751,14 @@ def _layer_output(layer: Layer, given: Value, shown: str) -> Value:
 # ---- helpers ----------------------------------------------------------------------------------------
 
 
-def _imports(tree: ast.Module) -> dict[str, str]:
+def _imports(nodes: list[ast.AST]) -> dict[str, str]:
     """Local name -> qualified name for every import in the file; a name imported as two things is dropped."""
     found: dict[str, str | None] = {}
 
     def put(name: str, qualified: str) -> None:
         found[name] = qualified if found.get(name, qualified) == qualified else None
 
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -796,23 +811,22 @@ def _names_in_target(target: ast.AST) -> set[str]:
     return {t.id for t in _flat_targets(target) if isinstance(t, ast.Name)}
 
 
-def _assigned_in(body: list[ast.stmt]) -> set[str]:
+def _assigned_one(statement: ast.stmt) -> set[str]:
     names: set[str] = set()
-    for statement in body:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    names |= _names_in_target(target)
-            elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
-                names |= _names_in_target(node.target)
-            elif isinstance(node, ast.NamedExpr):
-                names |= _names_in_target(node.target)
-            elif isinstance(node, (ast.With, ast.AsyncWith)):
-                for item in node.items:
-                    if item.optional_vars is not None:
-                        names |= _names_in_target(item.optional_vars)
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                names.add(node.name)
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                names |= _names_in_target(target)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For, ast.AsyncFor)):
+            names |= _names_in_target(node.target)
+        elif isinstance(node, ast.NamedExpr):
+            names |= _names_in_target(node.target)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    names |= _names_in_target(item.optional_vars)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
     return names
 
 
