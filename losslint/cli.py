@@ -476,7 +476,7 @@ def _render_one(report: Any, args: argparse.Namespace) -> str:
     from .render import render_github, render_json, render_text
 
     if args.format == "sarif":
-        return _sarif([report])
+        return _sarif([report], str(args.files[0]))
     if args.format == "json":
         return render_json(report)
     if args.format == "github":
@@ -588,10 +588,10 @@ def _stdout_to_stderr(active: bool):
             os.close(saved_fd)
 
 
-def _sarif(reports: list[Any]) -> str:
+def _sarif(reports: list[Any], fallback: str | None = None) -> str:
     from .sarif import reports_results, sarif_log
 
-    return json.dumps(sarif_log(reports_results(reports)), indent=2)
+    return json.dumps(sarif_log(reports_results(reports, fallback)), indent=2)
 
 
 # ---- lint ------------------------------------------------------------------------------------------

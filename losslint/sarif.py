@@ -1,6 +1,6 @@
 """SARIF 2.1.0 logs, the format GitHub code scanning and other review tools read: one writer for the
 findings of `losslint lint` (seen in the source), `losslint run` (at a call site) and `losslint check`
-(tensor files, so no source location).
+(tensor files: the first file is the location).
 
 Each code in the log is a rule (`tool.driver.rules`) described from rules/codes.toml; each finding is a
 result pointing at its rule by id and index. Paths under the working directory are written relative to
@@ -85,14 +85,16 @@ def sarif_log(results: list[Result]) -> dict:
     }
 
 
-def reports_results(reports) -> list[Result]:
-    """The findings of runtime reports (`check`, `run`), at their call site when they have one."""
+def reports_results(reports, fallback: str | None = None) -> list[Result]:
+    """The findings of runtime reports (`check`, `run`), at their call site when they have one, else
+    at `fallback` (for `check`: the first tensor file), since code scanning drops a result without a
+    location."""
     from .suppress import split_location
 
     results = []
     for report in reports:
         parts = split_location(getattr(report, "location", None) or "")
-        path, line = parts if parts is not None else (None, None)
+        path, line = parts if parts is not None else (fallback, None)
         for f in report.findings:
             message = f"{f.loss}: {f.message}" + (" (torch raises)" if f.torch_raises else "")
             results.append(Result(f.code, f.severity, message, f.fix, path, line,

@@ -153,7 +153,9 @@ def test_check_and_run_sarif(tmp_path, monkeypatch, capsys):
     log = json.loads(capsys.readouterr().out)
     validate(log)
     (result,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "LL202"]
-    assert result["level"] == "error" and "locations" not in result  # tensors in files: no source line
+    # Tensors in files: no source line; the result points at the first file, as code scanning needs a location.
+    location = result["locations"][0]["physicalLocation"]
+    assert result["level"] == "error" and location == {"artifactLocation": {"uri": "logits.pt", "uriBaseId": "%SRCROOT%"}}
 
     (tmp_path / "train.py").write_text(
         "import torch\nimport torch.nn.functional as F\n\nx, y = torch.randn(16, 4), torch.randint(0, 4, (16,))\n"
