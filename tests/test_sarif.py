@@ -166,3 +166,21 @@ def test_check_and_run_sarif(tmp_path, monkeypatch, capsys):
     (result,) = log["runs"][0]["results"]
     location = result["locations"][0]["physicalLocation"]
     assert (result["ruleId"], location["artifactLocation"]["uri"], location["region"]["startLine"]) == ("LL302", "train.py", 5)
+
+
+def test_notebook_findings_name_the_cell_not_a_line_of_the_json(tmp_path, monkeypatch, capsys):
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import torch.nn as nn\nimport torch.nn.functional as F"),
+                nbformat.v4.new_code_cell("loss = nn.NLLLoss()(F.softmax(x, 1), y)")]
+    nbformat.write(nb, str(tmp_path / "nb.ipynb"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint", "--format", "sarif", "nb.ipynb"]) == 1
+    log = json.loads(capsys.readouterr().out)
+    validate(log)
+    (result,) = log["runs"][0]["results"]
+    assert result["message"]["text"].startswith("cell 2, line 1: static: `input` is softmax output")
+    assert "region" not in result["locations"][0]["physicalLocation"]
+    assert result["properties"] == {"cell": 2, "line_in_cell": 1}
+    assert main(["lint", "--format", "github", "nb.ipynb"]) == 1
+    assert capsys.readouterr().out.startswith("::warning file=nb.ipynb,title=LL303 ")

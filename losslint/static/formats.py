@@ -34,16 +34,23 @@ def json_text(result: LintResult) -> str:
 def github(result: LintResult) -> str:
     lines = []
     for f in result.findings:
-        place = f"file={_escape_property(_relative(f.path))},line={f.line},col={f.column}"
+        place = f"file={_escape_property(_relative(f.path))}" + ("" if f.cell is not None else f",line={f.line},col={f.column}")
         title = _escape_property(f"{f.code} {f.name}" + (f" ({f.loss})" if f.loss else ""))
-        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {place},title={title}::{_escape_data(f.message + chr(10) + 'help: ' + f.fix)}")
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {place},title={title}::{_escape_data(_in_cell(f) + f.message + chr(10) + 'help: ' + f.fix)}")
     return "\n".join(lines)
+
+
+def _in_cell(f) -> str:
+    # A notebook's line numbers count within a cell, not in the .ipynb file that GitHub shows: the
+    # annotation names the file only, and the message says where.
+    return f"cell {f.cell}, line {f.line}: " if f.cell is not None else ""
 
 
 def sarif(result: LintResult) -> str:
     results = [
-        Result(f.code, f.severity, f.message, f.fix, f.path, f.line, f.column,
-               properties={"cell": f.cell} if f.cell is not None else None)
+        Result(f.code, f.severity, _in_cell(f) + f.message, f.fix, f.path,
+               f.line if f.cell is None else None, f.column if f.cell is None else None,
+               properties={"cell": f.cell, "line_in_cell": f.line} if f.cell is not None else None)
         for f in result.findings
     ]
     return json.dumps(sarif_log(results), indent=2)
