@@ -112,6 +112,14 @@ def test_softmax_forward_into_cross_entropy_through_train_and_test(tmp_path):
     check(tmp_path, NET)
 
 
+def test_a_model_wrapped_for_several_devices_is_the_same_model(tmp_path):
+    source = unmarked(NET).replace("    model = Net().to(device)", "    model = nn.DataParallel(Net()).to(device)")
+    assert {code for code, _ in lint(tmp_path, source)} == {"LL301"}
+    source = unmarked(NET).replace("    model = Net().to(device)",
+                                   "    model = torch.nn.parallel.DistributedDataParallel(Net().to(device), device_ids=[0])")
+    assert {code for code, _ in lint(tmp_path, source)} == {"LL301"}
+
+
 def test_forward_returning_logits_is_quiet(tmp_path):
     assert lint(tmp_path, unmarked(NET).replace("return self.softmax(x)", "return x")) == set()
 
@@ -397,6 +405,9 @@ def test_bce_under_cuda_autocast(tmp_path):
                 f = criterion(out, y)
             with torch.autocast("cuda", enabled=use_amp):
                 g = criterion(out, y)
+            with torch.autocast("cuda"):
+                with torch.autocast("cuda", enabled=False):
+                    i = criterion(out.float(), y)
             h = criterion(out, y)
             return a + b + c + d + e + f + g + h
     """)
@@ -613,3 +624,30 @@ def test_the_documented_example_is_what_the_command_prints(tmp_path, monkeypatch
     assert main(["lint", "train.py"]) == 1
     assert capsys.readouterr().out == shown
     assert shown in (root / "README.md").read_text(encoding="utf-8")
+
+
+def test_lightning_module_calling_itself(tmp_path):
+    check(tmp_path, """
+        import lightning as L
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class LitClassifier(L.LightningModule):
+            def __init__(self):
+                super().__init__()
+                self.backbone = nn.Sequential(nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 10), nn.Softmax(dim=-1))
+
+            def forward(self, x):
+                return self.backbone(x)
+
+            def training_step(self, batch, batch_idx):
+                x, y = batch
+                logits = self(x)
+                loss = F.cross_entropy(logits, y)  # <- LL301
+                self.log("train_loss", loss)
+                return loss
+
+            def configure_optimizers(self):
+                return torch.optim.Adam(self.parameters(), lr=1e-3)
+    """)

@@ -115,6 +115,9 @@ PASS_LAYERS = {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Identity", "Fl
 KEEP_METHODS = {"to", "cuda", "cpu", "contiguous", "view", "reshape", "squeeze", "unsqueeze", "flatten",
                 "permute", "transpose", "clone", "detach", "view_as", "reshape_as", "train", "eval",
                 "requires_grad_", "share_memory", "movedim", "float", "double", "half", "bfloat16", "type_as"}
+# Wrappers whose call is the wrapped module's call, on several devices.
+WRAPPERS = {"torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
+            "torch.nn.parallel.distributed.DistributedDataParallel"}
 MODULE_BASES = {"torch.nn.Module", "torch.nn.modules.module.Module", "lightning.LightningModule",
                 "pytorch_lightning.LightningModule", "lightning.pytorch.LightningModule"}
 
@@ -473,6 +476,9 @@ class _Interpreter:
                 self.expr(item.context_expr, env, where)
                 if self._cuda_autocast(item.context_expr):
                     inner = Where(autocast=node.lineno, negated=where.negated)
+                elif isinstance(item.context_expr, ast.Call) and self.flow.qualname(item.context_expr.func) in AUTOCAST:
+                    # another device, or `enabled=` that may be False: inside it CUDA autocast may be off
+                    inner = Where(autocast=None, negated=where.negated)
                 if item.optional_vars is not None:
                     self.assign(item.optional_vars, None, env)
             self.block(node.body, env, inner)
@@ -626,6 +632,8 @@ class _Interpreter:
                 return Tensor("one_hot", f"`{shown}` at line {line}")
             if name == "torch.log" and args and isinstance(args[0], Tensor) and args[0].kind == "softmax":
                 return Tensor("log_softmax", f"`{shown}` of {args[0].origin}")
+            if name in WRAPPERS and args and isinstance(args[0], (Layer, Instance)):
+                return args[0]  # calling the wrapper calls the module it wraps
             if name == "torch.nn.parallel.data_parallel" and len(args) > 1 and isinstance(args[0], Layer):
                 return _layer_output(args[0], args[1], shown)  # the module applied to the input, on several GPUs
             if name in LOSS_FUNCTIONALS:
