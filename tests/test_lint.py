@@ -651,3 +651,22 @@ def test_lightning_module_calling_itself(tmp_path):
             def configure_optimizers(self):
                 return torch.optim.Adam(self.parameters(), lr=1e-3)
     """)
+
+
+def test_a_long_chain_of_calls_that_does_not_settle_is_judged_function_by_function(tmp_path):
+    # Each hop needs one more round to be known; beyond the rounds the flow runs, nothing crossing a
+    # function boundary is trusted (a later round could still find another caller and make it unknown).
+    hops = "\n".join(f"def f{i}(m, x, y):\n    return f{i + 1}(m, x, y)\n" for i in range(10))
+    source = (
+        "import torch.nn as nn\nimport torch.nn.functional as F\n\n"
+        + hops
+        + "def f10(m, x, y):\n    return F.cross_entropy(m(x), y)\n\n"
+        + "def local(x, y):\n    return F.cross_entropy(F.softmax(x, 1), y)  # <- LL301\n\n"
+        + "f0(nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=1)), 1, 2)\n"
+    )
+    assert lint(tmp_path, source) == marks(source)
+    short = "import torch.nn as nn\nimport torch.nn.functional as F\n\n" + "\n".join(
+        f"def f{i}(m, x, y):\n    return f{i + 1}(m, x, y)\n" for i in range(2)) + (
+        "def f2(m, x, y):\n    return F.cross_entropy(m(x), y)\n\n"
+        "f0(nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=1)), 1, 2)\n")
+    assert {code for code, _ in lint(tmp_path, short)} == {"LL301"}

@@ -160,15 +160,11 @@ class _Class:
     methods: dict[str, _Function] = field(default_factory=dict)
 
 
-class _Stop(Exception):
-    pass
-
-
 class FileFlow:
     """One file's flow. `run(observer)` interprets it: a few silent rounds until what functions receive
     and return is settled, then one round that reports to the observer."""
 
-    ROUNDS = 4
+    ROUNDS = 6
 
     def __init__(self, tree: ast.Module):
         self.tree = tree
@@ -285,6 +281,10 @@ class FileFlow:
             after = (self.returns, self.params, self.self_attrs, self.globals)
             if before == after:
                 break
+        else:
+            # Not settled (a long chain of calls): a value known now might still become unknown, so
+            # nothing that crossed a function boundary is trusted; each function is judged on its own.
+            self.params, self.returns, self.self_attrs, self.globals = {}, {}, {}, {}
         self._round(observer)
 
     def _round(self, observer: Observer | None) -> None:
@@ -297,7 +297,7 @@ class FileFlow:
         for function in self.functions.values():
             _Interpreter(self, function).block(function.node.body, self._param_env(function), Where())
         if observer is not None:
-            return
+            return  # the reporting round uses what the silent rounds settled, and changes nothing
         self.globals = self._globals_next
         self.self_attrs = self._attrs_next
         self.returns = {key: _join_all(values) for key, values in self._returns_next.items()}
