@@ -26,3 +26,19 @@ def codes() -> dict[str, dict]:
     """Code -> its table (name, severity, summary, why, example, fix, references)."""
     with (rules_dir() / "codes.toml").open("rb") as handle:
         return dict(tomllib.load(handle))
+
+
+@lru_cache(maxsize=1)
+def torch_losses() -> dict[str, str]:
+    """Qualified name of each torch loss module and functional -> the loss's name, from the rule files
+    at the top of rules/ (torch's own): "torch.nn.functional.mse_loss" -> "MSELoss"."""
+    names: dict[str, str] = {}
+    for path in sorted(rules_dir().glob("*.toml")):
+        if path.name == "codes.toml":
+            continue
+        with path.open("rb") as handle:
+            loss = tomllib.load(handle).get("loss", {})
+        for key in ("module", "functional"):
+            if isinstance(loss.get(key), str) and loss[key].startswith("torch."):
+                names[loss[key]] = loss.get("name", loss[key].rsplit(".", 1)[1])
+    return names

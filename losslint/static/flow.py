@@ -18,6 +18,8 @@ import ast
 from dataclasses import dataclass, field
 from typing import Iterable, Protocol
 
+from ..catalog import torch_losses
+
 # ---- values -----------------------------------------------------------------------------------------
 
 
@@ -639,10 +641,11 @@ class _Interpreter:
             if name in LOSS_FUNCTIONALS:
                 self._loss_call(LOSS_FUNCTIONALS[name], node, args, kwargs, where, functional=True)
                 return None
-            if name.startswith(F) and name.endswith("loss") or name.startswith("torch.nn.") and name.endswith("Loss"):
+            loss = torch_losses().get(name)
+            if loss is not None:  # a torch loss the rule files know: its module built, or a functional called
                 if flow.observer is not None:
-                    flow.observer.constructed(name.rsplit(".", 1)[1], node)
-                return Loss(name.rsplit(".", 1)[1], line) if name.endswith("Loss") else None
+                    flow.observer.constructed(loss, node)
+                return None if name.startswith(F) else Loss(loss, line)
             if name.startswith("torch.nn.") and name.count(".") == 2:
                 layer = name.rsplit(".", 1)[1]
                 return Layer(layer, line, tuple(args) if layer == "Sequential" and not kwargs else ())
