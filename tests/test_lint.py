@@ -356,14 +356,17 @@ def test_one_hot_targets(tmp_path):
 
         criterion = nn.CrossEntropyLoss()
 
-        def step(model, x, labels):
+        def step(model, x, labels, device, target_dtype):
             logits = model(x)
             onehot = F.one_hot(labels, num_classes=10)
             a = criterion(logits, onehot)  # <- LL202
             b = F.nll_loss(F.log_softmax(logits, 1), F.one_hot(labels, 10).long())  # <- LL202
             c = criterion(logits, onehot.float())
             d = criterion(logits, F.one_hot(labels, 10).to(logits.dtype))
-            return a + b + c + d
+            e = criterion(logits, F.one_hot(labels, 10).to(device))  # <- LL202
+            f = criterion(logits, F.one_hot(labels, 10).to(x.device, non_blocking=True))  # <- LL202
+            g = criterion(logits, F.one_hot(labels, 10).to(target_dtype))
+            return a + b + c + d + e + f + g
     """)
 
 

@@ -672,12 +672,26 @@ class _Interpreter:
                 return Tensor("log_softmax", f"`.log()` of {callee.origin}")
             if isinstance(callee, Tensor) and callee.kind == "one_hot":
                 # .float() converts: float one-hot targets are class probabilities, which torch takes.
-                return callee if method in ("long", "int", "cuda", "cpu", "contiguous", "view", "reshape",
-                                            "squeeze", "flatten", "clone", "detach") else None
+                keeps = method in ("long", "int", "cuda", "cpu", "contiguous", "view", "reshape", "squeeze",
+                                   "flatten", "clone", "detach") or method == "to" and self._device_only(node)
+                return callee if keeps else None
             if method in KEEP_METHODS and not isinstance(callee, (FunctionRef, ClassRef)):
                 return callee
             return None
         return self._apply(self.expr(node.func, env, inner), node, args, kwargs, where)
+
+    def _device_only(self, node: ast.Call) -> bool:
+        """`.to(device)`, `.to("cuda")`, `.to(x.device)`: a move that keeps the dtype (a dtype could hide
+        in any other argument)."""
+        if node.keywords and any(k.arg != "non_blocking" for k in node.keywords) or len(node.args) != 1:
+            return False
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant):
+            return isinstance(arg.value, str) and arg.value.split(":")[0] in ("cpu", "cuda", "mps", "xpu")
+        if isinstance(arg, ast.Call):
+            return self.flow.qualname(arg.func) == "torch.device"
+        name = arg.attr if isinstance(arg, ast.Attribute) else arg.id if isinstance(arg, ast.Name) else ""
+        return "device" in name.lower()
 
     def _apply(self, callee: Value, node: ast.Call, args: list[Value], kwargs: dict[str, Value], where: Where) -> Value:
         """The value of calling something the flow knows: a loss, a layer, a local model or function."""
