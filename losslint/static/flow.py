@@ -174,6 +174,7 @@ class FileFlow:
         nodes = list(ast.walk(tree))
         self.imports = _imports(nodes)
         self._callees = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+        self._nodes = nodes
         self.functions: dict[str, _Function] = {}
         self.classes: dict[str, _Class] = {}
         self._assigned: dict[int, set[str]] = {}  # id(statement) -> names it binds; the tree keeps ids alive
@@ -181,6 +182,7 @@ class FileFlow:
         self.module_names = _assigned_once(tree.body)  # module-level names assigned exactly once
         self.global_decls = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
         self.escaped = self._escaped_functions()
+        del self._nodes  # only the setup needs every node
         self.self_attr_counts = self._self_attr_counts()
         # per round: what each function's parameters hold, what it returns, what `self.x` holds
         self.params: dict[str, dict[str, Value]] = {}
@@ -214,6 +216,8 @@ class FileFlow:
         called = self._callees
         escaped: set[str] = set()
         known = set(self.functions) | set(self.classes)
+        if not any(isinstance(n, ast.Name) and n.id in known and id(n) not in called for n in self._nodes):
+            return escaped  # every mention is a call: no scopes to look at
 
         def visit(node: ast.AST, local: set[str]) -> None:
             for child in ast.iter_child_nodes(node):
@@ -622,22 +626,16 @@ class _Interpreter:
             if k.arg is None:
                 self.expr(k.value, env, inner)
         line = node.lineno
-        shown = describe(node.func)
         if name is not None:
-            if name in SOFTMAX:
-                return Tensor("softmax", f"`{shown}` at line {line}")
-            if name in LOG_SOFTMAX:
-                return Tensor("log_softmax", f"`{shown}` at line {line}")
-            if name in SIGMOID:
-                return Tensor("sigmoid", f"`{shown}` at line {line}")
-            if name in ONE_HOT:
-                return Tensor("one_hot", f"`{shown}` at line {line}")
+            for kind, names in (("softmax", SOFTMAX), ("log_softmax", LOG_SOFTMAX), ("sigmoid", SIGMOID), ("one_hot", ONE_HOT)):
+                if name in names:
+                    return Tensor(kind, f"`{describe(node.func)}` at line {line}")
             if name == "torch.log" and args and isinstance(args[0], Tensor) and args[0].kind == "softmax":
-                return Tensor("log_softmax", f"`{shown}` of {args[0].origin}")
+                return Tensor("log_softmax", f"`{describe(node.func)}` of {args[0].origin}")
             if name in WRAPPERS and args and isinstance(args[0], (Layer, Instance)):
                 return args[0]  # calling the wrapper calls the module it wraps
             if name == "torch.nn.parallel.data_parallel" and len(args) > 1 and isinstance(args[0], Layer):
-                return _layer_output(args[0], args[1], shown)  # the module applied to the input, on several GPUs
+                return _layer_output(args[0], args[1])  # the module applied to the input, on several GPUs
             if name in LOSS_FUNCTIONALS:
                 self._loss_call(LOSS_FUNCTIONALS[name], node, args, kwargs, where, functional=True)
                 return None
@@ -701,7 +699,7 @@ class _Interpreter:
             self._loss_call(callee.name, node, args, kwargs, where, functional=False)
             return None
         if isinstance(callee, Layer):
-            return _layer_output(callee, first, describe(node.func))
+            return _layer_output(callee, first)
         if isinstance(callee, Instance):
             forward = flow.method(callee.cls, "forward") if flow.is_module(callee.cls) else None
             if forward is None:
@@ -751,7 +749,7 @@ def _through(value: Value, function: str) -> Value:
     return None
 
 
-def _layer_output(layer: Layer, given: Value, shown: str) -> Value:
+def _layer_output(layer: Layer, given: Value) -> Value:
     if layer.name in RAW_LAYERS:
         return Tensor("raw", f"the `nn.{layer.name}` layer made at line {layer.line}")
     if layer.name in ACTIVATION_LAYERS:
@@ -762,7 +760,7 @@ def _layer_output(layer: Layer, given: Value, shown: str) -> Value:
         value = given
         for inner in layer.layers:
             if isinstance(inner, Layer):
-                value = _layer_output(inner, value, shown)
+                value = _layer_output(inner, value)
             else:
                 return None  # a layer we cannot see into
         if isinstance(value, Tensor):
