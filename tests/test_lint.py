@@ -673,3 +673,16 @@ def test_a_long_chain_of_calls_that_does_not_settle_is_judged_function_by_functi
         "def f2(m, x, y):\n    return F.cross_entropy(m(x), y)\n\n"
         "f0(nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=1)), 1, 2)\n")
     assert {code for code, _ in lint(tmp_path, short)} == {"LL301"}
+
+
+def test_folders_skip_environments_caches_and_hidden_folders(tmp_path):
+    bad = unmarked(SEQUENTIAL)
+    for folder in ("src", "env", ".venv", "myenv", "build", ".ipynb_checkpoints", "__pycache__"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "train.py").write_text(bad, encoding="utf-8")
+    (tmp_path / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text(bad, encoding="utf-8")
+    found = {Path(f.path).parent.name for f in lint_paths([tmp_path]).findings}
+    assert found == {"src", "env"}
+    # A file named on the command line is read whatever its folder or suffix.
+    assert len(lint_paths([tmp_path / "build" / "train.py", tmp_path / "notes.txt"]).findings) == 2

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SUFFIXES = (".py", ".ipynb")
-# Folders that hold no code of the user's own: environments, caches, version control.
-_SKIP_DIRS = {".git", ".hg", ".svn", ".venv", "venv", "env", "__pycache__", "node_modules", ".tox", ".nox",
-              ".mypy_cache", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints", "site-packages", "build", "dist"}
+# Folders that hold no code of the user's own (ruff's default exclusions): environments, caches,
+# version control, build outputs. Hidden folders and virtual environments (a pyvenv.cfg) too.
+_SKIP_DIRS = {"venv", "__pycache__", "__pypackages__", "node_modules", "site-packages", "build", "dist",
+              "_build", "buck-out"}
 
 
 class MissingPath(Exception):
@@ -34,7 +35,8 @@ def collect(paths: list[str | Path]) -> list[Path]:
             found[path] = None
         elif path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")
+                                 and not os.path.isfile(os.path.join(root, d, "pyvenv.cfg")))
                 for name in sorted(files):
                     if name.endswith(SUFFIXES):
                         found[Path(root) / name] = None
