@@ -313,6 +313,7 @@ def index_page(codes: dict[str, CodeDoc], rules: list[LossRule]) -> str:
     out = [_HEADER, "# losslint reference", ""]
     out += ["Generated from [`rules/`](../rules/) by `python -m losslint.docs`; `losslint explain CODE|LOSS`", "prints the same in a terminal.", ""]
     out += ["[Every loss's input and target, side by side](targets.md): what to change when you switch losses.", ""]
+    out += ["[`losslint lint`](lint.md) finds some of these mistakes in the source, without data or torch; each code's", "page says how it is found.", ""]
     out += ["## Codes", "", "Select or ignore them by code or by prefix (`LL3` is a whole group).", ""]
     group, last = None, next(reversed(codes), None)
     for code, doc in codes.items():
