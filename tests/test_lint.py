@@ -686,3 +686,37 @@ def test_folders_skip_environments_caches_and_hidden_folders(tmp_path):
     assert found == {"src", "env"}
     # A file named on the command line is read whatever its folder or suffix.
     assert len(lint_paths([tmp_path / "build" / "train.py", tmp_path / "notes.txt"]).findings) == 2
+
+
+def test_self_in_a_base_class_may_be_a_subclass(tmp_path):
+    # Base.forward is read once, for every instance: its subclass sets `head` to something else, so
+    # what `self.head(x)` gives is not certain, even for a plain Base (a miss, never a false alarm).
+    source = """
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        class Base(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.head = nn.Linear(8, 4)
+
+            def forward(self, x):
+                return self.head(x)
+
+            def step(self, x, y):
+                return F.nll_loss(self(x), y)
+
+        class WithLogSoftmax(Base):
+            def __init__(self):
+                super().__init__()
+                self.head = nn.Sequential(nn.Linear(8, 4), nn.LogSoftmax(dim=1))
+
+        plain = Base()
+        model = WithLogSoftmax()
+
+        def train(x, y):
+            a = F.nll_loss(plain(x), y)
+            b = F.nll_loss(model(x), y)
+            return a + b + model.step(x, y)
+    """
+    check(tmp_path, source)

@@ -51,9 +51,11 @@ class Layer:
 
 @dataclass(frozen=True)
 class Instance:
-    """An instance of a class defined in this file."""
+    """An instance of a class defined in this file. `exact` is False for `self` inside the class's
+    methods: the object may be an instance of a subclass that overrides what the class defines."""
 
     cls: str
+    exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ class FileFlow:
         self.escaped = self._escaped_functions()
         del self._nodes  # only the setup needs every node
         self.self_attr_counts = self._self_attr_counts()
+        self.overridden = self._overridden()
         # per round: what each function's parameters hold, what it returns, what `self.x` holds
         self.params: dict[str, dict[str, Value]] = {}
         self.returns: dict[str, Value] = {}
@@ -258,6 +261,30 @@ class FileFlow:
                         mine["*"] = 2
         return counts
 
+    def _overridden(self) -> dict[str, set[str]]:
+        """Class -> the attributes and methods its local subclasses (at any depth) set or define."""
+        out: dict[str, set[str]] = {name: set() for name in self.classes}
+        for name, info in self.classes.items():
+            names = set(self.self_attr_counts.get(name, {})) | set(info.methods)
+            todo, seen = list(info.bases), {name}
+            while todo:
+                base = todo.pop()
+                if base in self.classes and base not in seen:
+                    seen.add(base)
+                    out[base] |= names
+                    todo.extend(self.classes[base].bases)
+        return out
+
+    def lookup_attr(self, instance: Instance, attr: str) -> Value:
+        if not instance.exact and attr in self.overridden.get(instance.cls, ()):
+            return None  # `self` may be a subclass's instance, where `attr` is another thing
+        return self.attr(instance.cls, attr)
+
+    def lookup_method(self, instance: Instance, name: str) -> _Function | None:
+        if not instance.exact and name in self.overridden.get(instance.cls, ()):
+            return None
+        return self.method(instance.cls, name)
+
     def assigned(self, body: list[ast.stmt]) -> set[str]:
         """Names bound anywhere in these statements (nested blocks included); each statement is read
         once per file, since loops nest and each level asks about the statements inside it."""
@@ -320,7 +347,7 @@ class FileFlow:
         env: dict[str, Value] = {name: None for name in _all_params(function.node)}
         env.update(self.params.get(function.key, {}))
         if function.cls is not None and not _is_static(function.node) and function.node.args.args:
-            env[function.node.args.args[0].arg] = Instance(function.cls)
+            env[function.node.args.args[0].arg] = Instance(function.cls, exact=False)
         return env
 
     # -- what the interpreter asks --
@@ -559,7 +586,7 @@ class _Interpreter:
         if isinstance(node, ast.Attribute):
             receiver = self.expr(node.value, env, where)
             if isinstance(receiver, Instance):
-                return self.flow.attr(receiver.cls, node.attr)
+                return self.flow.lookup_attr(receiver, node.attr)
             return None
         if isinstance(node, ast.Call):
             return self.call(node, env, where)
@@ -652,14 +679,16 @@ class _Interpreter:
         if isinstance(node.func, ast.Attribute):
             method = node.func.attr
             if method in ("add_module", "append", "extend", "insert", "register_module", "pop") and not (
-                    isinstance(callee, Instance) and flow.method(callee.cls, method) is not None):
+                    isinstance(callee, Instance) and flow.lookup_method(callee, method) is not None):
                 self.forget(node.func.value, env)  # a Sequential or model changed after it was built
                 return None
             if isinstance(callee, Instance):
-                function = flow.method(callee.cls, method)
+                function = flow.lookup_method(callee, method)
                 if function is not None:
                     flow.bind(function.key, node, args, kwargs)
                     return flow.returns.get(function.key)
+                if not callee.exact and method in flow.overridden.get(callee.cls, ()):
+                    return None
                 value = flow.attr(callee.cls, method)
                 if value is None and method in KEEP_METHODS:
                     return callee  # model.to(device), model.train()
@@ -701,7 +730,7 @@ class _Interpreter:
         if isinstance(callee, Layer):
             return _layer_output(callee, first)
         if isinstance(callee, Instance):
-            forward = flow.method(callee.cls, "forward") if flow.is_module(callee.cls) else None
+            forward = flow.lookup_method(callee, "forward") if flow.is_module(callee.cls) else None
             if forward is None:
                 return None
             flow.bind(forward.key, node, args, kwargs)
