@@ -720,3 +720,12 @@ def test_self_in_a_base_class_may_be_a_subclass(tmp_path):
             return a + b + model.step(x, y)
     """
     check(tmp_path, source)
+
+
+def test_an_attribute_set_from_outside_the_class_is_unknown(tmp_path):
+    source = unmarked(TRAINER).replace("trainer = Trainer(Classifier(16))",
+                                       "trainer = Trainer(Classifier(16))\ntrainer.criterion = nn.BCEWithLogitsLoss()")
+    assert lint(tmp_path, source) == set()
+    source = unmarked(TRAINER).replace("trainer = Trainer(Classifier(16))",
+                                       "trainer = Trainer(Classifier(16))\nsetattr(trainer, 'criterion', make())")
+    assert lint(tmp_path, source) == set()

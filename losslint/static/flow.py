@@ -183,6 +183,7 @@ class FileFlow:
         self._collect(tree)
         self.module_names = _assigned_once(tree.body)  # module-level names assigned exactly once
         self.global_decls = {n for node in nodes if isinstance(node, ast.Global) for n in node.names}
+        self.external_attrs = _external_attrs(nodes)
         self.escaped = self._escaped_functions()
         del self._nodes  # only the setup needs every node
         self.self_attr_counts = self._self_attr_counts()
@@ -375,8 +376,8 @@ class FileFlow:
 
     def attr(self, cls: str, attr: str, seen: frozenset = frozenset()) -> Value:
         """`self.attr` of a local class, looked up through its local bases."""
-        if cls in seen or cls not in self.classes:
-            return None
+        if cls in seen or cls not in self.classes or attr in self.external_attrs or "*" in self.external_attrs:
+            return None  # `model.attr = ...` somewhere outside the class: which object holds what is unknown
         if attr in self.self_attr_counts.get(cls, {}):
             return self.self_attrs.get(cls, {}).get(attr)
         info = self.classes[cls]
@@ -822,6 +823,21 @@ def _imports(nodes: list[ast.AST]) -> dict[str, str]:
                 if alias.name != "*":
                     put(alias.asname or alias.name, f"{node.module}.{alias.name}")
     return {k: _canonical(v) for k, v in found.items() if v is not None}
+
+
+def _external_attrs(nodes: list[ast.AST]) -> set[str]:
+    """Attribute names set on objects other than `self` (`model.fc = ...`; "*" for setattr on one)."""
+    names: set[str] = set()
+    for node in nodes:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else []
+        for target in targets:
+            for t in _flat_targets(target):
+                if isinstance(t, ast.Attribute) and not (isinstance(t.value, ast.Name) and t.value.id == "self"):
+                    names.add(t.attr)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr" and node.args
+                and not (isinstance(node.args[0], ast.Name) and node.args[0].id == "self")):
+            names.add("*")
+    return names
 
 
 def _canonical(name: str) -> str:
