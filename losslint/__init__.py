@@ -22,6 +22,7 @@ from .errors import (
     UnknownLossError,
 )
 from .judging.findings import Finding, Report
+from .version import __version__
 
 if TYPE_CHECKING:
     from .advice.suggestion import suggest
@@ -62,7 +63,6 @@ __all__ = [
     "suggest",
     "watch",
 ]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str):

@@ -1,4 +1,4 @@
-"""The `losslint` command: rules, explain, check, run, demo.
+"""The `losslint` command: rules, explain, check, run, lint, suggest, demo.
 
 Exit status: 0 clean, 1 findings at or above `--fail-on` (or a `run` whose script failed), 2 a usage
 error, reported on one line. `[tool.losslint]` in the nearest pyproject.toml sets the defaults; flags
@@ -48,8 +48,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> _Parser:
     common = _Parser(add_help=False)
-    common.add_argument("--format", choices=("text", "json", "github"), default="text",
-                        help="text (default), json (stable keys) or github (Actions annotations)")
+    common.add_argument("--format", choices=("text", "json", "github", "sarif"), default="text",
+                        help="text (default), json (stable keys), github (Actions annotations) or sarif (SARIF 2.1.0)")
     common.add_argument("--fail-on", choices=FAIL_ON, default=None,
                         help="exit 1 on findings at or above this severity (default: warning, or [tool.losslint])")
     common.add_argument("--select", action="append", metavar="CODES",
@@ -88,6 +88,15 @@ def _parser() -> _Parser:
     run.add_argument("script", type=Path, metavar="SCRIPT")
     run.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS")
 
+    lint = sub.add_parser(
+        "lint", parents=[common], help="find loss mistakes in Python files and notebooks, without running them",
+        description="Reads .py files and the code cells of .ipynb notebooks (folders recursively) without importing "
+        "them or torch, and reports the loss mistakes the source makes certain, with the codes of the runtime "
+        "checks. A `# losslint: ignore[CODE]` comment on the line suppresses a finding. Exits 1 on findings at or "
+        "above --fail-on.",
+    )
+    lint.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+
     suggest = sub.add_parser(
         "suggest", help="which losses take a prediction and a target, and how to convert them for the others",
         description="Describes the two tensors (saved with torch.save), lists the losses that take them as they "
@@ -113,7 +122,7 @@ def _tasks() -> tuple[str, ...]:
 
 
 def _version() -> str:
-    from . import __version__
+    from .version import __version__
 
     return __version__
 
@@ -147,7 +156,8 @@ def _import_torch_quietly() -> None:
 
 def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    _import_torch_quietly()
+    if args.command != "lint":  # lint reads source only: it must run where torch is not installed
+        _import_torch_quietly()
     try:
         settings = load_settings()
         if hasattr(args, "fail_on"):
@@ -467,6 +477,8 @@ def _call(spec: Any, values: list[Any], config: dict[str, Any], path: Path | Non
 def _render_one(report: Any, args: argparse.Namespace) -> str:
     from .judging.render import render_github, render_json, render_text
 
+    if args.format == "sarif":
+        return _sarif([report], str(args.files[0]))
     if args.format == "json":
         return render_json(report)
     if args.format == "github":
@@ -542,6 +554,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         text = json.dumps(data, indent=2)
     elif args.format == "github":
         text = render_github_reports(reports)
+    elif args.format == "sarif":
+        text = _sarif(reports)
     else:
         color = args.output is None and use_color(sys.stdout, args.color)
         text = render_reports(reports, color=color, calls=watcher.calls, sites=sites)
@@ -574,6 +588,28 @@ def _stdout_to_stderr(active: bool):
         if saved_fd is not None:
             os.dup2(saved_fd, 1)
             os.close(saved_fd)
+
+
+def _sarif(reports: list[Any], fallback: str | None = None) -> str:
+    from .judging.sarif import reports_results, sarif_log
+
+    return json.dumps(sarif_log(reports_results(reports, fallback)), indent=2)
+
+
+# ---- lint ------------------------------------------------------------------------------------------
+
+
+def _cmd_lint(args: argparse.Namespace, settings: Settings) -> int:
+    from .static import lint_paths
+    from .static.formats import render
+    from .static.sources import MissingPath
+
+    try:
+        result = lint_paths(args.paths, _selection(settings))
+    except MissingPath as exc:
+        raise UsageError(f"cannot lint {exc}") from None
+    _emit(render(result, args.format, color=args.output is None and use_color(sys.stdout, args.color)), args)
+    return 1 if result.fails(settings.fail_on) else 0
 
 
 # ---- suggest ---------------------------------------------------------------------------------------
@@ -616,7 +652,7 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run(color=use_color(sys.stdout, args.color))
 
 
-_COMMANDS = {"rules": _cmd_rules, "explain": _cmd_explain, "check": _cmd_check, "run": _cmd_run, "suggest": _cmd_suggest, "demo": _cmd_demo}
+_COMMANDS = {"rules": _cmd_rules, "explain": _cmd_explain, "check": _cmd_check, "run": _cmd_run, "lint": _cmd_lint, "suggest": _cmd_suggest, "demo": _cmd_demo}
 
 
 if __name__ == "__main__":

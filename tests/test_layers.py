@@ -1,7 +1,7 @@
 """The package's layers: imports run one way, down the layers, and the public surface stays what it was.
 
 Bottom up: `losslint.errors` (the exception family), `language` (rule files, configuration, the table of
-named checks), `evidence` (facts about a tensor), `judging` (the engine), `checks` and `libraries`
+named checks), `evidence` (facts about a tensor), `judging` (the engine), `static` (`losslint lint`: source code, no torch), `checks` and `libraries`
 (named checks for torch's and other libraries' losses), `advice` (suggest(), switch hints, generated
 docs), `hooks` (attach, pre_hook, watch), `integrations` (Lightning, HF Trainer, pytest), and the
 public surface at the top (`losslint/__init__.py`, the CLI). A module may import its own layer and any
@@ -21,8 +21,8 @@ import losslint
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "losslint"
-LAYERS = ["errors", "language", "evidence", "judging", "checks", "libraries", "advice", "hooks", "integrations"]
-TOP = len(LAYERS)  # the public surface: losslint/*.py other than errors.py
+LAYERS = ["errors", "language", "evidence", "judging", "static", "checks", "libraries", "advice", "hooks", "integrations"]
+TOP = len(LAYERS)  # the public surface: losslint/*.py other than errors.py and version.py
 
 
 def _layer(module: str) -> int:
@@ -31,6 +31,8 @@ def _layer(module: str) -> int:
         raise ValueError(module)
     if len(parts) == 1:
         return TOP
+    if parts[1] == "version":  # one constant, below every layer, as the exception family is
+        return 0
     return LAYERS.index(parts[1]) if parts[1] in LAYERS else TOP
 
 

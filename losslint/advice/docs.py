@@ -223,8 +223,28 @@ def code_page(code: str, doc: CodeDoc, uses: list[tuple[LossRule, Example]], cod
         for rule, example in uses:
             out += [f"- [{rule.loss.name}](../losses/{rule.loss.name}.md): {example.name}", ""]
             out += ["  ```python", f"  {example_call(rule, example)}", "  ```", ""]
+    out += found_by(code)
     out += ["See also: `losslint explain " + code + "`, [all codes](../reference.md#codes)."]
     return "\n".join(out) + "\n"
+
+
+def found_by(code: str) -> list[str]:
+    """The "How it is found" section: at run time from the values, and/or in the source by `losslint lint`."""
+    from ..static.patterns import PATTERNS, STATIC_ONLY
+
+    out = ["## How it is found", ""]
+    if code not in STATIC_ONLY:
+        out += ["- At run time, from the arguments' values and metadata: `losslint.check()`, the hooks "
+                "(`attach()`, `pre_hook`, `watch()`), `losslint check` and `losslint run`."]
+    shapes = [p for p in PATTERNS if p.code == code]
+    if shapes:
+        out += ["- In the source, by [`losslint lint`](../guides/lint.md) (the message starts with `static:`):"]
+        out += [f"  - {p.loss}: {p.shape}" for p in shapes]
+    elif code in STATIC_ONLY:
+        out += ["- Only by [`losslint lint`](../guides/lint.md), which reports it for a file it cannot read."]
+    else:
+        out += ["- Not in the source: `losslint lint` has no pattern for it (the evidence is in the values)."]
+    return out + [""]
 
 
 def loss_page(rule: LossRule, codes: dict[str, CodeDoc], origin: str | None = None) -> str:
@@ -293,6 +313,7 @@ def index_page(codes: dict[str, CodeDoc], rules: list[LossRule]) -> str:
     out = [_HEADER, "# losslint reference", ""]
     out += ["Generated from the rule files in `rules/` by `python -m losslint.advice.docs`; `losslint explain CODE|LOSS`", "prints the same in a terminal.", ""]
     out += ["[Every loss's input and target, side by side](targets.md): what to change when you switch losses.", ""]
+    out += ["[`losslint lint`](guides/lint.md) finds some of these mistakes in the source, without data or torch; each code's", "page says how it is found.", ""]
     out += ["## Codes", "", "Select or ignore them by code or by prefix (`LL3` is a whole group).", ""]
     group, last = None, next(reversed(codes), None)
     for code, doc in codes.items():

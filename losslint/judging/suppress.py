@@ -45,6 +45,12 @@ def suppressed(location: str | None) -> tuple[str, ...] | None:
     path = os.path.abspath(parts[0])
     linecache.checkcache(path)  # the file may have changed since it was cached
     line = linecache.getline(path, parts[1])
+    return comment_codes(line)
+
+
+def comment_codes(line: str) -> tuple[str, ...] | None:
+    """The codes a `# losslint: ignore[...]` comment on this source line names; ("ALL",) for a bare
+    ignore; None without one. `losslint lint` reads the same comments from the source it lints."""
     match = _COMMENT.search(line)
     if match is None:
         return None

@@ -75,12 +75,12 @@ class Settings:
 
     def selection(self) -> Selection:
         """The validated selection; raises ConfigError naming the file for an unknown code."""
-        from ..language.spec import load_builtin
+        # The catalog's codes, read without torch: `losslint lint` validates its settings too.
+        from .catalog import codes
 
-        codes, _ = load_builtin()
         where = f"{self.source} → tool.losslint" if self.source else ""
         try:
-            return Selection.build(self.select, self.ignore, self.severity, known=codes, where=where)
+            return Selection.build(self.select, self.ignore, self.severity, known=codes(), where=where)
         except SelectionError as exc:
             raise ConfigError(str(exc)) from None
 

@@ -11,7 +11,6 @@ import difflib
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .domains import DomainError, parse_domain
 from ..errors import RuleFileError
+from .catalog import rules_dir
 from .shapes import PatternError, parse_pattern
 from .vocabulary import PLACEHOLDERS, PREDICTION_KINDS, TARGET_KINDS, TASKS, unknown
 
@@ -355,10 +355,7 @@ class CodeDoc(_Model):
 
 def builtin_rules_dir() -> Path:
     """rules/ of the source tree when running from a checkout, else losslint/rules in the wheel."""
-    source_tree = Path(__file__).resolve().parents[2] / "rules"
-    if (source_tree / "codes.toml").is_file():
-        return source_tree
-    return Path(str(resources.files("losslint") / "rules"))
+    return rules_dir()
 
 
 def builtin_rule_paths(directory: Path | None = None) -> list[Path]:
