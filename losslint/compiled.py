@@ -41,6 +41,15 @@ def notice_when_compiling() -> None:
     _register(module)
 
 
+def recompile_for(monitor) -> None:
+    """A new watch or hook: compiled code in which an earlier one found something is traced again for
+    it (`tracing.recompile_for`). Nothing to do, and nothing imported, while `tracing` is not
+    imported: it imports Dynamo (seconds), and no code was checked while compiling before it was."""
+    tracing = sys.modules.get(__name__.rpartition(".")[0] + ".tracing")
+    if tracing is not None:
+        tracing.recompile_for(monitor)
+
+
 def _register(module) -> None:
     handler = getattr(module, "callback_handler", None)
     if handler is not None and _on_compile_start not in handler.start_callbacks:

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 import torch
 
 from . import callsite
-from .compiled import notice_when_compiling
+from .compiled import notice_when_compiling, recompile_for
 from .config import ConfigError
 from .device_asserts import assert_module_class_range
 from .engine import _SCALARS, Checker
@@ -459,6 +459,7 @@ def attach(
     hook._options = options
     _ATTACHED[loss_module] = hook
     notice_when_compiling()
+    recompile_for(hook)
     return hook
 
 

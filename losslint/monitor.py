@@ -247,6 +247,10 @@ class Monitor:
         self._site_values: dict[str | None, int] = {}  # of those, the calls whose values were read
         self._boundary_calls: dict[str | None, int] = {}  # model-boundary checks per site (libraries.py)
         self._calls = 0
+        # What this monitor judged while torch.compile traced (`tracing`): call signatures, and the
+        # compiled functions whose findings it has seen.
+        self._compiled: set = set()
+        self._compiled_codes: set = set()
 
     @property
     def reports(self) -> list[Report]:

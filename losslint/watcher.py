@@ -27,7 +27,7 @@ from typing import Any, Iterable
 import torch
 from torch.overrides import TorchFunctionMode
 
-from .compiled import notice_when_compiling
+from .compiled import notice_when_compiling, recompile_for
 from .config import ConfigError
 from .engine import Checker
 from .findings import LossLintError
@@ -98,6 +98,7 @@ class Watch(Monitor, TorchFunctionMode):
 
     def __enter__(self) -> "Watch":
         notice_when_compiling()
+        recompile_for(self)
         # The loss functionals and producer ops wrapped while a watch is active (`intercept`); the
         # model's other ops run as they would without losslint. A thorough watch's mode sees torch's
         # functions itself (their wrappers pass through), and still needs the wrappers of other
