@@ -10,7 +10,8 @@
 
 The hook judges each call before the loss runs, with the module's configuration (`weight`,
 `ignore_index`, `reduction`, ...) read from the module, and returns nothing: the arguments reach the
-loss untouched. Under `torch.compile` it does nothing, so Dynamo traces it away without a graph break.
+loss untouched. Under `torch.compile` it checks the call's metadata on Dynamo's fake tensors while the
+code compiles (`tracing`), and Dynamo traces it away: no graph break, nothing at run time.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any, Iterable
 import torch
 
 from . import callsite
-from .compiled import notice_when_compiling, recompile_for
+from .compiled import recompile_for
 from .config import ConfigError
 from .device_asserts import assert_module_class_range
 from .engine import _SCALARS, Checker
@@ -210,10 +211,16 @@ class Hook(Monitor):
     def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if self.device_asserts:
             assert_module_class_range(self._loss_name, module, args, kwargs, compiling=_is_compiling())
+        if _is_compiling():
+            # Checked on Dynamo's fake tensors while it traces (metadata), then dropped from the graph:
+            # no graph break, no cost in the compiled code (`tracing`).
+            from .tracing import check_module_while_compiling
+
+            check_module_while_compiling(module, args, kwargs, "attach")
+            return None
         thread = state
-        if thread.watches or thread.busy or _is_compiling():
-            # Compiling: nothing else, so that Dynamo traces the hook away without a graph break.
-            return None if thread.busy or _is_compiling() else self._judge(module, args, kwargs, None)
+        if thread.watches or thread.busy:
+            return None if thread.busy else self._judge(module, args, kwargs, None)
         __tracebackhide__ = True
         # Steady state (issue 13): a metadata-depth call whose arguments' metadata, and the module's
         # configuration, are what an earlier clean call from the same line had is only counted.
@@ -458,7 +465,6 @@ def attach(
         raise exc.with_traceback(None) from None  # one clear error at the user's line
     hook._options = options
     _ATTACHED[loss_module] = hook
-    notice_when_compiling()
     recompile_for(hook)
     return hook
 
@@ -472,6 +478,9 @@ def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict | None = None) -
     """A forward pre-hook with action "auto" and the default policy, with or without
     `with_kwargs=True`. For a handle with `.reports` and other actions, use `attach()`."""
     if torch.compiler.is_compiling():
+        from .tracing import check_module_while_compiling  # as attach() does: see Hook._before
+
+        check_module_while_compiling(module, args, kwargs or {}, "pre_hook")
         return None
     __tracebackhide__ = True
     attached = _ATTACHED.get(module)
