@@ -33,6 +33,7 @@ from .engine import _SCALARS, Checker
 from .findings import LossLintError
 from .monitor import Action, Monitor, claim, release, state
 from .policy import Policy
+from .raised import explain, in_flight
 
 _is_compiling = torch.compiler.is_compiling
 
@@ -200,13 +201,13 @@ class Hook(Monitor):
             self._config = lambda d, getter=self._config: (getter(d),)
         self._judged = None
         self.module = module
-        # Only a pre-hook stays: a forward hook costs every call, and only the calls whose values were
-        # read (the post-mortem) or that a watch must not judge again (the claim) need one. It is
-        # installed for such calls (counted over threads) and removed by the next call that is only
-        # counted, with none of them in progress (`_drop_after`).
-        self._after_handle = None
-        self._after_users = 0
-        self._handles = [module.register_forward_pre_hook(self._before, with_kwargs=True)]
+        # The forward hook, always called (also when forward raises): the post-mortem of the calls
+        # whose values were read, the release of a claim left for the watches, and the explanation of
+        # a call torch raised on (`raised`). An empty one costs about a tenth of the pre-hook's share.
+        self._handles = [
+            module.register_forward_pre_hook(self._before, with_kwargs=True),
+            module.register_forward_hook(self._after, with_kwargs=True, always_call=True),
+        ]
 
     def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if self.device_asserts:
@@ -284,8 +285,6 @@ class Hook(Monitor):
 
     def _count(self, line: _Line, thread) -> None:
         """A call in steady state: only counted."""
-        if self._after_handle is not None:
-            self._drop_after()
         line.tally.append(None)  # counted without a lock (see _fold)
         line.budget -= 1
         self._last = line  # the line a loop calls from: next time, no lookup
@@ -294,8 +293,8 @@ class Hook(Monitor):
         return None
 
     def _judge(self, module: torch.nn.Module, args: tuple, kwargs: dict, line: _Line | None, sites: tuple | None = None, record: _Record | None = None) -> None:
-        """A call judged in full: values or metadata as the policy says, with the module's forward
-        hook installed for this call when it needs one. `sites`: the call site, when the line's
+        """A call judged in full: values or metadata as the policy says, with what the forward
+        hook must do after it left in `_pending` when it needs anything. `sites`: the call site, when the line's
         record knows it (see callsite.sites). `record`: the line's record, when this call's metadata
         is the one it describes (its plan then serves this call)."""
         __tracebackhide__ = True
@@ -330,10 +329,6 @@ class Hook(Monitor):
             if pending is None:
                 pending = self._pending.calls = []
             pending.append((depth, watches))
-            with self._lock:
-                self._after_users += 1
-                if self._after_handle is None:
-                    self._after_handle = module.register_forward_hook(self._after, with_kwargs=True, always_call=True)
         return None
 
     def _after(self, module: torch.nn.Module, args: tuple, *rest: object) -> None:
@@ -341,26 +336,22 @@ class Hook(Monitor):
         # running it can make torch call it without kwargs (torch reads "with kwargs" per call).
         __tracebackhide__ = True
         pending = getattr(self._pending, "calls", None)
-        if not pending:
-            return None  # a call that did not need it: the hook stays until a counted call removes it
-        depth, claimed = pending.pop()
-        with self._lock:
-            self._after_users -= 1
         kwargs, output = rest if len(rest) == 2 else ({}, rest[-1])
+        if not pending:
+            # A call only counted (or judged without needing more): nothing to do unless torch raised.
+            if output is None and (exc := in_flight()) is not None:
+                explain(self, module, args, kwargs, exc, sys._getframe(1))
+            return None
+        depth, claimed = pending.pop()
         if claimed:
             release(self._loss_name, args, kwargs)
+        if output is None and (exc := in_flight()) is not None:
+            if depth != "values":  # a call whose values were read was judged in full already
+                explain(self, module, args, kwargs, exc, sys._getframe(1))
+            return None
         if depth == "values":
             self.after(module, args, kwargs, output, depth, sys._getframe(1))
         return None
-
-    def _drop_after(self) -> None:
-        """Remove the forward hook once no call needs it. Not at the end of the call that needed it:
-        a site's first calls all read values, and they share one hook instead of installing one each;
-        the first call only counted (steady state) removes it."""
-        with self._lock:
-            if self._after_users == 0 and self._after_handle is not None:
-                self._after_handle.remove()
-                self._after_handle = None
 
     def _fold(self, lines: Iterable[_Line] | None = None) -> None:
         """Add the calls only counted on `lines` (default: every line) to the site and call counts.
@@ -403,10 +394,6 @@ class Hook(Monitor):
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        with self._lock:
-            if self._after_handle is not None:
-                self._after_handle.remove()
-                self._after_handle = None
         if _ATTACHED.get(self.module) is self:
             del _ATTACHED[self.module]
 
@@ -474,6 +461,21 @@ def attach(
 PRE_HOOK = Monitor()
 
 
+# The modules the plain pre_hook has seen, with the always-called forward hook that explains torch's
+# raise: registered at the module's first call, since a plain pre-hook has no moment of attaching.
+_EXPLAINED: "weakref.WeakKeyDictionary[torch.nn.Module, Any]" = weakref.WeakKeyDictionary()
+
+
+def _explain_pre_hooked(module: torch.nn.Module, args: tuple, kwargs: dict, output: object) -> None:
+    if output is not None:
+        return None
+    exc = in_flight()
+    attached = _ATTACHED.get(module)
+    if exc is not None and pre_hook in module._forward_pre_hooks.values() and not (attached is not None and attached._handles):
+        explain(PRE_HOOK, module, args, kwargs, exc, sys._getframe(1))
+    return None
+
+
 def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict | None = None) -> None:
     """A forward pre-hook with action "auto" and the default policy, with or without
     `with_kwargs=True`. For a handle with `.reports` and other actions, use `attach()`."""
@@ -487,6 +489,9 @@ def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict | None = None) -
     if attached is not None and attached._handles:
         return None  # attach() on the same module judges the call: once is enough
     kwargs = kwargs or {}
+    if module not in _EXPLAINED:
+        # torch's own error on a call the policy did not read gets losslint's explanation (`raised`).
+        _EXPLAINED[module] = module.register_forward_hook(_explain_pre_hooked, with_kwargs=True, always_call=True)
     try:
         PRE_HOOK.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
     except LossLintError as exc:

@@ -43,6 +43,7 @@ from .libraries import carried
 from . import releases
 from .monitor import claimed, release, state, traced_by_aot
 from .provenance import ORIGIN_OPS
+from .raised import explain
 
 
 class _Local(threading.local):
@@ -288,7 +289,12 @@ def _judged(watch, loss_object: object, loss: str, args: tuple, kwargs: dict, fr
     except LossLintError as exc:
         # Raised at the user's call, not from inside losslint's own frames.
         raise exc.with_traceback(None) from None
-    out = _inside(call, *call_args, **call_kwargs)
+    try:
+        out = _inside(call, *call_args, **call_kwargs)
+    except Exception as exc:
+        if depth != "values":  # torch raised on a call the policy did not read: say why (`raised`)
+            explain(watch, loss_object, args, kwargs, exc, frame)
+        raise
     if depth == "values":
         # The post-mortem: one read of the loss value, on the calls whose values were read.
         watch.after(loss_object, args, kwargs, out, depth, frame)

@@ -34,6 +34,7 @@ from .findings import LossLintError
 from .monitor import Action, Monitor, claim, claimed, release, state
 from .policy import Policy
 from .provenance import ORIGIN_OPS, PASS_THROUGH_OPS, Provenance
+from .raised import explain
 from .registry import Registry
 
 # The module itself, from sys.modules: `from . import intercept` would take the package's attribute,
@@ -178,6 +179,10 @@ class Watch(Monitor, TorchFunctionMode):
         claim(name, args, kwargs, outer)
         try:
             out = func(*args, **kwargs)
+        except Exception as exc:
+            if depth != "values":  # torch raised on a call the policy did not read: say why (`raised`)
+                explain(self, func, args, kwargs, exc, sys._getframe(1))
+            raise
         finally:
             if outer > 0:
                 release(name, args, kwargs)
