@@ -7,6 +7,7 @@ A `TorchFunctionMode` sees every call, but every op of the model pays for it (a 
   `F.cross_entropy(...)`, a loss module's forward (torch's `nn/modules/loss.py` calls `F.<loss>`),
   and a library's `nn.functional.cross_entropy(...)` (a HuggingFace model) all look the attribute up
   when they call it;
+- `warnings.warn`, so that torch's own warnings still point at the user's line (`warning_place`);
 - the producers of predictions a loss can misread: softmax, log_softmax and sigmoid as `F.*`,
   `torch.*`, `torch.special.*` and `Tensor` methods (`nn.Softmax` calls `F.softmax`, `nn.Sigmoid`
   calls `torch.sigmoid`, `F.sigmoid` calls `Tensor.sigmoid`).
@@ -29,6 +30,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import warnings
 from typing import Any, Callable
 
 import torch
@@ -44,6 +46,7 @@ from . import releases
 from .monitor import claimed, release, state, traced_by_aot
 from .provenance import ORIGIN_OPS
 from .raised import explain
+from .warning_place import keeping_place
 
 
 class _Local(threading.local):
@@ -123,6 +126,8 @@ def enter(registry) -> None:
         if _users > 1:
             return
         try:
+            # torch's warnings keep the user's line: their stacklevel passes over the wrappers.
+            _install(warnings, "warn", lambda patch, current=warnings.warn: keeping_place(current))
             # A wrapper calls what is there now (someone else's wrapper, if any) and stands for the
             # function it ends in.
             for owner, name, func in _producers():
