@@ -268,7 +268,12 @@ class Hook(Monitor):
             # the user's line further out, which can differ from call to call. Such calls are judged
             # in full (location None: judge() finds the site).
             own = callsite.outside_libraries(frame) is frame
-            line = self._lines[(id(code), lineno)] = _Line(code, lineno, callsite.describe(frame) if own else None)
+            made = _Line(code, lineno, callsite.describe(frame) if own else None)
+            # setdefault: two threads meeting a new line at once share one entry (a line set over
+            # another would take with it the calls counted on the other's tally).
+            line = self._lines.setdefault((id(code), lineno), made)
+            if line.code is not code:  # an entry of a freed code object whose id was reused
+                line = self._lines[(id(code), lineno)] = made
             self._last = line
             record = None
         else:

@@ -289,11 +289,23 @@ def _judged(watch, loss_object: object, loss: str, args: tuple, kwargs: dict, fr
         # passes the hook left for the others are not needed.
         release(loss, args, kwargs)
         return _inside(call, *call_args, **call_kwargs)
-    try:
-        depth = watch.judge(loss_object, args, kwargs, frame, origin=watch.provenance.get)
-    except LossLintError as exc:
-        # Raised at the user's call, not from inside losslint's own frames.
-        raise exc.with_traceback(None) from None
+    # Steady state (`steady`): a call like its line's last clean one, between values samples, is only
+    # counted. With one watch active: nested watches each count the call, as judge() does.
+    steady = watch.steady if len(state.watches) == 1 else None
+    if steady is not None and steady.counted(loss_object, args, kwargs, watch.provenance):
+        depth = state.predicted = None
+    else:
+        if steady is not None:
+            steady.fold(watch)  # the policy's index of this call counts the calls only counted
+        watch._judged = None
+        try:
+            depth = watch.judge(loss_object, args, kwargs, frame, origin=watch.provenance.get)
+        except LossLintError as exc:
+            # Raised at the user's call, not from inside losslint's own frames.
+            raise exc.with_traceback(None) from None
+        if steady is not None:
+            report = watch._judged
+            steady.remember(watch, loss_object, args, kwargs, depth, report is not None and not report.findings)
     try:
         out = _inside(call, *call_args, **call_kwargs)
     except Exception as exc:

@@ -36,6 +36,7 @@ from .policy import Policy
 from .provenance import ORIGIN_OPS, PASS_THROUGH_OPS, Provenance
 from .raised import explain
 from .registry import Registry
+from .steady import Steady
 
 # The module itself, from sys.modules: `from . import intercept` would take the package's attribute,
 # which outlives a re-import of losslint's modules (pytester's in-process runs do that) and would then
@@ -96,6 +97,8 @@ class Watch(Monitor, TorchFunctionMode):
         self._roles = _roles(registry)
         self._names = {spec.functional: spec.name for spec in registry.losses.values() if spec.functional is not None}
         self.provenance = Provenance()
+        self.steady = Steady()  # calls like their line's last clean one, only counted (`steady`)
+        self._judged = None  # the report of the last call this watch judged (for `steady`)
 
     def __enter__(self) -> "Watch":
         notice_when_compiling()
@@ -134,6 +137,22 @@ class Watch(Monitor, TorchFunctionMode):
                 if state.watches[i] is self:
                     del state.watches[i]
                     break
+
+    def _record(self, report, counted: bool = True):
+        self._judged = report
+        return super()._record(report, counted)
+
+    @property
+    def calls(self) -> int:
+        """Loss calls seen, checked or not, including those only counted in steady state."""
+        self.steady.fold(self)
+        return self._calls
+
+    @property
+    def sites(self) -> dict[str | None, tuple[int, int]]:
+        """Per call site: (calls from there, calls whose values were read), as `Monitor.sites`."""
+        self.steady.fold(self)
+        return super().sites
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if kwargs is None:
