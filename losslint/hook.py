@@ -62,7 +62,7 @@ class _Record:
     never change once made: a call with other metadata makes a new record, so a thread reading one
     while another judges sees facts and a plan that belong together."""
 
-    __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "readable", "plan", "plan_spec")
+    __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "readable", "plan", "plan_spec", "metadata_clean")
 
     def __init__(self, config, module: torch.nn.Module, args: tuple, kwargs: dict):
         self.args = tuple(map(_facts, args))
@@ -83,6 +83,9 @@ class _Record:
         )
         self.plan = None
         self.plan_spec = None
+        # A call with exactly this metadata was judged clean at metadata depth: the verdict the calls
+        # only counted stand for (a values call's clean verdict is another depth's).
+        self.metadata_clean = False
 
 
 def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_, _grad=torch.is_grad_enabled) -> bool:
@@ -323,6 +326,14 @@ class Hook(Monitor):
         if fresh is not None and depth is not None and self._judged is not None and not self._judged.findings:
             line.record = fresh
         if line is not None and depth == "metadata" and line.record is record:
+            record.metadata_clean = True
+            line.budget = self._metadata_calls_ahead(line.location)
+        elif (
+            line is not None and depth == "values" and fresh is None and line.record is record and record.metadata_clean
+            and self._judged is not None and not self._judged.findings
+        ):
+            # A values sample whose metadata is the line's clean record's: the calls after it are
+            # counted again at once, with no metadata-depth call to re-establish what is known.
             line.budget = self._metadata_calls_ahead(line.location)
         watches = len(state.watches)
         if depth == "values" or watches:

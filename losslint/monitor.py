@@ -126,8 +126,17 @@ def traced_by_aot(args: tuple, kwargs: dict) -> bool:
     """Whether the call's tensors are a tracer's (AOT autograd replaying a graph Dynamo made, under a
     fake mode). Where Dynamo traces into loss modules, it has judged this call already, at compile
     time (`tracing`), and the replay must not report it a second time, at another line."""
-    if all(type(v) is torch.Tensor for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)):
-        return False
+    # Plain tensors (the usual call) decide it at once; a loop, not a generator: every watched loss call
+    # asks.
+    for value in args:
+        if isinstance(value, torch.Tensor) and type(value) is not torch.Tensor:
+            break
+    else:
+        for value in kwargs.values():
+            if isinstance(value, torch.Tensor) and type(value) is not torch.Tensor:
+                break
+        else:
+            return False
     try:
         from torch._guards import TracingContext
 

@@ -25,17 +25,22 @@ import torch
 from . import callsite
 from .hook import _facts
 
+_SCALARS = (type(None), bool, int, float, str)
+_CALLER = 3  # counted -> intercept._loss_call -> the wrapper -> the frame that called the wrapper
+
 
 class _Site:
     """One line of the user's code that calls a loss: the record of its last clean call."""
 
-    __slots__ = ("code", "lineno", "location", "loss", "args", "kwargs", "grad", "origins", "budget", "tally")
+    __slots__ = ("code", "lineno", "location", "loss", "args", "kwargs", "plain_kwargs", "grad", "origins", "metadata_clean", "budget", "tally")
 
     def __init__(self, code, lineno: int, location: str | None) -> None:
         self.code, self.lineno, self.location = code, lineno, location
         self.loss = None
         self.args: tuple | None = None  # None: no clean call to compare with
         self.kwargs: tuple = ()
+        self.plain_kwargs: dict | None = None  # the keywords themselves when all are scalars or None
+        self.metadata_clean = False  # the record was judged clean at metadata depth (see `remember`)
         self.grad = True
         self.origins: tuple | None = None
         self.budget = 0  # how many more calls the policy checks at metadata depth only
@@ -70,7 +75,13 @@ def _same(site: _Site, loss: object, args: tuple, kwargs: dict, provenance, _ten
                 return False
     except (TypeError, ValueError):
         return False  # a tensor where the last call had a scalar, None or a tensor subclass
-    if (kwargs or site.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != site.kwargs:
+    plain = site.plain_kwargs
+    if plain is not None:
+        # A loss module's forward passes its configuration as scalars (reduction="mean",
+        # ignore_index=-100, weight=None): one dict comparison, identity first.
+        if kwargs != plain:
+            return False
+    elif (kwargs or site.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != site.kwargs:
         return False
     if site.origins is not None or len(provenance):
         return _origins(provenance, args, kwargs) == site.origins
@@ -83,7 +94,7 @@ class Steady:
     def __init__(self) -> None:
         self.sites: dict[tuple[int, int], _Site] = {}
         self.last: _Site | None = None  # the site of the last call only counted
-        self.hop = 0  # frames from `counted`'s caller's caller to the user's line, last time; 0: unknown
+        self.hop = 0  # frames from `counted` to the user's line, last time; 0: unknown
 
     def counted(self, loss: object, args: tuple, kwargs: dict, provenance) -> bool:
         """Count the call and return True when it is like its line's last clean call and the policy
@@ -107,14 +118,15 @@ class Steady:
         self.last = site
         return True
 
-    def remember(self, watch: Any, loss: object, args: tuple, kwargs: dict, depth: str | None, clean: bool) -> None:
-        """After a call judged in full (called from the same frame as `counted`): its line, where the
-        user's frame was, and, for a clean call, its metadata and how many calls the policy now checks
-        at metadata depth only."""
-        frame, steps = callsite.user_frame_and_steps(sys._getframe(2))
+    def remember(self, watch: Any, loss: object, args: tuple, kwargs: dict, depth: str | None, clean: bool, caller) -> None:
+        """After a call judged in full: its line, where the user's frame was, and, for a clean call,
+        its metadata and how many calls the policy now checks at metadata depth only. `caller`: the
+        frame that called the wrapped function, three frames out from `counted` (which
+        `intercept._loss_call` calls, which the wrapper calls)."""
+        frame, steps = callsite.user_frame_and_steps(caller)
         if frame is None:
             return
-        self.hop = 2 + steps  # from `counted`, whose caller is this method's caller
+        self.hop = _CALLER + steps
         code, lineno = frame.f_code, frame.f_lineno
         site = self.sites.get((id(code), lineno))
         if site is None or site.code is not code:
@@ -133,13 +145,20 @@ class Steady:
         if site.location is None or depth is None or not clean:
             site.args, site.budget = None, 0
             return
+        if depth == "values" and site.metadata_clean and _same(site, loss, args, kwargs, watch.provenance):
+            # A values sample whose metadata is the record's: the calls after it are counted again at
+            # once, with no metadata-depth call to re-establish what is known.
+            site.budget = self._metadata_calls_ahead(watch, site.location)
+            return
         site.loss = loss
         site.args = tuple(map(_facts, args))
         site.kwargs = tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()
+        site.plain_kwargs = dict(kwargs) if all(type(v) in _SCALARS for v in kwargs.values()) else None
         site.grad = torch.is_grad_enabled()
         site.origins = _origins(watch.provenance, args, kwargs)
         # As attach() does: the run of calls only counted starts after a call checked at metadata
         # depth, the depth they stand for (a values call's verdict is another depth's).
+        site.metadata_clean = depth == "metadata"
         site.budget = self._metadata_calls_ahead(watch, site.location) if depth == "metadata" else 0
 
     def fold(self, watch: Any, sites=None) -> None:

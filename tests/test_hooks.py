@@ -560,9 +560,9 @@ def test_policy_counts_per_call_site_in_a_training_loop():
             loss.backward()
             opt.step()
     v, m = "values", "metadata"
-    # cross_entropy: values on calls 0-2 and 7; metadata on 3 and 8, after which the calls like them
-    # are only counted (losslint/steady.py: 4-6, 9-11); nll_loss: its first call, values.
-    assert checker.depths == [v, v, v, v, m, v, m]
+    # cross_entropy: values on calls 0-2 and 7; metadata on 3, after which the calls like it are only
+    # counted (losslint/steady.py: 4-6, and 8-11 after the values sample); nll_loss: its first call.
+    assert checker.depths == [v, v, v, v, m, v]
     assert w.calls == 13 and sorted(w.sites.values()) == [(1, 1), (12, 4)]
 
 
