@@ -122,21 +122,22 @@ def _default_checker() -> Checker:
     return _DEFAULT
 
 
+_TENSOR = torch.Tensor
+_PLAIN = frozenset((type(None), bool, int, float, str))
+
+
 def traced_by_aot(args: tuple, kwargs: dict) -> bool:
     """Whether the call's tensors are a tracer's (AOT autograd replaying a graph Dynamo made, under a
     fake mode). Where Dynamo traces into loss modules, it has judged this call already, at compile
     time (`tracing`), and the replay must not report it a second time, at another line."""
-    # Plain tensors (the usual call) decide it at once; a loop, not a generator: every watched loss call
-    # asks.
-    for value in args:
-        if isinstance(value, torch.Tensor) and type(value) is not torch.Tensor:
+    # Plain tensors and scalars (the usual call) decide it at once, without isinstance (which goes
+    # through torch's metaclass): every watched loss call asks.
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        kind = type(value)
+        if kind is not _TENSOR and kind not in _PLAIN and isinstance(value, _TENSOR):
             break
     else:
-        for value in kwargs.values():
-            if isinstance(value, torch.Tensor) and type(value) is not torch.Tensor:
-                break
-        else:
-            return False
+        return False
     try:
         from torch._guards import TracingContext
 
