@@ -106,8 +106,14 @@ def recompile_for(monitor) -> None:
     if not _FOUND_IN or torch.compiler.is_compiling():
         return
     seen = monitor._compiled_codes
+    # Not a function running now (a watch entered inside it, after a graph break): its cache is in use.
+    running = set()
+    frame = sys._getframe(1)
+    while frame is not None:
+        running.add(frame.f_code)
+        frame = frame.f_back
     with _lock:
-        codes = [code for code in _FOUND_IN if code not in seen]
+        codes = [code for code in _FOUND_IN if code not in seen and code not in running]
         seen.update(codes)
     for code in codes:
         torch._dynamo.reset_code(code)
