@@ -194,7 +194,10 @@ def _emit(text: str, args: argparse.Namespace) -> None:
         try:
             output.write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
-            raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+            reason = "it is a directory; give a file name" if output.is_dir() else (
+                _not_a_file(output) if not output.parent.is_dir() else _os_error(exc)
+            )
+            raise UsageError(f"cannot write {output}: {reason}") from None
     else:
         print(text)
 
@@ -337,16 +340,38 @@ def _cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
 _TENSOR_SUFFIXES = (".pt", ".pth", ".pkl", ".bin")
 
 
+def _not_a_file(path: Path, wanted: str = "a file saved with torch.save") -> str:
+    """Why `path` is not a file to read, in words: a directory is not a missing file."""
+    if path.is_dir():
+        return f"it is a directory; give {wanted}"
+    if path.is_symlink() and not path.exists():
+        return f"it is a broken symbolic link (to {os.readlink(path)})"
+    if not path.exists():
+        parent = path.parent
+        if str(parent) not in ("", ".") and not parent.is_dir():
+            return f"no such directory {parent}" if not parent.exists() else f"{parent} is not a directory"
+        return "no such file"
+    return f"it is not a regular file; give {wanted}"
+
+
+def _os_error(exc: OSError) -> str:
+    """An OSError's reason, lowercase as losslint's messages are (`permission denied`)."""
+    reason = exc.strerror or str(exc)
+    return reason[:1].lower() + reason[1:]
+
+
 def _load(path: Path) -> Any:
     import torch
 
     if not path.is_file():
-        raise UsageError(f"cannot read {path}: no such file")
+        raise UsageError(f"cannot read {path}: {_not_a_file(path)}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's notes on pickle protocols are not the user's problem
             # weights_only: a tensor file from elsewhere must not run code when it is read.
             return torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as exc:  # the file itself (permissions, a read error), not what it holds
+        raise UsageError(f"cannot read {path}: {_os_error(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - any failure to read is the user's input, not a crash
         raise UsageError(f"cannot load {path}: {_load_failure(path, exc)}") from None
 
@@ -380,7 +405,8 @@ def _parse_value(key: str, text: str, spec: Any) -> Any:
 
     rule = spec.config.get(key)
     kind = rule.type if rule is not None else ("tensor" if key in spec.arguments else "any")
-    if text.endswith(_TENSOR_SUFFIXES) or (kind == "tensor" and Path(text).is_file()):
+    # (a directory or a broken link named for a tensor is read, to say what it is)
+    if text.endswith(_TENSOR_SUFFIXES) or (kind == "tensor" and (Path(text).exists() or Path(text).is_symlink())):
         return _load(Path(text))
     if text.lower() in ("none", "null") and (rule is None or rule.nullable or rule.type == "any"):
         return None
@@ -515,7 +541,9 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     selection = _selection(settings)
     script = args.script
     if not script.is_file():
-        raise UsageError(f"cannot run {script}: no such file")
+        raise UsageError(f"cannot run {script}: {_not_a_file(script, 'the Python script to run')}")
+    if not os.access(script, os.R_OK):
+        raise UsageError(f"cannot run {script}: permission denied")
     path = str(script.resolve())
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [str(script), *args.script_args]

@@ -47,21 +47,20 @@ def test_repeated_clean_calls_are_counted_and_changes_are_judged():
     assert [r.codes for r in hook.reports] and hook.reports[-1].errors
 
 
-def test_no_forward_hook_stays_on_the_module_in_steady_state():
-    """A forward hook costs every call: only the calls whose values were read need one (the
-    post-mortem), and it goes with the first call that is only counted."""
+def test_one_forward_hook_serves_every_call_and_none_stays_after_remove():
+    """One always-called forward hook (the post-mortem, the claims, and the explanation when torch
+    raises), registered with the pre-hook and removed with it: none added or removed per call."""
     criterion = nn.CrossEntropyLoss()
     x, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
     def call():
         return criterion(x, y)  # one call site
 
     with losslint.attach(criterion, action="collect", policy=losslint.Policy(first=2, every=0)) as hook:
-        for _ in range(2):
+        [hook_id] = criterion._forward_hooks
+        for _ in range(5):  # two read, one judged at metadata depth, then only counted
             call()
-        assert len(criterion._forward_hooks) == 1  # the first calls share one
-        for _ in range(3):  # one judged at metadata depth, then only counted
-            call()
-        assert len(criterion._forward_hooks) == 0 and hook.calls == 5
+            assert list(criterion._forward_hooks) == [hook_id]
+        assert hook.calls == 5 and hook_id in criterion._forward_hooks_always_called
     assert not criterion._forward_pre_hooks and not criterion._forward_hooks
 
 

@@ -391,6 +391,28 @@ def test_run_a_script_that_fails(tensors, capsys):
     assert run_main(capsys, "run", "zero.py")[0] == 0
 
 
+def test_a_path_that_is_not_a_file_says_what_it_is(tensors, capsys):
+    """A directory, a missing folder, a broken link and an unreadable file are told apart, not all
+    called "no such file"."""
+    (tensors / "batches").mkdir()
+    (tensors / "gone.pt").symlink_to(tensors / "nowhere.pt")
+    call = ("check", "CrossEntropyLoss")
+    assert usage_error(capsys, *call, ".", "labels.pt") == "cannot read .: it is a directory; give a file saved with torch.save"
+    assert usage_error(capsys, *call, "batches", "labels.pt").startswith("cannot read batches: it is a directory")
+    assert usage_error(capsys, *call, "logits.pt", "runs/labels.pt") == "cannot read runs/labels.pt: no such directory runs"
+    assert usage_error(capsys, *call, "logits.pt", "labels.pt/x.pt") == "cannot read labels.pt/x.pt: labels.pt is not a directory"
+    assert usage_error(capsys, *call, "gone.pt", "labels.pt").startswith("cannot read gone.pt: it is a broken symbolic link")
+    assert usage_error(capsys, *call, "logits.pt", "labels.pt", "--set", "weight=batches") == (
+        "cannot read batches: it is a directory; give a file saved with torch.save"
+    )
+    assert usage_error(capsys, *call, "logits.pt", "labels.pt", "-o", "batches") == "cannot write batches: it is a directory; give a file name"
+    assert usage_error(capsys, *call, "logits.pt", "labels.pt", "-o", "out/report.txt") == "cannot write out/report.txt: no such directory out"
+    assert usage_error(capsys, "run", "batches") == "cannot run batches: it is a directory; give the Python script to run"
+    if os.geteuid() != 0:  # root reads everything
+        (tensors / "logits.pt").chmod(0)
+        assert usage_error(capsys, *call, "logits.pt", "labels.pt") == "cannot read logits.pt: permission denied"
+
+
 def test_run_usage_errors(tensors, capsys):
     assert usage_error(capsys, "run", "missing.py") == "cannot run missing.py: no such file"
     assert usage_error(capsys, "run").startswith("the following arguments are required: SCRIPT")

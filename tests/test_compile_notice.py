@@ -1,4 +1,5 @@
-"""Under torch.compile the hooks step aside; losslint says so once instead of skipping compiled code silently."""
+"""Under torch.compile a thorough watch's mode steps aside; losslint says so once instead of skipping compiled
+code silently. attach() and a default watch() check compiled code (tests/test_compiled_hooks.py): no notice."""
 
 from __future__ import annotations
 
@@ -25,14 +26,17 @@ def _compiled_loss(monkeypatch):
     return criterion, torch.compile(lambda x, y: criterion(x, y), backend="eager")
 
 
-def test_compiling_while_a_hook_is_attached_is_said_once(monkeypatch):
+def test_compiling_inside_a_thorough_watch_is_said_once_and_under_attach_not(monkeypatch):
     criterion, step = _compiled_loss(monkeypatch)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))  # no hook yet: nothing to say
+        step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))  # no watch yet: nothing to say
+        torch._dynamo.reset()
+        with losslint.attach(criterion):  # checks compiled calls: nothing to say either
+            step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
         assert _notices(caught) == []
-        torch._dynamo.reset()  # compile anew (reset also clears Dynamo's callbacks: attach registers again)
-        with losslint.attach(criterion):
+        torch._dynamo.reset()  # compile anew (reset also clears Dynamo's callbacks: the watch registers again)
+        with losslint.watch(thorough=True):
             step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
             step(torch.randn(5, 3), torch.tensor([0, 1, 2, 0, 1]))  # a recompilation (new shape)
     [notice] = _notices(caught)
@@ -48,7 +52,7 @@ def test_the_notice_is_at_the_users_line_that_compiled(monkeypatch):
     criterion, step = _compiled_loss(monkeypatch)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with losslint.attach(criterion):
+        with losslint.watch(thorough=True):
             line = sys._getframe().f_lineno + 1
             step(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
     [notice] = [w for w in caught if str(w.message).startswith("losslint: torch.compile")]
@@ -92,7 +96,7 @@ def test_hooks_set_up_before_the_first_torch_compile_still_say_it():
         "import sys, warnings, torch, torch.nn as nn, losslint\n"
         "assert 'torch._dynamo' not in sys.modules\n"
         "criterion = nn.CrossEntropyLoss()\n"
-        "losslint.attach(criterion)\n"
+        "w = losslint.watch(thorough=True).__enter__()\n"
         "step = torch.compile(lambda x, y: criterion(x, y), backend='eager')\n"
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    warnings.simplefilter('always')\n"

@@ -560,8 +560,10 @@ def test_policy_counts_per_call_site_in_a_training_loop():
             loss.backward()
             opt.step()
     v, m = "values", "metadata"
-    assert checker.depths == [v, v, v, v, m, m, m, m, v, m, m, m, m]
-    assert w.calls == 13
+    # cross_entropy: values on calls 0-2 and 7; metadata on 3, after which the calls like it are only
+    # counted (losslint/hooks/steady.py: 4-6, and 8-11 after the values sample); nll_loss: its first call.
+    assert checker.depths == [v, v, v, v, m, v]
+    assert w.calls == 13 and sorted(w.sites.values()) == [(1, 1), (12, 4)]
 
 
 def test_policy_can_skip_the_calls_between_samples():
@@ -815,7 +817,7 @@ def test_a_metadata_only_checker_is_never_asked_for_values():
     with losslint.watch(action="collect", checker=checker, policy=losslint.Policy.always()) as w:
         for _ in range(3):
             F.cross_entropy(torch.randn(8, 5), torch.randint(0, 5, (8,)))
-    assert checker.depths == ["metadata"] * 3 and w.calls == 3
+    assert set(checker.depths) == {"metadata"} and w.calls == 3
 
 
 def test_fake_tensors_get_metadata_checks_only():

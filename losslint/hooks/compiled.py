@@ -1,10 +1,10 @@
 """Saying once where compiled code is not checked.
 
-A default `watch()` checks the loss calls of compiled code while Dynamo traces them (`tracing`).
-`attach()`, `pre_hook` and `watch(thorough=True)` step aside under `torch.compile` (no graph break, no
-cost in compiled code), so the loss calls they would see inside a compiled function or module run
-unchecked. Rather than leave that unsaid, losslint registers a Dynamo compile-start callback: the first
-compilation that starts while one of those is active gets one `UserWarning` saying what is not seen.
+A default `watch()`, `attach()` and `pre_hook` check the loss calls of compiled code while Dynamo traces
+them (`tracing`). `watch(thorough=True)` steps aside under `torch.compile` (no graph break, no cost in
+compiled code), so the loss calls it would see inside a compiled function or module run unchecked by
+its mode. Rather than leave that unsaid, losslint registers a Dynamo compile-start callback: the first
+compilation that starts while one is active gets one `UserWarning` saying what is not seen.
 
 The callback is registered when a hook is attached or a watch entered. Importing `torch._dynamo`
 costs seconds, so losslint never imports it: when it is already imported (`torch.compile` imports it
@@ -39,6 +39,15 @@ def notice_when_compiling() -> None:
                 sys.meta_path.insert(0, _WhenDynamoLoads())
             return
     _register(module)
+
+
+def recompile_for(monitor) -> None:
+    """A new watch or hook: compiled code in which an earlier one found something is traced again for
+    it (`tracing.recompile_for`). Nothing to do, and nothing imported, while `tracing` is not
+    imported: it imports Dynamo (seconds), and no code was checked while compiling before it was."""
+    tracing = sys.modules.get(__name__.rpartition(".")[0] + ".tracing")
+    if tracing is not None:
+        tracing.recompile_for(monitor)
 
 
 def _register(module) -> None:
@@ -82,13 +91,12 @@ class _WhenDynamoLoads:
 
 
 def _hooks_active() -> bool:
-    from .hook import PRE_HOOK, _ATTACHED
     from .monitor import state
 
-    # The default watch() checks compiled loss calls while they compile (tracing.py): only the hooks
-    # and a thorough watch (a TorchFunctionMode, which steps aside) leave compiled code unchecked.
-    thorough = any(getattr(watch, "thorough", False) for watch in state.watches)
-    return thorough or any(hook._handles for hook in list(_ATTACHED.values())) or PRE_HOOK.calls > 0
+    # A default watch() (its loss wrappers) and the hooks (their pre-hooks) check compiled loss calls
+    # while they compile (tracing.py): only a thorough watch (a TorchFunctionMode, which steps aside)
+    # leaves compiled code unchecked.
+    return any(getattr(watch, "thorough", False) for watch in state.watches)
 
 
 def _on_compile_start(*args: object) -> None:
@@ -103,10 +111,10 @@ def _on_compile_start(*args: object) -> None:
     # At the user's line that started the compilation (the call of the compiled function), not at
     # Dynamo's callback module: warning filters, pytest and a reader of the log land on their code.
     _warn_at(
-        "losslint: torch.compile is compiling code while losslint's hooks are active; loss calls inside "
-        "compiled code run unchecked by attach(), pre_hook and watch(thorough=True), which judge eager "
-        "calls only. A default losslint.watch() checks compiled loss calls while they compile (shapes, "
-        "dtypes, configuration; no values); or check the loss once in eager mode (losslint.check()).",
+        "losslint: torch.compile is compiling code inside watch(thorough=True); loss calls inside "
+        "compiled code run unchecked by its mode, which judges eager calls only. A default "
+        "losslint.watch() and attach() check compiled loss calls while they compile (shapes, dtypes, "
+        "configuration; no values); or check the loss once in eager mode (losslint.check()).",
         UserWarning,
         _compiling_frame(),
     )

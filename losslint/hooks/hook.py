@@ -10,7 +10,8 @@
 
 The hook judges each call before the loss runs, with the module's configuration (`weight`,
 `ignore_index`, `reduction`, ...) read from the module, and returns nothing: the arguments reach the
-loss untouched. Under `torch.compile` it does nothing, so Dynamo traces it away without a graph break.
+loss untouched. Under `torch.compile` it checks the call's metadata on Dynamo's fake tensors while the
+code compiles (`tracing`), and Dynamo traces it away: no graph break, nothing at run time.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from typing import Any, Iterable
 import torch
 
 from ..evidence import callsite
-from .compiled import notice_when_compiling
+from .compiled import recompile_for
 from ..errors import ConfigError
 from .device_asserts import assert_module_class_range
 from ..judging.engine import _SCALARS, Checker
 from ..errors import LossLintError
 from .monitor import Action, Monitor, claim, release, state
 from .policy import Policy
+from .raised import explain, in_flight
 
 _is_compiling = torch.compiler.is_compiling
 
@@ -60,7 +62,7 @@ class _Record:
     never change once made: a call with other metadata makes a new record, so a thread reading one
     while another judges sees facts and a plan that belong together."""
 
-    __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "readable", "plan", "plan_spec")
+    __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "readable", "plan", "plan_spec", "metadata_clean")
 
     def __init__(self, config, module: torch.nn.Module, args: tuple, kwargs: dict):
         self.args = tuple(map(_facts, args))
@@ -81,6 +83,9 @@ class _Record:
         )
         self.plan = None
         self.plan_spec = None
+        # A call with exactly this metadata was judged clean at metadata depth: the verdict the calls
+        # only counted stand for (a values call's clean verdict is another depth's).
+        self.metadata_clean = False
 
 
 def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_, _grad=torch.is_grad_enabled) -> bool:
@@ -199,21 +204,27 @@ class Hook(Monitor):
             self._config = lambda d, getter=self._config: (getter(d),)
         self._judged = None
         self.module = module
-        # Only a pre-hook stays: a forward hook costs every call, and only the calls whose values were
-        # read (the post-mortem) or that a watch must not judge again (the claim) need one. It is
-        # installed for such calls (counted over threads) and removed by the next call that is only
-        # counted, with none of them in progress (`_drop_after`).
-        self._after_handle = None
-        self._after_users = 0
-        self._handles = [module.register_forward_pre_hook(self._before, with_kwargs=True)]
+        # The forward hook, always called (also when forward raises): the post-mortem of the calls
+        # whose values were read, the release of a claim left for the watches, and the explanation of
+        # a call torch raised on (`raised`). An empty one costs about a tenth of the pre-hook's share.
+        self._handles = [
+            module.register_forward_pre_hook(self._before, with_kwargs=True),
+            module.register_forward_hook(self._after, with_kwargs=True, always_call=True),
+        ]
 
     def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if self.device_asserts:
             assert_module_class_range(self._loss_name, module, args, kwargs, compiling=_is_compiling())
+        if _is_compiling():
+            # Checked on Dynamo's fake tensors while it traces (metadata), then dropped from the graph:
+            # no graph break, no cost in the compiled code (`tracing`).
+            from .tracing import check_module_while_compiling
+
+            check_module_while_compiling(module, args, kwargs, "attach")
+            return None
         thread = state
-        if thread.watches or thread.busy or _is_compiling():
-            # Compiling: nothing else, so that Dynamo traces the hook away without a graph break.
-            return None if thread.busy or _is_compiling() else self._judge(module, args, kwargs, None)
+        if thread.watches or thread.busy:
+            return None if thread.busy else self._judge(module, args, kwargs, None)
         __tracebackhide__ = True
         # Steady state: a metadata-depth call whose arguments' metadata, and the module's
         # configuration, are what an earlier clean call from the same line had is only counted.
@@ -260,7 +271,12 @@ class Hook(Monitor):
             # the user's line further out, which can differ from call to call. Such calls are judged
             # in full (location None: judge() finds the site).
             own = callsite.outside_libraries(frame) is frame
-            line = self._lines[(id(code), lineno)] = _Line(code, lineno, callsite.describe(frame) if own else None)
+            made = _Line(code, lineno, callsite.describe(frame) if own else None)
+            # setdefault: two threads meeting a new line at once share one entry (a line set over
+            # another would take with it the calls counted on the other's tally).
+            line = self._lines.setdefault((id(code), lineno), made)
+            if line.code is not code:  # an entry of a freed code object whose id was reused
+                line = self._lines[(id(code), lineno)] = made
             self._last = line
             record = None
         else:
@@ -277,8 +293,6 @@ class Hook(Monitor):
 
     def _count(self, line: _Line, thread) -> None:
         """A call in steady state: only counted."""
-        if self._after_handle is not None:
-            self._drop_after()
         line.tally.append(None)  # counted without a lock (see _fold)
         line.budget -= 1
         self._last = line  # the line a loop calls from: next time, no lookup
@@ -287,8 +301,8 @@ class Hook(Monitor):
         return None
 
     def _judge(self, module: torch.nn.Module, args: tuple, kwargs: dict, line: _Line | None, sites: tuple | None = None, record: _Record | None = None) -> None:
-        """A call judged in full: values or metadata as the policy says, with the module's forward
-        hook installed for this call when it needs one. `sites`: the call site, when the line's
+        """A call judged in full: values or metadata as the policy says, with what the forward
+        hook must do after it left in `_pending` when it needs anything. `sites`: the call site, when the line's
         record knows it (see callsite.sites). `record`: the line's record, when this call's metadata
         is the one it describes (its plan then serves this call)."""
         __tracebackhide__ = True
@@ -312,6 +326,14 @@ class Hook(Monitor):
         if fresh is not None and depth is not None and self._judged is not None and not self._judged.findings:
             line.record = fresh
         if line is not None and depth == "metadata" and line.record is record:
+            record.metadata_clean = True
+            line.budget = self._metadata_calls_ahead(line.location)
+        elif (
+            line is not None and depth == "values" and fresh is None and line.record is record and record.metadata_clean
+            and self._judged is not None and not self._judged.findings
+        ):
+            # A values sample whose metadata is the line's clean record's: the calls after it are
+            # counted again at once, with no metadata-depth call to re-establish what is known.
             line.budget = self._metadata_calls_ahead(line.location)
         watches = len(state.watches)
         if depth == "values" or watches:
@@ -323,10 +345,6 @@ class Hook(Monitor):
             if pending is None:
                 pending = self._pending.calls = []
             pending.append((depth, watches))
-            with self._lock:
-                self._after_users += 1
-                if self._after_handle is None:
-                    self._after_handle = module.register_forward_hook(self._after, with_kwargs=True, always_call=True)
         return None
 
     def _after(self, module: torch.nn.Module, args: tuple, *rest: object) -> None:
@@ -334,26 +352,22 @@ class Hook(Monitor):
         # running it can make torch call it without kwargs (torch reads "with kwargs" per call).
         __tracebackhide__ = True
         pending = getattr(self._pending, "calls", None)
-        if not pending:
-            return None  # a call that did not need it: the hook stays until a counted call removes it
-        depth, claimed = pending.pop()
-        with self._lock:
-            self._after_users -= 1
         kwargs, output = rest if len(rest) == 2 else ({}, rest[-1])
+        if not pending:
+            # A call only counted (or judged without needing more): nothing to do unless torch raised.
+            if output is None and (exc := in_flight()) is not None:
+                explain(self, module, args, kwargs, exc, sys._getframe(1))
+            return None
+        depth, claimed = pending.pop()
         if claimed:
             release(self._loss_name, args, kwargs)
+        if output is None and (exc := in_flight()) is not None:
+            if depth != "values":  # a call whose values were read was judged in full already
+                explain(self, module, args, kwargs, exc, sys._getframe(1))
+            return None
         if depth == "values":
             self.after(module, args, kwargs, output, depth, sys._getframe(1))
         return None
-
-    def _drop_after(self) -> None:
-        """Remove the forward hook once no call needs it. Not at the end of the call that needed it:
-        a site's first calls all read values, and they share one hook instead of installing one each;
-        the first call only counted (steady state) removes it."""
-        with self._lock:
-            if self._after_users == 0 and self._after_handle is not None:
-                self._after_handle.remove()
-                self._after_handle = None
 
     def _fold(self, lines: Iterable[_Line] | None = None) -> None:
         """Add the calls only counted on `lines` (default: every line) to the site and call counts.
@@ -396,10 +410,6 @@ class Hook(Monitor):
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        with self._lock:
-            if self._after_handle is not None:
-                self._after_handle.remove()
-                self._after_handle = None
         if _ATTACHED.get(self.module) is self:
             del _ATTACHED[self.module]
 
@@ -458,7 +468,7 @@ def attach(
         raise exc.with_traceback(None) from None  # one clear error at the user's line
     hook._options = options
     _ATTACHED[loss_module] = hook
-    notice_when_compiling()
+    recompile_for(hook)
     return hook
 
 
@@ -467,16 +477,37 @@ def attach(
 PRE_HOOK = Monitor()
 
 
+# The modules the plain pre_hook has seen, with the always-called forward hook that explains torch's
+# raise: registered at the module's first call, since a plain pre-hook has no moment of attaching.
+_EXPLAINED: "weakref.WeakKeyDictionary[torch.nn.Module, Any]" = weakref.WeakKeyDictionary()
+
+
+def _explain_pre_hooked(module: torch.nn.Module, args: tuple, kwargs: dict, output: object) -> None:
+    if output is not None:
+        return None
+    exc = in_flight()
+    attached = _ATTACHED.get(module)
+    if exc is not None and pre_hook in module._forward_pre_hooks.values() and not (attached is not None and attached._handles):
+        explain(PRE_HOOK, module, args, kwargs, exc, sys._getframe(1))
+    return None
+
+
 def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict | None = None) -> None:
     """A forward pre-hook with action "auto" and the default policy, with or without
     `with_kwargs=True`. For a handle with `.reports` and other actions, use `attach()`."""
     if torch.compiler.is_compiling():
+        from .tracing import check_module_while_compiling  # as attach() does: see Hook._before
+
+        check_module_while_compiling(module, args, kwargs or {}, "pre_hook")
         return None
     __tracebackhide__ = True
     attached = _ATTACHED.get(module)
     if attached is not None and attached._handles:
         return None  # attach() on the same module judges the call: once is enough
     kwargs = kwargs or {}
+    if module not in _EXPLAINED:
+        # torch's own error on a call the policy did not read gets losslint's explanation (`raised`).
+        _EXPLAINED[module] = module.register_forward_hook(_explain_pre_hooked, with_kwargs=True, always_call=True)
     try:
         PRE_HOOK.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
     except LossLintError as exc:

@@ -7,6 +7,7 @@ A `TorchFunctionMode` sees every call, but every op of the model pays for it (a 
   `F.cross_entropy(...)`, a loss module's forward (torch's `nn/modules/loss.py` calls `F.<loss>`),
   and a library's `nn.functional.cross_entropy(...)` (a HuggingFace model) all look the attribute up
   when they call it;
+- `warnings.warn`, so that torch's own warnings still point at the user's line (`warning_place`);
 - the producers of predictions a loss can misread: softmax, log_softmax and sigmoid as `F.*`,
   `torch.*`, `torch.special.*` and `Tensor` methods (`nn.Softmax` calls `F.softmax`, `nn.Sigmoid`
   calls `torch.sigmoid`, `F.sigmoid` calls `Tensor.sigmoid`).
@@ -29,6 +30,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+import warnings
 from typing import Any, Callable
 
 import torch
@@ -43,6 +45,8 @@ from ..libraries import carried
 from ..language import releases
 from .monitor import claimed, release, state, traced_by_aot
 from ..evidence.provenance import ORIGIN_OPS
+from .raised import explain
+from .warning_place import keeping_place
 
 
 class _Local(threading.local):
@@ -122,6 +126,8 @@ def enter(registry) -> None:
         if _users > 1:
             return
         try:
+            # torch's warnings keep the user's line: their stacklevel passes over the wrappers.
+            _install(warnings, "warn", lambda patch, current=warnings.warn: keeping_place(current))
             # A wrapper calls what is there now (someone else's wrapper, if any) and stands for the
             # function it ends in.
             for owner, name, func in _producers():
@@ -260,8 +266,22 @@ def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tu
     if watch.device_asserts:
         # AOT autograd tracing a loss module that Dynamo did not inline (older releases): into its graph.
         assert_class_range(original.__name__, args, kwargs, compiling=traced_by_aot(args, kwargs))
+    # Steady state (`steady`): a call like its line's last clean one, between values samples, is only
+    # counted. With one watch active and no claim pending: nested watches each count the call, and a
+    # hook's claim is consumed by `_judged`.
+    steady = watch.steady if len(state.watches) == 1 else None
+    if steady is not None and not state.claims and steady.counted(original, args, kwargs, watch.provenance):
+        state.predicted = None
+        local.inside = True  # what the loss calls inside is not judged again
+        try:
+            return _call(current, args, kwargs)
+        except Exception as exc:  # torch raised on a call losslint did not read: say why (`raised`)
+            explain(watch, original, args, kwargs, exc, frame)
+            raise
+        finally:
+            local.inside = False
     # Under a mode of the user's, torch's own functional is handed over as torch would (`_call`).
-    return _judged(watch, original, loss, args, kwargs, frame, _call, (current, args, kwargs), {})
+    return _judged(watch, original, loss, args, kwargs, frame, _call, (current, args, kwargs), {}, steady)
 
 
 # ---- other libraries' losses and model boundaries (`libraries`) ------------------------------------
@@ -275,20 +295,32 @@ def _inside(call: Callable, *args: Any, **kwargs: Any):
         local.inside = False
 
 
-def _judged(watch, loss_object: object, loss: str, args: tuple, kwargs: dict, frame, call: Callable, call_args: tuple, call_kwargs: dict):
-    """Judge the loss call (`args`, `kwargs`) in `watch`, then run it: `call(*call_args, **call_kwargs)`."""
+def _judged(watch, loss_object: object, loss: str, args: tuple, kwargs: dict, frame, call: Callable, call_args: tuple, call_kwargs: dict, steady=None):
+    """Judge the loss call (`args`, `kwargs`) in `watch`, then run it: `call(*call_args, **call_kwargs)`.
+    `steady`: the watch's steady state, which remembers the call when it was clean (`_loss_call`)."""
     __tracebackhide__ = True
     if claimed(loss, args, kwargs):
         # A hook on the loss module judged it. One wrapper serves every watch of the thread, so the
         # passes the hook left for the others are not needed.
         release(loss, args, kwargs)
         return _inside(call, *call_args, **call_kwargs)
+    if steady is not None:
+        steady.fold(watch)  # the policy's index of this call counts the calls only counted
+    watch._judged = None
     try:
         depth = watch.judge(loss_object, args, kwargs, frame, origin=watch.provenance.get)
     except LossLintError as exc:
         # Raised at the user's call, not from inside losslint's own frames.
         raise exc.with_traceback(None) from None
-    out = _inside(call, *call_args, **call_kwargs)
+    if steady is not None:
+        report = watch._judged
+        steady.remember(watch, loss_object, args, kwargs, depth, report is not None and not report.findings, frame)
+    try:
+        out = _inside(call, *call_args, **call_kwargs)
+    except Exception as exc:
+        if depth != "values":  # torch raised on a call the policy did not read: say why (`raised`)
+            explain(watch, loss_object, args, kwargs, exc, frame)
+        raise
     if depth == "values":
         # The post-mortem: one read of the loss value, on the calls whose values were read.
         watch.after(loss_object, args, kwargs, out, depth, frame)

@@ -123,11 +123,21 @@ def _default_checker() -> Checker:
     return _DEFAULT
 
 
+_TENSOR = torch.Tensor
+_PLAIN = frozenset((type(None), bool, int, float, str))
+
+
 def traced_by_aot(args: tuple, kwargs: dict) -> bool:
     """Whether the call's tensors are a tracer's (AOT autograd replaying a graph Dynamo made, under a
     fake mode). Where Dynamo traces into loss modules, it has judged this call already, at compile
     time (`tracing`), and the replay must not report it a second time, at another line."""
-    if all(type(v) is torch.Tensor for v in (*args, *kwargs.values()) if isinstance(v, torch.Tensor)):
+    # Plain tensors and scalars (the usual call) decide it at once, without isinstance (which goes
+    # through torch's metaclass): every watched loss call asks.
+    for value in (*args, *kwargs.values()) if kwargs else args:
+        kind = type(value)
+        if kind is not _TENSOR and kind not in _PLAIN and isinstance(value, _TENSOR):
+            break
+    else:
         return False
     try:
         from torch._guards import TracingContext
@@ -248,6 +258,10 @@ class Monitor:
         self._site_values: dict[str | None, int] = {}  # of those, the calls whose values were read
         self._boundary_calls: dict[str | None, int] = {}  # model-boundary checks per site (libraries.py)
         self._calls = 0
+        # What this monitor judged while torch.compile traced (`tracing`): call signatures, and the
+        # compiled functions whose findings it has seen.
+        self._compiled: set = set()
+        self._compiled_codes: set = set()
 
     @property
     def reports(self) -> list[Report]:

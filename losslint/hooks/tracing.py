@@ -28,6 +28,7 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from typing import Any
 
 import torch
@@ -36,20 +37,28 @@ from ..evidence import callsite
 
 _lock = threading.Lock()
 _keys = itertools.count(1)
-_DESCRIPTORS: dict[int, tuple] = {}  # key -> (loss name, positional template, keyword template)
-_JUDGED: set[tuple] = set()  # (location, loss, argument metadata) already judged while compiling
+# key -> (loss: a functional's name, or a weak reference to a loss module; positional template,
+# keyword template, owner: None for a watch's functional, "attach" or "pre_hook" for a module's hook)
+_DESCRIPTORS: dict[int, tuple] = {}
+# The compiled functions (root code objects) in which some monitor found something while compiling.
+# A monitor remembers what it judged (`Monitor._compiled`), never the process: a later watch or hook
+# whose compiled code is already cached would otherwise see nothing, since cached code is not traced
+# again. `recompile_for` makes Dynamo trace such code once more for a monitor that has not seen it.
+_FOUND_IN: dict[object, None] = {}
 _CONSTANTS = (int, float, bool, str, type(None))
 
 NOTE = "checked while torch.compile traced the call: shapes, dtypes and devices only, values were not read"
 
 
 @torch._dynamo.assume_constant_result
-def _describe(loss: str, positional: tuple, keywords: tuple) -> int:
+def _describe(loss: Any, positional: tuple, keywords: tuple, owner: str | None = None) -> int:
+    if owner is not None:
+        loss = weakref.ref(loss)  # a module: the descriptor never keeps it alive
     with _lock:
         key = next(_keys)
         if len(_DESCRIPTORS) > 4096:  # one per traced loss call: bounded all the same
             _DESCRIPTORS.clear()
-        _DESCRIPTORS[key] = (loss, positional, keywords)
+        _DESCRIPTORS[key] = (loss, positional, keywords, owner)
     return key
 
 
@@ -78,6 +87,58 @@ def check_while_compiling(loss: str, args: tuple, kwargs: dict) -> None:
     keywords = tuple((name, _template(value, tensors)) for name, value in kwargs.items())
     key = _describe(loss, positional, keywords)
     torch.ops.losslint.check_loss(tensors, key)
+
+
+def check_module_while_compiling(module: torch.nn.Module, args: tuple, kwargs: dict, owner: str) -> None:
+    """Traced by Dynamo inside a loss module's forward pre-hook (`owner`: "attach" or "pre_hook"): the
+    same checking op, judged with the module's configuration by the hook's monitor."""
+    tensors: list = []
+    positional = tuple(_template(value, tensors) for value in args)
+    keywords = tuple((name, _template(value, tensors)) for name, value in kwargs.items())
+    key = _describe(module, positional, keywords, owner)
+    torch.ops.losslint.check_loss(tensors, key)
+
+
+def recompile_for(monitor) -> None:
+    """Compiled code in which another monitor found something is traced again the next time it runs,
+    so that this monitor (a new watch, a new hook) judges it too; once per monitor and code. Clean
+    code, and code this monitor judged already, keep their compiled form."""
+    if not _FOUND_IN or torch.compiler.is_compiling():
+        return
+    seen = monitor._compiled_codes
+    # Not a function running now (a watch entered inside it, after a graph break): its cache is in use.
+    running = set()
+    frame = sys._getframe(1)
+    while frame is not None:
+        running.add(frame.f_code)
+        frame = frame.f_back
+    with _lock:
+        codes = [code for code in _FOUND_IN if code not in seen and code not in running]
+        seen.update(codes)
+    for code in codes:
+        torch._dynamo.reset_code(code)
+
+
+def _root_code():
+    """The code object Dynamo is compiling (the compiled function's), or None."""
+    try:
+        from torch._dynamo.symbolic_convert import InstructionTranslator
+
+        return InstructionTranslator.current_tx().output.root_tx.f_code
+    except Exception:  # noqa: BLE001 - another release's internals: the code is then not traced again
+        return None
+
+
+def _monitor_of(module: torch.nn.Module, owner: str):
+    """The monitor that judges a module's compiled call: its attach() hook, or the plain pre_hook's
+    (unless an attach() hook on the same module judges it, as in eager mode)."""
+    from .hook import _ATTACHED, PRE_HOOK
+
+    hook = _ATTACHED.get(module)
+    attached = hook if hook is not None and hook._handles else None
+    if owner == "attach":
+        return attached
+    return PRE_HOOK if attached is None else None
 
 
 def _nothing(tensors: list[torch.Tensor], key: int) -> None:
@@ -126,24 +187,36 @@ def _judge(tensors: list, key: int) -> None:
     from .monitor import state
 
     described = _DESCRIPTORS.get(key)
-    if described is None or not state.watches or state.busy:
+    if described is None or state.busy:
         return
+    loss, positional, keywords, owner = described
+    if owner is None:  # a functional, seen by the innermost watch
+        if not state.watches:
+            return
+        monitor = state.watches[-1]
+    else:  # a loss module, seen by its hook
+        loss = loss()
+        monitor = _monitor_of(loss, owner) if loss is not None else None
+        if monitor is None:
+            return
     where = _user_location()
     if where is None:
         return
     location = where[0]
-    loss, positional, keywords = described
     if any(kind == "u" for kind, _ in (*positional, *(t for _, t in keywords))):
         return
     if any(not isinstance(size, int) for tensor in tensors for size in tensor.shape):
         return  # symbolic sizes: see the module's docstring
-    signature = (location, loss, tuple((tuple(t.shape), t.dtype, t.device.type) for t in tensors), positional, keywords)
+    identity = loss if owner is None else (type(loss).__name__, id(loss))
+    signature = (location, identity, tuple((tuple(t.shape), t.dtype, t.device.type) for t in tensors), positional, keywords)
     with _lock:
-        if signature in _JUDGED:
+        # Per monitor: each watch or hook judges a call site once, however often it is compiled.
+        judged = monitor._compiled
+        if signature in judged:
             return
-        if len(_JUDGED) > 4096:
-            _JUDGED.clear()
-        _JUDGED.add(signature)
+        if len(judged) > 4096:
+            judged.clear()
+        judged.add(signature)
 
     def value(template: tuple):
         kind, item = template
@@ -151,12 +224,14 @@ def _judge(tensors: list, key: int) -> None:
 
     args = tuple(value(t) for t in positional)
     kwargs = {name: value(t) for name, t in keywords}
-    _report(state.watches[-1], loss, args, kwargs, where)
+    _report(monitor, loss, args, kwargs, where, signature, watches=owner is None)
 
 
-def _report(watch, loss: str, args: tuple, kwargs: dict, where: tuple[str, str, int]) -> None:
-    """Judge at metadata depth, record in every active watch, warn once. Never raises: torch raises
-    its own error on the same fake tensors right after, and the warning has said why first."""
+def _report(watch, loss: Any, args: tuple, kwargs: dict, where: tuple[str, str, int], signature: tuple = (), watches: bool = True) -> None:
+    """Judge at metadata depth, record (in every active watch too, for a watch's call), warn once.
+    Never raises: torch raises its own error on the same fake tensors right after, and the warning
+    has said why first. A hook's call is recorded by the hook only: the watches judge the functional
+    that the module's forward calls next, as they would in eager mode after the hook's claim."""
     from ..errors import LossLintWarning
     from .monitor import state
     from ..judging.suppress import apply_suppressions
@@ -172,9 +247,20 @@ def _report(watch, loss: str, args: tuple, kwargs: dict, where: tuple[str, str, 
             return
         report = apply_suppressions(dataclasses.replace(note(report), location=location))
         mine, new = watch._record(report)
-        for other in dict.fromkeys(state.watches):
+        code = _root_code()
+        if code is not None:
+            with _lock:
+                if len(_FOUND_IN) > 4096:
+                    _FOUND_IN.clear()
+                _FOUND_IN[code] = None
+                watch._compiled_codes.add(code)
+        for other in dict.fromkeys(state.watches) if watches else ():
             if other is not watch:
                 other._record(report)
+                with _lock:
+                    other._compiled.add(signature)
+                    if code is not None:
+                        other._compiled_codes.add(code)
     finally:
         state.busy = False
     if mine is not None and new and watch.action not in ("collect", "stop") and (mine.errors or mine.warnings):

@@ -27,14 +27,16 @@ from typing import Any, Iterable
 import torch
 from torch.overrides import TorchFunctionMode
 
-from .compiled import notice_when_compiling
+from .compiled import notice_when_compiling, recompile_for
 from ..errors import ConfigError
 from ..judging.engine import Checker
 from ..errors import LossLintError
 from .monitor import Action, Monitor, claim, claimed, release, state
 from .policy import Policy
 from ..evidence.provenance import ORIGIN_OPS, PASS_THROUGH_OPS, Provenance
+from .raised import explain
 from ..language.registry import Registry
+from .steady import Steady
 
 # The module itself, from sys.modules: `from . import intercept` would take the package's attribute,
 # which outlives a re-import of losslint's modules (pytester's in-process runs do that) and would then
@@ -95,9 +97,12 @@ class Watch(Monitor, TorchFunctionMode):
         self._roles = _roles(registry)
         self._names = {spec.functional: spec.name for spec in registry.losses.values() if spec.functional is not None}
         self.provenance = Provenance()
+        self.steady = Steady()  # calls like their line's last clean one, only counted (`steady`)
+        self._judged = None  # the report of the last call this watch judged (for `steady`)
 
     def __enter__(self) -> "Watch":
         notice_when_compiling()
+        recompile_for(self)
         # The loss functionals and producer ops wrapped while a watch is active (`intercept`); the
         # model's other ops run as they would without losslint. A thorough watch's mode sees torch's
         # functions itself (their wrappers pass through), and still needs the wrappers of other
@@ -132,6 +137,22 @@ class Watch(Monitor, TorchFunctionMode):
                 if state.watches[i] is self:
                     del state.watches[i]
                     break
+
+    def _record(self, report, counted: bool = True):
+        self._judged = report
+        return super()._record(report, counted)
+
+    @property
+    def calls(self) -> int:
+        """Loss calls seen, checked or not, including those only counted in steady state."""
+        self.steady.fold(self)
+        return self._calls
+
+    @property
+    def sites(self) -> dict[str | None, tuple[int, int]]:
+        """Per call site: (calls from there, calls whose values were read), as `Monitor.sites`."""
+        self.steady.fold(self)
+        return super().sites
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         if kwargs is None:
@@ -177,6 +198,10 @@ class Watch(Monitor, TorchFunctionMode):
         claim(name, args, kwargs, outer)
         try:
             out = func(*args, **kwargs)
+        except Exception as exc:
+            if depth != "values":  # torch raised on a call the policy did not read: say why (`raised`)
+                explain(self, func, args, kwargs, exc, sys._getframe(1))
+            raise
         finally:
             if outer > 0:
                 release(name, args, kwargs)

@@ -1,0 +1,145 @@
+"""What the hooks cost in a loop as training runs it: `python benchmarks/training_loop.py` (CPU, one thread).
+
+Every call brings fresh tensors, as in training: a Linear head's output made with autograd on from a
+new input batch, new labels, CrossEntropyLoss, and a backward pass; the default policy (values read on
+the first 10 calls of the call site, then 1 in 100; metadata on every call), in steady state (past a
+warm-up of 300 steps). Variants, one step each:
+
+- plain: the loss module with no hook at all;
+- empty pre-hook: torch's own empty forward pre-hook on the loss module;
+- attach(): `losslint.attach(criterion)`;
+- watch(): the same step inside `losslint.watch()` (the watch is entered around each round's steps,
+  the same watch object every round, as the Lightning and Trainer callbacks do around steps).
+
+The unit is E, what torch's own empty forward pre-hook costs over no hook, measured in the same
+rounds: a ratio that does not depend on the machine's speed. Each figure is the median over rounds of
+a difference taken within the round, in the thread's CPU time; the variants run in an order that rotates every round (this
+machine is shared, its speed drifts by tens of percent within a minute). The spread printed beside
+each figure is the interquartile range of the per-round differences, in E.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+
+import losslint
+
+BATCH, FEATURES, CLASSES, POOL = 32, 64, 10, 64
+
+
+def _batches(seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """A pool of distinct input and label tensors, cycled: a new tensor object on every call."""
+    gen = torch.Generator().manual_seed(seed)
+    return [(torch.randn(BATCH, FEATURES, generator=gen), torch.randint(0, CLASSES, (BATCH,), generator=gen)) for _ in range(POOL)]
+
+
+def _loop(head: nn.Module, criterion: nn.Module, batches: list) -> object:
+    """`steps(n)`: n training steps, forward and backward, each on the next batch of the pool."""
+    position = [0]
+
+    def steps(n: int) -> None:
+        at = position[0]
+        for _ in range(n):
+            x, y = batches[at % POOL]
+            at += 1
+            loss = criterion(head(x), y)  # the call site: one line, as in a training loop
+            loss.backward()
+        position[0] = at
+        head.zero_grad(set_to_none=True)
+
+    return steps
+
+
+def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, object]:
+    torch.manual_seed(0)
+    batches = _batches()
+    variants: dict[str, tuple] = {}
+    for name in ("plain", "empty", "attach", "watch"):
+        head, criterion = nn.Linear(FEATURES, CLASSES), nn.CrossEntropyLoss()
+        context = None
+        if name == "empty":
+            criterion.register_forward_pre_hook(lambda module, args: None)
+        elif name == "attach":
+            losslint.attach(criterion, action="collect")
+        elif name == "watch":
+            context = losslint.watch(action="collect")
+        variants[name] = (_loop(head, criterion, batches), context)
+
+    def run(name: str, n: int) -> float:
+        steps, context = variants[name]
+        # The thread's CPU time: time the machine gives to other processes is not counted.
+        start = time.thread_time()
+        if context is None:
+            steps(n)
+        else:
+            with context:
+                steps(n)
+        return (time.thread_time() - start) / n
+
+    for name in variants:
+        run(name, warmup)
+    per_round: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for index in range(rounds):
+        order = names[index % len(names):] + names[: index % len(names)]
+        for name in order:
+            per_round[name].append(run(name, calls))
+    median = statistics.median
+    e_rounds = [e - p for e, p in zip(per_round["empty"], per_round["plain"])]
+    unit = median(e_rounds)
+
+    def in_e(values: list[float]) -> tuple[float, float]:
+        q = statistics.quantiles(values, n=4)
+        return median(values) / unit, (q[2] - q[0]) / unit
+
+    attach = in_e([a - e for a, e in zip(per_round["attach"], per_round["empty"])])
+    watch = in_e([w - p for w, p in zip(per_round["watch"], per_round["plain"])])
+    return {
+        "E_us": unit * 1e6,
+        "E_spread_us": (lambda q: (q[2] - q[0]) * 1e6)(statistics.quantiles(e_rounds, n=4)),
+        "plain_us": median(per_round["plain"]) * 1e6,
+        "attach_E": attach[0],
+        "attach_spread_E": attach[1],
+        "watch_E": watch[0],
+        "watch_spread_E": watch[1],
+        "rounds": rounds,
+        "calls": calls,
+    }
+
+
+TARGETS = {"attach_E": 1.5, "watch_E": 2.5}
+
+
+def lines(result: dict[str, object]) -> list[str]:
+    r = result
+    verdict = {k: "ok" if r[k] <= t else "OVER" for k, t in TARGETS.items()}
+    return [
+        f"training loop (Linear {FEATURES}->{CLASSES} head, CrossEntropyLoss, batch {BATCH}, fresh tensors, forward + backward, "
+        f"default policy, steady state), median of {r['rounds']} rotating rounds of {r['calls']} steps, 1 thread:",
+        f"  plain step                        {r['plain_us']:7.1f} us",
+        f"  E = empty pre-hook over no hook   {r['E_us']:7.1f} us   (interquartile range {r['E_spread_us']:.1f} us)",
+        f"  attach() over the empty pre-hook  {r['attach_E']:7.2f} E    (target <= {TARGETS['attach_E']} E, {verdict['attach_E']}; "
+        f"IQR {r['attach_spread_E']:.2f} E; {r['attach_E'] * r['E_us']:.1f} us)",
+        f"  watch() over no hook, a loss call {r['watch_E']:7.2f} E    (target <= {TARGETS['watch_E']} E, {verdict['watch_E']}; "
+        f"IQR {r['watch_spread_E']:.2f} E; {r['watch_E'] * r['E_us']:.1f} us)",
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=41)
+    parser.add_argument("--calls", type=int, default=200, help="steps per variant per round")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"losslint {losslint.__version__}, torch {torch.__version__}")
+    print("\n".join(lines(measure(args.rounds, args.calls))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

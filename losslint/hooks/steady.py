@@ -1,0 +1,186 @@
+"""A watch's steady state: a loss call like the last clean one from its line is counted, not judged again.
+
+Between the policy's values samples, every call of a training loop is checked at metadata depth, and
+every call of a loop looks like the one before: the same loss, arguments with the same shapes, dtypes,
+devices, layouts and grad requirements, the same non-tensor arguments, the same grad mode, and (where
+the watch has recorded origins) the same origin for each tensor. A metadata verdict depends on nothing
+else, so once a call from a line was judged clean, the following calls from that line with the same
+metadata are only counted, for as many calls as the policy checks at metadata depth only (then a
+values call is due, and it is judged in full). This is what `attach()` does for a loss module
+(`hook._Record`), here for the functional a default `watch()` wraps (`intercept._judged`).
+
+The user's line is found where it was last time (`sys._getframe(hop)`: one frame object made, not one
+per frame of torch's call machinery) and checked against the line's record by code object and line
+number; any mismatch falls back to the full path, which finds the line by walking the stack.
+Only for a single active watch: nested watches each count the call, which the full path does.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import torch
+
+from ..evidence import callsite
+from .hook import _facts
+
+_SCALARS = (type(None), bool, int, float, str)
+_CALLER = 3  # counted -> intercept._loss_call -> the wrapper -> the frame that called the wrapper
+
+
+class _Site:
+    """One line of the user's code that calls a loss: the record of its last clean call."""
+
+    __slots__ = ("code", "lineno", "location", "loss", "args", "kwargs", "plain_kwargs", "grad", "origins", "metadata_clean", "budget", "tally")
+
+    def __init__(self, code, lineno: int, location: str | None) -> None:
+        self.code, self.lineno, self.location = code, lineno, location
+        self.loss = None
+        self.args: tuple | None = None  # None: no clean call to compare with
+        self.kwargs: tuple = ()
+        self.plain_kwargs: dict | None = None  # the keywords themselves when all are scalars or None
+        self.metadata_clean = False  # the record was judged clean at metadata depth (see `remember`)
+        self.grad = True
+        self.origins: tuple | None = None
+        self.budget = 0  # how many more calls the policy checks at metadata depth only
+        self.tally: list = []  # calls only counted since the last fold, one entry each (append is atomic)
+
+
+def _origins(provenance, args: tuple, kwargs: dict) -> tuple | None:
+    if not len(provenance):
+        return None
+    return tuple(provenance.get(v) if isinstance(v, torch.Tensor) else None for v in (*args, *kwargs.values()))
+
+
+def _same(site: _Site, loss: object, args: tuple, kwargs: dict, provenance, _tensor=torch.Tensor, _grad=torch.is_grad_enabled) -> bool:
+    """Whether this call's metadata is that of the site's last clean call (unrolled for plain tensors:
+    this runs on every call in steady state)."""
+    stored = site.args
+    if stored is None or site.loss is not loss or len(args) != len(stored) or _grad() is not site.grad:
+        return False
+    try:
+        for value, facts in zip(args, stored):
+            if type(value) is _tensor:
+                shape, dtype, device, layout, requires_grad = facts
+                if (
+                    value.shape != shape
+                    or value.dtype is not dtype
+                    or value.device != device
+                    or value.layout is not layout
+                    or value.requires_grad is not requires_grad
+                ):
+                    return False
+            elif _facts(value) != facts:
+                return False
+    except (TypeError, ValueError):
+        return False  # a tensor where the last call had a scalar, None or a tensor subclass
+    plain = site.plain_kwargs
+    if plain is not None:
+        # A loss module's forward passes its configuration as scalars (reduction="mean",
+        # ignore_index=-100, weight=None): one dict comparison, identity first.
+        if kwargs != plain:
+            return False
+    elif (kwargs or site.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != site.kwargs:
+        return False
+    if site.origins is not None or len(provenance):
+        return _origins(provenance, args, kwargs) == site.origins
+    return True
+
+
+class Steady:
+    """The steady state of one watch: its call sites, by (id of code object, line number)."""
+
+    def __init__(self) -> None:
+        self.sites: dict[tuple[int, int], _Site] = {}
+        self.last: _Site | None = None  # the site of the last call only counted
+        self.hop = 0  # frames from `counted` to the user's line, last time; 0: unknown
+
+    def counted(self, loss: object, args: tuple, kwargs: dict, provenance) -> bool:
+        """Count the call and return True when it is like its line's last clean call and the policy
+        checks it at metadata depth only; False: judge it in full (and then `remember`)."""
+        hop = self.hop
+        if not hop:
+            return False
+        try:
+            guess = sys._getframe(hop)
+        except ValueError:
+            return False
+        site = self.last
+        if site is None or site.code is not guess.f_code or site.lineno != guess.f_lineno:
+            site = self.sites.get((id(guess.f_code), guess.f_lineno))
+            if site is None or site.code is not guess.f_code:
+                return False
+        if site.budget <= 0 or not _same(site, loss, args, kwargs, provenance):
+            return False
+        site.budget -= 1
+        site.tally.append(None)
+        self.last = site
+        return True
+
+    def remember(self, watch: Any, loss: object, args: tuple, kwargs: dict, depth: str | None, clean: bool, caller) -> None:
+        """After a call judged in full: its line, where the user's frame was, and, for a clean call,
+        its metadata and how many calls the policy now checks at metadata depth only. `caller`: the
+        frame that called the wrapped function, three frames out from `counted` (which
+        `intercept._loss_call` calls, which the wrapper calls)."""
+        frame, steps = callsite.user_frame_and_steps(caller)
+        if frame is None:
+            return
+        self.hop = _CALLER + steps
+        code, lineno = frame.f_code, frame.f_lineno
+        site = self.sites.get((id(code), lineno))
+        if site is None or site.code is not code:
+            if len(self.sites) > 64:
+                self.fold(watch)
+                self.sites.clear()
+                self.last = None
+            # A library's line (a loss computed inside a model's code) is not the call site: the user's
+            # line further out can differ from call to call, so such calls are always judged in full.
+            own = callsite.outside_libraries(frame) is frame
+            made = _Site(code, lineno, callsite.describe(frame) if own else None)
+            # setdefault: two threads meeting a new line at once share one entry (see hook.Hook._before).
+            site = self.sites.setdefault((id(code), lineno), made)
+            if site.code is not code:  # an entry of a freed code object whose id was reused
+                site = self.sites[(id(code), lineno)] = made
+        if site.location is None or depth is None or not clean:
+            site.args, site.budget = None, 0
+            return
+        if depth == "values" and site.metadata_clean and _same(site, loss, args, kwargs, watch.provenance):
+            # A values sample whose metadata is the record's: the calls after it are counted again at
+            # once, with no metadata-depth call to re-establish what is known.
+            site.budget = self._metadata_calls_ahead(watch, site.location)
+            return
+        site.loss = loss
+        site.args = tuple(map(_facts, args))
+        site.kwargs = tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()
+        site.plain_kwargs = dict(kwargs) if all(type(v) in _SCALARS for v in kwargs.values()) else None
+        site.grad = torch.is_grad_enabled()
+        site.origins = _origins(watch.provenance, args, kwargs)
+        # As attach() does: the run of calls only counted starts after a call checked at metadata
+        # depth, the depth they stand for (a values call's verdict is another depth's).
+        site.metadata_clean = depth == "metadata"
+        site.budget = self._metadata_calls_ahead(watch, site.location) if depth == "metadata" else 0
+
+    def fold(self, watch: Any, sites=None) -> None:
+        """Add the calls only counted to the watch's call and site counts (`del tally[:n]` removes
+        exactly the entries counted, even while another thread appends)."""
+        with watch._lock:
+            for site in list(self.sites.values()) if sites is None else sites:
+                counted = len(site.tally)
+                if counted:
+                    del site.tally[:counted]
+                    watch._site_calls[site.location] = watch._site_calls.get(site.location, 0) + counted
+                    watch._calls += counted
+
+    @staticmethod
+    def _metadata_calls_ahead(watch: Any, location: str) -> int:
+        """How many of the next calls from `location` are checked at metadata depth only (a
+        metadata-only checker is a ceiling the policy's values calls do not lift: see Monitor.judge)."""
+        checked = ("metadata", "values") if watch.checker.depth == "metadata" else ("metadata",)
+        with watch._lock:
+            index = watch._site_calls.get(location, 0)
+        ahead = 0
+        policy = watch.policy
+        while ahead < 1000 and policy.depth(index + ahead) in checked:
+            ahead += 1
+        return ahead
