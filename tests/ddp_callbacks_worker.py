@@ -115,14 +115,14 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Lightning's and transformers' advice on workers and CPUs
         if framework == "lightning":
-            from losslint.lightning import LossLint, log
+            from losslint.integrations.lightning import LossLint, log
 
             log.addHandler(handler)
             plain = lightning_run(rank, [])
             callback = LossLint()
             hooked = lightning_run(rank, [callback])
         else:
-            from losslint.hf import LossLintCallback, log
+            from losslint.integrations.hf import LossLintCallback, log
 
             log.addHandler(handler)
             plain = hf_run(rank, [], os.path.dirname(out))
