@@ -112,3 +112,101 @@ def strictly_inside_unit_interval(sample: torch.Tensor) -> bool:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# ---- one inference of what a tensor's values are ------------------------------------------------------
+
+# Fewer values than this say nothing about a one-signed or bounded range: a small fresh head does that too.
+MIN_ELEMENTS_FOR_SHAPE_OF_RANGE = 64
+# log_softmax of probabilities (or softmax of softmax) is told from a mild distribution by rows whose
+# recovered probabilities reach from near 0 to near 1: a fresh head's small logits never spread that far.
+_TWICE_SPREAD = 0.9
+_MIN_ROWS_TWICE = 8
+_SIGMOID_OF_UNIT = 1 / (1 + math.exp(-1))  # sigmoid(1) = 0.731: sigmoid of (0, 1) stays in (0.5, 0.731)
+
+
+@dataclass(frozen=True)
+class Inference:
+    """A kind from `language.vocabulary.VALUE_KINDS`, with the evidence in words and how sure it is."""
+
+    kind: str
+    evidence: str
+    confidence: str = "strong"  # "strong" | "weak"
+    producer: str = ""  # the activation that leaves such values, where one does
+
+
+def _recovered_distributions(rows: torch.Tensor, log: bool, tol: float) -> bool:
+    """Whether normalized rows are the (log_)softmax of rows that already were distributions.
+
+    softmax(p) = exp(p) / sum(exp(p)), so p = log(softmax(p)) + c per row, with c fixed by sum(p) = 1;
+    for log_softmax(p) = p - logsumexp(p) the same holds with the row itself in place of its log.
+    """
+    logs = rows if log else rows.clamp_min(1e-300).log()
+    c = (1 - logs.sum(dim=1, keepdim=True)) / rows.shape[1]
+    p = logs + c
+    if not bool(((p >= -tol) & (p <= 1 + tol)).all()):
+        return False
+    spread = p.max(dim=1).values - p.min(dim=1).values
+    return float(spread.max()) >= _TWICE_SPREAD
+
+
+def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None) -> Inference | None:
+    """What the values of `sample` (a bounded sample of a prediction) are, or None where the evidence is thin.
+
+    Rows are read along `class_dim` where the loss has one. Only patterns that do not arise by chance
+    from raw scores are named: rows that sum to 1, values that never leave (0, 1), exact zeros with
+    nothing below them, a pile-up just above or just below 0, a range that reaches the bound of [-1, 1].
+    """
+    if sample.ndim == 0 or sample.numel() == 0 or not sample.is_floating_point():
+        return None
+    x = sample if sample.dtype == torch.float64 else sample.to(torch.float64)
+    low, high = (float(v) for v in torch.aminmax(x))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    n, tol = x.numel(), tolerance(dtype)
+    if class_dim is not None and x.ndim >= 2 and x.shape[class_dim] >= 2:
+        norm = Normalization(x, class_dim, low, high)
+        if norm.rows >= _MIN_ROWS_TWICE and (norm.is_probabilities(tol) or norm.is_log_probabilities(tol)):
+            log = norm.nonpositive and not norm.nonnegative
+            if _recovered_distributions(norm._rows, log, tol):
+                what = "log_softmax" if log else "softmax"
+                return Inference(
+                    "twice_activated",
+                    f"every row is the {what} of a row that already was a distribution ({plural(norm.rows, 'row')})",
+                    producer=f"{what} of probabilities",
+                )
+        if norm.is_probabilities(tol):
+            return Inference("probabilities", f"every row sums to 1 ({plural(norm.rows, 'row')})", producer="softmax")
+        if norm.is_log_probabilities(tol):
+            return Inference("log_probabilities", f"every row's logsumexp is 0 ({plural(norm.rows, 'row')})", producer="log_softmax")
+    if n < MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
+        return None
+    seen = f"all {n} values read"
+    if 0.5 < low and high < _SIGMOID_OF_UNIT:
+        return Inference("twice_activated", f"{seen} lie in ({low:.3g}, {high:.3g}), inside sigmoid's image of (0, 1)",
+                         producer="sigmoid of sigmoid")
+    if 0 < low and high < 1:
+        return Inference("element_probabilities", f"{seen} lie strictly inside (0, 1)", producer="sigmoid")
+    if n < MIN_ELEMENTS_FOR_SHAPE_OF_RANGE:
+        return None
+    if low == 0:
+        zeros = int((x == 0).sum())
+        if max(2, n // 20) <= zeros < n:
+            return Inference("rectified", f"none of {n} values read is negative and {zeros} are exactly 0", producer="ReLU")
+        return None
+    if low > 0 and low < 0.02 * (high - low):
+        return Inference("positive", f"{seen} are positive, the smallest {low:.2g} against a largest {high:.3g}",
+                         producer="softplus or exp")
+    if high <= 0:
+        near = int((x > -0.7).sum())
+        if high > -0.05 and near >= n // 4:
+            return Inference("element_log_probabilities",
+                             f"none of {n} values read is positive, the largest {high:.2g}, and {near} lie in (-0.7, 0]",
+                             producer="logsigmoid")
+        return None
+    if -1 <= low and high <= 1 and n >= 256 and min(-low, high) >= 0.99:
+        return Inference("bounded", f"{seen} lie in [{low:.3g}, {high:.3g}], reaching both bounds of [-1, 1]",
+                         producer="tanh")
+    if low < 0 < high:
+        return Inference("raw_scores", f"{seen} take both signs", confidence="weak")
+    return None
