@@ -37,8 +37,16 @@ def _sample(ctx: CallContext, name: str) -> torch.Tensor | None:
 
 
 def untracked(ctx: CallContext, name: str) -> bool:
-    """watch() saw how the tensors were made and recorded no squashing op for this one."""
-    return bool(getattr(ctx, "tracked", False)) and name not in ctx.origins
+    """watch() saw how the tensors were made and recorded no squashing op for this one.
+
+    Only a tensor autograd can lead back from says so: the default watch() follows a producer's output
+    through the autograd graph (and views, and a detach of it while it lives); a tensor without a
+    `grad_fn` (made under no_grad, or detached) may be a copy of a sigmoid output that nothing recorded,
+    and its values are then judged as check() judges them."""
+    if not getattr(ctx, "tracked", False) or name in ctx.origins:
+        return False
+    value = ctx.args.get(name)
+    return isinstance(value, torch.Tensor) and value.grad_fn is not None
 
 
 @check("bounded_logits")

@@ -172,6 +172,8 @@ def kind_log_probabilities(ctx: CallContext, argument: str, class_dim: int | Non
         return
     if norm.classes < 2:
         return
+    if norm.nonpositive and norm.max_logsumexp_error <= kinds.carried_tolerance(norm._sample, facts.dtype):  # type: ignore[union-attr]
+        return  # log_softmax computed in bf16 or fp16, cast up for the loss: normalized to its own rounding
     positive = not norm.nonpositive
     seen = "has positive values" if positive else f"is not normalized (logsumexp over dim {class_dim} is up to {norm.max_logsumexp_error:.3g}, not 0)"
     ctx.emit(

@@ -30,6 +30,18 @@ def tolerance(dtype: torch.dtype) -> float:
     return _TOLERANCE.get(dtype, 1e-3)
 
 
+def carried_tolerance(sample: torch.Tensor, dtype: torch.dtype) -> float:
+    """The tolerance of the precision the values were computed in: a bf16 softmax cast to float32 for the
+    loss (mixed precision) sums to 1 only to bf16's rounding, and every value of it is a bf16 value."""
+    tol = tolerance(dtype)
+    if dtype not in (torch.float32, torch.float64) or sample.numel() == 0:
+        return tol
+    for lower in (torch.bfloat16, torch.float16):
+        if bool((sample.to(lower).to(sample.dtype) == sample).all()):
+            return max(tol, tolerance(lower))
+    return tol
+
+
 class Normalization:
     """How a sample behaves as distributions along one dimension.
 
@@ -164,6 +176,8 @@ def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None
     if not (math.isfinite(low) and math.isfinite(high)):
         return None
     n, tol = x.numel(), tolerance(dtype)
+    if class_dim is not None and x.ndim >= 2:
+        tol = carried_tolerance(sample, dtype)
     if class_dim is not None and x.ndim >= 2 and x.shape[class_dim] >= 2:
         norm = Normalization(x, class_dim, low, high)
         if norm.rows >= _MIN_ROWS_TWICE and (norm.is_probabilities(tol) or norm.is_log_probabilities(tol)):
