@@ -48,6 +48,20 @@ def _logits(g: torch.Generator, *shape: int) -> torch.Tensor:
     return torch.randn(*shape, generator=g) * 2
 
 
+def _linear(g: torch.Generator, *lead: int, features: int = 16, classes: int = 8) -> torch.Tensor:
+    head = nn.Linear(features, classes)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(classes, features, generator=g) * 0.5)
+    return head(torch.randn(*lead, features, generator=g))
+
+
+def _conv_channels_last(g: torch.Generator) -> torch.Tensor:
+    conv = nn.Conv2d(4, 8, 1)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(8, 4, 1, 1, generator=g))
+    return conv(torch.randn(2, 4, 8, 8, generator=g)).permute(0, 2, 3, 1)
+
+
 KIND_WORDS = {
     "logits": "raw scores, any real values",
     "probabilities": "each row a distribution over the classes (softmax)",
@@ -78,9 +92,11 @@ PRODUCERS = [
     Producer("softmax over dim 0", "wrong_dim", lambda g: _logits(g, N, C).softmax(0)),
     # Layouts with the classes last. Square where torch would otherwise refuse the shapes, so that the
     # silent misreading (the sequence or the batch taken for the classes) is what is measured.
-    Producer("(N, L, C) token logits", "logits", lambda g: _logits(g, 16, 8, 8), batch=(16, 8), classes=8),
-    Producer("channels-last logits", "logits", lambda g: _logits(g, 2, 8, 8, 8), batch=(2, 8, 8), classes=8),
-    Producer("(T, N, V) sequence logits", "logits", lambda g: _logits(g, 8, 8, 8), batch=(8, 8), classes=8),
+    # Made by the layers that make them in a model (a Linear over the features; a 1x1 convolution then
+    # permuted to channels-last), with their autograd history, as a training step hands them to the loss.
+    Producer("(N, L, C) token logits", "logits", lambda g: _linear(g, 16, 8), batch=(16, 8), classes=8),
+    Producer("channels-last logits", "logits", lambda g: _conv_channels_last(g), batch=(2, 8, 8), classes=8),
+    Producer("(T, N, V) sequence logits", "logits", lambda g: _linear(g, 8, 8), batch=(8, 8), classes=8),
 ]
 
 

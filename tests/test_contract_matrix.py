@@ -18,15 +18,10 @@ KNOWN_DISAGREEMENTS = {
     # softmax rows into BCELoss against one-hot rows: allowed by BCELoss's documentation; losslint says
     # the task is multi-class and cross entropy on the logits does it directly (LL314, a design choice).
     ("BCELoss()", "softmax", "one-hot float"),
-} | {
-    # pos_weight of length C on a (N, H, W, C) input with H == W == C: the same tensors as a (N, C, H, W)
-    # input whose pos_weight broadcasts over W; only the producer could tell them apart (LL206).
-    ("BCEWithLogitsLoss(pos_weight)", "channels-last logits", t)
-    for t in ("one-hot float", "multi-hot float", "soft labels", "{0,1} float", "probabilities per element")
 }
 
 # Raised as the checks cover more of the contract; never lowered.
-MISUSE_FLAGGED_FLOOR = 0.89  # before the kind inference 1355/1725 (78.6%); with it 1537/1725 (89.1%)
+MISUSE_FLAGGED_FLOOR = 0.895  # before: 1355/1725 (78.6%); kind inference: 1537 (89.1%); layout from the producer: 1549 (89.8%)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from ..evidence import kinds
 from ..judging.context import CallContext
 from ..language.vocabulary import DECLARED_KINDS, KIND_FIXES, VALUE_KINDS
 from . import check
+from .value_kinds import _layout_misread
 
 
 def _spoken_for(ctx: CallContext, argument: str) -> bool:
@@ -31,7 +32,7 @@ def kind_contract(
     harmless: tuple[str, ...] = (),
 ) -> None:
     contract = DECLARED_KINDS.get(declared)
-    if contract is None or _spoken_for(ctx, argument):
+    if contract is None or _spoken_for(ctx, argument) or _layout_misread(ctx, argument, class_dim):
         return
     facts = ctx.values(argument)
     if facts is None or not facts.is_floating or facts.ndim == 0:
