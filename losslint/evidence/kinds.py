@@ -189,10 +189,12 @@ def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None
                     f"every row is the {what} of a row that already was a distribution ({plural(norm.rows, 'row')})",
                     producer=f"{what} of probabilities",
                 )
+        # A row or two of a few values can sum to 1 by chance (in bf16's rounding more easily): weak.
+        sure = "strong" if n >= MIN_ELEMENTS_FOR_RANGE_EVIDENCE and norm.rows >= 2 else "weak"
         if norm.is_probabilities(tol):
-            return Inference("probabilities", f"every row sums to 1 ({plural(norm.rows, 'row')})", producer="softmax")
+            return Inference("probabilities", f"every row sums to 1 ({plural(norm.rows, 'row')})", sure, "softmax")
         if norm.is_log_probabilities(tol):
-            return Inference("log_probabilities", f"every row's logsumexp is 0 ({plural(norm.rows, 'row')})", producer="log_softmax")
+            return Inference("log_probabilities", f"every row's logsumexp is 0 ({plural(norm.rows, 'row')})", sure, "log_softmax")
     if n < MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
         return None
     seen = f"all {n} values read"
