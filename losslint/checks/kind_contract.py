@@ -32,19 +32,22 @@ def kind_contract(
     harmless: tuple[str, ...] = (),
 ) -> None:
     contract = DECLARED_KINDS.get(declared)
-    if contract is None or _spoken_for(ctx, argument) or _layout_misread(ctx, argument, class_dim):
-        return
     facts = ctx.values(argument)
-    if facts is None or not facts.is_floating or facts.ndim == 0:
-        return
-    sample = facts.sample_view(0)
-    if sample is None:
+    if contract is None or facts is None or not facts.is_floating or facts.ndim == 0:
         return
     # Rows are read along the class dim; an element-wise loss declares none, and dim 1 (where a Linear or
     # conv head puts its outputs) is probed instead: a row pattern there does not arise by chance either.
     dim = 1 if facts.ndim >= 2 else None
     if class_dim is not None and facts.ndim >= 2:
         dim = class_dim if class_dim >= 0 else facts.ndim + class_dim
+    known = facts.__dict__.get(f"_normalization_{dim}")  # the declared kind's check read the range already
+    if known is not None and known.low < -1 and known.high > 1:
+        return  # raw scores: both signs, beyond [-1, 1] (the common case, decided without a pass)
+    if _spoken_for(ctx, argument) or _layout_misread(ctx, argument, class_dim):
+        return
+    sample = facts.sample_view(0)
+    if sample is None:
+        return
     inferred = kinds.infer(sample, facts.dtype, dim)
     if inferred is None or inferred.confidence != "strong":
         return

@@ -171,15 +171,23 @@ def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None
     """
     if sample.ndim == 0 or sample.numel() == 0 or not sample.is_floating_point():
         return None
-    x = sample if sample.dtype == torch.float64 else sample.to(torch.float64)
-    low, high = (float(v) for v in torch.aminmax(x))
+    # One reduction in the sample's own dtype decides the common case: raw scores take both signs and
+    # leave [-1, 1]; only a one-signed or bounded sample is read further.
+    low, high = (float(v) for v in torch.aminmax(sample))
     if not (math.isfinite(low) and math.isfinite(high)):
         return None
-    n, tol = x.numel(), tolerance(dtype)
-    if class_dim is not None and x.ndim >= 2:
-        tol = carried_tolerance(sample, dtype)
+    n = sample.numel()
+    if low < -1 and high > 1:
+        return Inference("raw_scores", f"all {n} values read take both signs", confidence="weak")
+    x = sample if sample.dtype == torch.float64 else sample.to(torch.float64)
+    tol = tolerance(dtype)
     if class_dim is not None and x.ndim >= 2 and x.shape[class_dim] >= 2:
         norm = Normalization(x, class_dim, low, high)
+        loose = tolerance(torch.bfloat16)
+        if not (norm.is_probabilities(tol) or norm.is_log_probabilities(tol)) and (
+            norm.is_probabilities(loose) or norm.is_log_probabilities(loose)
+        ):
+            tol = carried_tolerance(sample, dtype)  # computed in bf16 or fp16 and cast up: its own rounding
         if norm.rows >= _MIN_ROWS_TWICE and (norm.is_probabilities(tol) or norm.is_log_probabilities(tol)):
             log = norm.nonpositive and not norm.nonnegative
             if _recovered_distributions(norm._rows, log, tol):
