@@ -145,6 +145,19 @@ DECLARED_KINDS = {
         "probabilities (a single sigmoid or softmax)", {"probabilities", "element_probabilities"}, set(),
         {"twice_activated": "LL319"},
     ),
+    # PoissonNLLLoss(log_input=True) exponentiates its input: a log-rate takes any value. A ReLU's exact
+    # zeros and rows that sum to 1 are an activation's doing, not a log-rate (positive or (0, 1) values
+    # can be the log-rates of counts above 1, so they are left to LL310's scale heuristic).
+    "log_rates": DeclaredKind(
+        "log-rates (any real values: log_input=True exponentiates them)",
+        {"raw_scores", "log_probabilities", "element_log_probabilities", "bounded", "positive", "element_probabilities"},
+        set(), {"probabilities": "LL310", "rectified": "LL310"},
+    ),
+    # PoissonNLLLoss(log_input=False) takes the rate itself; a negative one is LL309 (numerics).
+    "rates": DeclaredKind(
+        "rates (non-negative: log_input=False takes their log)",
+        {"probabilities", "element_probabilities", "rectified", "positive", "twice_activated"}, set(), {},
+    ),
 }
 
 # How to undo each inferred kind, for a finding's help line.
