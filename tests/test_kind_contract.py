@@ -155,3 +155,11 @@ def test_a_switch_on_the_loss_decides_the_declared_kind(soft_dice):
     assert loud(losslint.check(soft_dice(from_logits=True), probs, mask)) == ["LL305"]
     assert loud(losslint.check(soft_dice(from_logits=False), probs, mask)) == []
     assert loud(losslint.check(soft_dice(from_logits=False), probs.sigmoid(), mask)) == ["LL319"]
+
+
+def test_softmax_over_the_batch_is_seen_for_any_declared_kind():
+    x = (torch.randn(64, 5, generator=gen()) * 2).softmax(0)
+    target = (torch.rand(64, 5, generator=gen(1)) > 0.5).float()
+    assert loud(losslint.check(nn.BCELoss(), x, target)) == ["LL304"]
+    # Only on the whole batch: the first rows of a column need not sum to anything.
+    assert kinds.infer(x[:32], x.dtype, 1, whole_batch=False).kind == "element_probabilities"

@@ -48,7 +48,7 @@ def kind_contract(
     sample = facts.sample_view(0)
     if sample is None:
         return
-    inferred = kinds.infer(sample, facts.dtype, dim)
+    inferred = kinds.infer(sample, facts.dtype, dim, whole_batch=sample.ndim >= 1 and sample.shape[0] == facts.shape[0])
     if inferred is None or inferred.confidence != "strong":
         return
     if inferred.kind in contract.accepts or inferred.kind in contract.harmless or inferred.kind in harmless:

@@ -162,7 +162,7 @@ def _recovered_distributions(rows: torch.Tensor, log: bool, tol: float) -> bool:
     return float(spread.max()) >= _TWICE_SPREAD
 
 
-def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None) -> Inference | None:
+def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None, whole_batch: bool = False) -> Inference | None:
     """What the values of `sample` (a bounded sample of a prediction) are, or None where the evidence is thin.
 
     Rows are read along `class_dim` where the loss has one. Only patterns that do not arise by chance
@@ -203,6 +203,12 @@ def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None
             return Inference("probabilities", f"every row sums to 1 ({plural(norm.rows, 'row')})", sure, "softmax")
         if norm.is_log_probabilities(tol):
             return Inference("log_probabilities", f"every row's logsumexp is 0 ({plural(norm.rows, 'row')})", sure, "log_softmax")
+        if whole_batch and class_dim != 0 and x.shape[0] >= 4 and (norm.nonnegative or norm.nonpositive):
+            # Columns, not rows: only decidable on the whole batch (a prefix of rows sums to less than 1).
+            columns = Normalization(x, 0, low, high)
+            if columns.rows >= 2 and (columns.is_probabilities(tol) or columns.is_log_probabilities(tol)):
+                return Inference("wrong_dim", f"every column over dim 0 is a distribution ({plural(columns.rows, 'column')}), the rows are not",
+                                 producer="softmax over dim 0")
     if n < MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
         return None
     seen = f"all {n} values read"

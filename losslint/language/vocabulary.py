@@ -97,6 +97,7 @@ VALUE_KINDS = {
     "positive": "strictly positive values crowding 0 (softplus or exp outputs)",
     "bounded": "values confined to [-1, 1] that reach its bound (tanh outputs or cosines)",
     "twice_activated": "an activation applied twice",
+    "wrong_dim": "distributions over the batch dim (a softmax or log_softmax over dim 0)",
 }
 
 
@@ -122,6 +123,7 @@ _SCORE_MISMATCH = {
     "log_probabilities": "LL318",
     "element_log_probabilities": "LL318",
     "twice_activated": "LL319",
+    "wrong_dim": "LL304",
 }
 
 DECLARED_KINDS = {
@@ -137,13 +139,13 @@ DECLARED_KINDS = {
     # kind_log_probabilities; what is left is log_softmax of what already was a distribution.
     "log_probabilities": DeclaredKind(
         "log-probabilities (log_softmax over the class dim)", {"log_probabilities"}, set(),
-        {"twice_activated": "LL319", "element_log_probabilities": "LL302"},
+        {"twice_activated": "LL319", "element_log_probabilities": "LL302", "wrong_dim": "LL304"},
     ),
     # Probabilities per element (BCELoss): a sigmoid's or a softmax's outputs; twice applied they never
     # leave a narrow band.
     "probabilities": DeclaredKind(
         "probabilities (a single sigmoid or softmax)", {"probabilities", "element_probabilities"}, set(),
-        {"twice_activated": "LL319"},
+        {"twice_activated": "LL319", "wrong_dim": "LL304"},
     ),
     # PoissonNLLLoss(log_input=True) exponentiates its input: a log-rate takes any value. A ReLU's exact
     # zeros and rows that sum to 1 are an activation's doing, not a log-rate (positive or (0, 1) values
@@ -151,7 +153,7 @@ DECLARED_KINDS = {
     "log_rates": DeclaredKind(
         "log-rates (any real values: log_input=True exponentiates them)",
         {"raw_scores", "log_probabilities", "element_log_probabilities", "bounded", "positive", "element_probabilities"},
-        set(), {"probabilities": "LL310", "rectified": "LL310"},
+        set(), {"probabilities": "LL310", "rectified": "LL310", "wrong_dim": "LL304"},
     ),
     # PoissonNLLLoss(log_input=False) takes the rate itself; a negative one is LL309 (numerics).
     "rates": DeclaredKind(
@@ -169,5 +171,6 @@ KIND_FIXES = {
     "bounded": "pass the scores from before the tanh; for cosine similarities divide by a temperature: loss(cos / 0.07, target)",
     "log_probabilities": "pass the logits from before the log_softmax: loss(logits, target)",
     "element_log_probabilities": "pass the logits from before the logsigmoid: loss(logits, target)",
+    "wrong_dim": "normalize over the class dim: F.softmax(x, dim=1) / F.log_softmax(x, dim=1), or pass the logits",
     "twice_activated": "apply the activation once: drop the first softmax/sigmoid (F.log_softmax(logits, dim) for log-probabilities)",
 }
