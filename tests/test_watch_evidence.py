@@ -78,3 +78,20 @@ def test_a_copy_without_autograd_is_not_followed_but_says_no_less_than_the_value
         F.binary_cross_entropy_with_logits(prediction, target)
     watched = strongest(f for r in watch.reports for f in r.findings)
     assert watched.get("input", -1) >= RANK["info"]
+
+
+def test_a_sigmoid_written_out_is_judged_by_its_values_and_a_linear_output_by_its_layer():
+    g = torch.Generator().manual_seed(0)
+    x = (torch.randn(64, 5, generator=g) * 2).requires_grad_()
+    target = torch.randint(0, 5, (64,), generator=g)
+    with losslint.watch(action="collect") as watch:
+        F.cross_entropy(1 / (1 + torch.exp(-x)), target)  # a sigmoid watch() does not record
+    assert strongest(f for r in watch.reports for f in r.findings) == {"input": RANK["warning"]}
+    # A Linear whose outputs happen to lie in (0, 1) (a prior bias): the layer says raw scores, an info.
+    head = torch.nn.Linear(8, 5)
+    with torch.no_grad():
+        head.weight.copy_(torch.randn(5, 8, generator=g) * 0.03)
+        head.bias.fill_(0.5)
+    with losslint.watch(action="collect") as watch:
+        F.cross_entropy(head(torch.randn(64, 8, generator=g)), target)
+    assert strongest(f for r in watch.reports for f in r.findings) == {"input": RANK["info"]}

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from ..evidence import kinds
+from ..evidence import kinds, layout
 from ..judging.context import CallContext
 from . import check
 
@@ -37,16 +37,15 @@ def _sample(ctx: CallContext, name: str) -> torch.Tensor | None:
 
 
 def untracked(ctx: CallContext, name: str) -> bool:
-    """watch() saw how the tensors were made and recorded no squashing op for this one.
-
-    Only a tensor autograd can lead back from says so: the default watch() follows a producer's output
-    through the autograd graph (and views, and a detach of it while it lives); a tensor without a
-    `grad_fn` (made under no_grad, or detached) may be a copy of a sigmoid output that nothing recorded,
-    and its values are then judged as check() judges them."""
+    """watch() saw how the tensors were made, recorded no squashing op for this one, and its autograd
+    history leads straight back to a Linear or a convolution: raw scores that happen to lie in a narrow
+    range (a small head with a prior bias). A tensor whose history says less (made under no_grad,
+    detached, or computed by other ops, say a sigmoid written out as 1 / (1 + exp(-x))) is judged by its
+    values, as check() judges it."""
     if not getattr(ctx, "tracked", False) or name in ctx.origins:
         return False
     value = ctx.args.get(name)
-    return isinstance(value, torch.Tensor) and value.grad_fn is not None
+    return isinstance(value, torch.Tensor) and layout.straight_from_layer(value)
 
 
 @check("bounded_logits")

@@ -134,7 +134,9 @@ MIN_ELEMENTS_FOR_SHAPE_OF_RANGE = 64
 # recovered probabilities reach from near 0 to near 1: a fresh head's small logits never spread that far.
 _TWICE_SPREAD = 0.9
 _MIN_ROWS_TWICE = 8
-_SIGMOID_OF_UNIT = 1 / (1 + math.exp(-1))  # sigmoid(1) = 0.731: sigmoid of (0, 1) stays in (0.5, 0.731)
+_SIGMOID_OF_UNIT = 1 / (1 + math.exp(-1))
+_SIGMOID_SPREAD = 0.25  # as bounded_logits: a narrower (0, 1) band is a zero-initialised head as often
+_TWICE_SIGMOID_SPREAD = 0.1  # sigmoid(1) = 0.731: sigmoid of (0, 1) stays in (0.5, 0.731)
 
 
 @dataclass(frozen=True)
@@ -212,11 +214,15 @@ def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None
     if n < MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
         return None
     seen = f"all {n} values read"
+    # A fresh head with a prior bias also gives values in a narrow band inside (0, 1): a band that narrow
+    # is only weak evidence of a squashing op.
     if 0.5 < low and high < _SIGMOID_OF_UNIT:
+        sure = "strong" if n >= MIN_ELEMENTS_FOR_SHAPE_OF_RANGE and high - low >= _TWICE_SIGMOID_SPREAD else "weak"
         return Inference("twice_activated", f"{seen} lie in ({low:.3g}, {high:.3g}), inside sigmoid's image of (0, 1)",
-                         producer="sigmoid of sigmoid")
+                         sure, producer="sigmoid of sigmoid")
     if 0 < low and high < 1:
-        return Inference("element_probabilities", f"{seen} lie strictly inside (0, 1)", producer="sigmoid")
+        sure = "strong" if high - low >= _SIGMOID_SPREAD else "weak"
+        return Inference("element_probabilities", f"{seen} lie strictly inside (0, 1)", sure, producer="sigmoid")
     if n < MIN_ELEMENTS_FOR_SHAPE_OF_RANGE:
         return None
     if low == 0:

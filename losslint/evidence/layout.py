@@ -83,3 +83,28 @@ def producer_axis(tensor: torch.Tensor) -> ProducerAxis | None:
             return None
         node = node.next_functions[0][0]
     return None
+
+
+# Nodes that move or convert values without computing new ones.
+_VALUE_KEEPING = frozenset(
+    {"ToCopyBackward0", "CloneBackward0", "AliasBackward0", "TransposeBackward0", "PermuteBackward0", "TBackward0",
+     "SqueezeBackward0", "SqueezeBackward1", "SqueezeBackward2", "UnsqueezeBackward0", "SliceBackward0",
+     "SelectBackward0", "IndexBackward0", "ExpandBackward0"}
+) | _VIEWS
+_LAYERS = frozenset({"AddmmBackward0", "MmBackward0", "BmmBackward0", "ConvolutionBackward0", "LinearBackward0"})
+
+
+def straight_from_layer(tensor: torch.Tensor) -> bool:
+    """Whether the values are a Linear's or a convolution's outputs as they came out (moved or cast, not
+    transformed): raw scores, whatever range they happen to have."""
+    node = getattr(tensor, "grad_fn", None)
+    for _ in range(_MAX_STEPS):
+        if node is None:
+            return False
+        name = type(node).__name__
+        if name in _LAYERS:
+            return True
+        if name not in _VALUE_KEEPING or not node.next_functions:
+            return False
+        node = node.next_functions[0][0]
+    return False
