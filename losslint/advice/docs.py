@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..language.spec import CodeDoc, ConfigRule, Example, LossRule
+from ..language.vocabulary import DECLARED_KINDS
 
 # How each value kind reads in words; a user rule file may declare a kind not listed here.
 KIND_WORDS = {
@@ -60,7 +61,10 @@ def dtype_words(dtypes: list[str] | None) -> str:
 def kind_words(kind: str | None) -> str:
     if kind is None:
         return ""
-    return KIND_WORDS.get(kind, kind.replace("_", " "))
+    if kind in KIND_WORDS:
+        return KIND_WORDS[kind]
+    declared = DECLARED_KINDS.get(kind)
+    return declared.words if declared is not None else kind.replace("_", " ")
 
 
 def config_words(rule: ConfigRule) -> str:

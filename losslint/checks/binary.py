@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import torch
 
-from ..evidence import kinds
+from ..evidence import kinds, layout
 from ..judging.context import CallContext
 from ..evidence.facts import dtype_name, scalar_type_name
 from ..language.shapes import broadcast_shape, render_shape
@@ -206,6 +206,9 @@ def elementwise_weight(
     # W == C is accepted by torch and weights the W columns, not the C classes. With 3-D inputs
     # (N, T, C) is a common correct layout, so only 4-D and up are judged.
     if class_dim == 1 and len(xs) >= 4 and len(ws) == 1 and ws[0] > 1 and ws[0] == xs[1] == xs[-1]:
+        made = layout.producer_axis(ctx.args["input"]) if isinstance(ctx.args.get("input"), torch.Tensor) else None
+        if made is not None and made.dim == len(xs) - 1:
+            return  # channels-last, from a known producer: the last dim holds the classes, as the weight does
         ctx.emit(
             "LL206",
             config,

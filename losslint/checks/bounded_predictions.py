@@ -18,7 +18,7 @@ import math
 
 import torch
 
-from ..evidence import kinds
+from ..evidence import kinds, layout
 from ..judging.context import CallContext
 from . import check
 
@@ -37,8 +37,15 @@ def _sample(ctx: CallContext, name: str) -> torch.Tensor | None:
 
 
 def untracked(ctx: CallContext, name: str) -> bool:
-    """watch() saw how the tensors were made and recorded no squashing op for this one."""
-    return bool(getattr(ctx, "tracked", False)) and name not in ctx.origins
+    """watch() saw how the tensors were made, recorded no squashing op for this one, and its autograd
+    history leads straight back to a Linear or a convolution: raw scores that happen to lie in a narrow
+    range (a small head with a prior bias). A tensor whose history says less (made under no_grad,
+    detached, or computed by other ops, say a sigmoid written out as 1 / (1 + exp(-x))) is judged by its
+    values, as check() judges it."""
+    if not getattr(ctx, "tracked", False) or name in ctx.origins:
+        return False
+    value = ctx.args.get(name)
+    return isinstance(value, torch.Tensor) and layout.straight_from_layer(value)
 
 
 @check("bounded_logits")
@@ -113,39 +120,6 @@ def _in_batch_pairs(ctx: CallContext, facts) -> bool:
         return False
     t = ctx.args["target"].detach()
     return bool(torch.equal(t, torch.arange(t.numel(), dtype=t.dtype, device=t.device)))
-
-
-@check("nonnegative_logits")
-def nonnegative_logits(ctx: CallContext, argument: str = "input") -> None:
-    """With-logits binary losses: every value >= 0 with many exact zeros is a ReLU output."""
-    if any(f.argument == argument and f.code in ("LL305", "LL605") for f in ctx.findings):
-        return
-    facts = ctx.values(argument)
-    sample = _sample(ctx, argument)
-    if facts is None or sample is None:
-        return
-    n = sample.numel()
-    lo = float(sample.min())
-    if not math.isfinite(lo) or lo < 0 or n < 64:
-        return
-    zeros = int((sample == 0).sum())
-    if zeros < max(2, n // 20) or zeros == n:
-        return
-    ctx.emit(
-        "LL312",
-        argument,
-        f"`{argument}` is never negative and {zeros} of {n} values read are exactly 0: a ReLU output; "
-        "expected raw logits",
-        explanation=(
-            f"{ctx.loss.name} applies the sigmoid itself; sigmoid(x >= 0) >= 0.5, so the model can never predict "
-            "the negative class with any confidence, and a unit at exactly 0 gets no gradient through the ReLU. "
-            "Raw logits take both signs; exact zeros with no negative value are what a ReLU leaves."
-        ),
-        fix="drop the ReLU (or other non-negative activation) after the last layer: loss(logits, target)",
-        observed=f"{facts.summary}, min 0, {zeros} exact zeros",
-        expected="raw logits (any real values, both signs)",
-        confidence="strong",
-    )
 
 
 @check("constant_probabilities")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..evidence import kinds
+from ..evidence import kinds, layout
 from ..language import releases
 from ..judging.context import CallContext
 from ..evidence.facts import dtype_name, scalar_type_name
@@ -582,3 +582,34 @@ def flat_padding_not_ignored(ctx: CallContext, min_classes: int = 100, min_run: 
             confidence="weak",
         )
         return
+
+
+@check("classes_where_the_producer_put_them")
+def classes_where_the_producer_put_them(ctx: CallContext) -> None:
+    """Logits whose producer says where the classes are ((N, L, C) from a Linear, channels-last from a
+    permuted convolution), read by the loss with the classes at dim 1: torch accepts them when the sizes
+    happen to fit, and normalizes over the sequence, the batch or a spatial axis."""
+    value = ctx.args.get("input")
+    inp = ctx.fact("input")
+    if not isinstance(value, torch.Tensor) or inp is None or inp.ndim < 3:
+        return
+    found = layout.producer_axis(value)
+    if found is None or found.dim == 1:
+        return
+    size = inp.shape[found.dim]
+    move = "input.transpose(1, 2)" if inp.ndim == 3 and found.dim == 2 else f"input.movedim({found.dim}, 1)"
+    ctx.emit(
+        "LL204",
+        "input",
+        f"`input` {inp.summary} comes from {found.producer}: its {size} classes are dim {found.dim}, "
+        f"but {ctx.loss.name} reads the classes from dim 1 (size {inp.shape[1]})",
+        explanation=(
+            f"{ctx.loss.codes['LL204'].why} The layer that made the tensor fixes where its outputs are; torch accepts "
+            "the call because the sizes happen to fit, and normalizes over the wrong axis."
+        ),
+        fix=f"loss({move}, target); or flatten both: loss(input.reshape(-1, {size}), target.reshape(-1))",
+        observed=f"input {inp.summary}, classes at dim {found.dim} (from the producer)",
+        expected="classes at dim 1: (N, C, d1, ...)",
+        severity="warning",
+        confidence="strong",
+    )

@@ -118,6 +118,15 @@ def kl_div_values(ctx: CallContext) -> None:
         _log_probability_argument(ctx, "target", b, tgt.dtype, tgt.ndim, tgt.summary, flag=True)
 
 
+def _own_options(ctx: CallContext) -> str:
+    """The call's own options, kept in a fix: its reduction (batchmean where it asked for the mean KLDivLoss
+    warns about) and log_target=True."""
+    reduction = ctx.config.get("reduction")
+    reduction = "batchmean" if reduction in (None, "mean", "elementwise_mean") else reduction
+    flag = ctx.config.get("log_target")
+    return f", reduction={reduction!r}" + (", log_target=True" if flag is True else "")
+
+
 def _log_probability_argument(
     ctx: CallContext, name: str, shape: _Shape, dtype: torch.dtype, ndim: int, summary: str, flag: bool = False
 ) -> None:
@@ -139,7 +148,7 @@ def _log_probability_argument(
             fix=(
                 f"pass F.log_softmax(teacher_logits, dim={d}) as `target`, or drop log_target=True"
                 if flag
-                else f"F.kl_div(F.log_softmax(student_logits, dim={d}), target, reduction='batchmean') instead of F.softmax"
+                else f"F.kl_div(F.log_softmax(student_logits, dim={d}), target{_own_options(ctx)}) instead of F.softmax"
             ),
             observed=f"{summary}, values in [0, 1], sums 1 ± {shape.prob_error:.1e} over dim {d}",
             expected=f"log-probabilities (values <= 0, logsumexp 0 over {_dim_text(ndim)})",

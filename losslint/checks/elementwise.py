@@ -11,11 +11,16 @@ from . import check
 
 
 @check("elementwise_shapes")
-def elementwise_shapes(ctx: CallContext, first: str = "input", second: str = "target", mismatch_raises: bool = False) -> None:
+def elementwise_shapes(
+    ctx: CallContext, first: str = "input", second: str = "target", mismatch_raises: bool = False, shared_target: bool = False
+) -> None:
     """Different shapes either fail to broadcast (torch raises) or broadcast silently into a wrong loss.
 
     mismatch_raises: the loss rejects any size difference itself (BCELoss, BCEWithLogitsLoss raise
     a ValueError even for shapes that would broadcast).
+    shared_target: the loss documents a target broadcast over the input (GaussianNLLLoss: "same shape as
+    the input but with one dimension equal to 1"), e.g. one target shared by an ensemble's (E, N, D)
+    predictions: an info, as long as the input's shape is the result (the target only repeats).
     """
     a, b = ctx.fact(first), ctx.fact(second)
     if a is None or b is None or a.shape == b.shape:
@@ -45,6 +50,24 @@ def elementwise_shapes(ctx: CallContext, first: str = "input", second: str = "ta
     total = math.prod(joint)
     if ctx.config.get("reduction") == "none" and _pairwise(a.shape, b.shape):
         return  # (N, K, 1) against (N, 1, K) with reduction='none': a deliberate pairwise loss
+    if shared_target and tuple(joint) == tuple(a.shape) and b.numel < a.numel:
+        reuse = a.numel // max(b.numel, 1)
+        ctx.emit(
+            "LL205",
+            second,
+            f"`{second}` {b.summary} is shared by `{first}` {a.summary}: each target value serves {reuse} predictions",
+            explanation=(
+                f"{ctx.loss.name} documents a target broadcast over the input (a dimension of size 1, or fewer leading "
+                "dims): one target for every member of an ensemble, say. Correct if that is the intent; if the "
+                "predictions were meant to pair one to one with targets, the shapes are wrong."
+            ),
+            fix=f"if every prediction has its own target: make `{second}` exactly {list(a.shape)}",
+            observed=f"{first} {a.summary}, {second} {b.summary}",
+            expected=f"{second} of shape {list(a.shape)}, or broadcast on purpose",
+            severity="info",
+            confidence="weak",
+        )
+        return
     if total > max(a.numel, b.numel):
         what = (
             f"they broadcast to {joint}, comparing every prediction with every target "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from ..evidence import kinds
+from ..evidence import kinds, layout
 from ..judging.context import CallContext
 from . import check
 
@@ -94,10 +94,20 @@ def _emit_wrong_dim(ctx: CallContext, argument: str, class_dim: int, log: bool) 
     return True
 
 
+def _layout_misread(ctx: CallContext, argument: str, class_dim: int | None) -> bool:
+    """The layer that made the tensor put the classes elsewhere (LL204, said by the format's check):
+    rows along the declared class dim are then no evidence of anything."""
+    value = ctx.args.get(argument)
+    if class_dim is None or not isinstance(value, torch.Tensor) or value.ndim < 3:
+        return False
+    made = layout.producer_axis(value)
+    return made is not None and made.dim != class_dim % value.ndim
+
+
 @check("kind_logits")
 def kind_logits(ctx: CallContext, argument: str, class_dim: int | None) -> None:
     """Raw, unnormalized scores, as CrossEntropyLoss wants."""
-    if class_dim is None:
+    if class_dim is None or _layout_misread(ctx, argument, class_dim):
         return
     found = _normalization(ctx, argument, class_dim)
     if found is None:
@@ -147,7 +157,7 @@ def kind_logits(ctx: CallContext, argument: str, class_dim: int | None) -> None:
 @check("kind_log_probabilities")
 def kind_log_probabilities(ctx: CallContext, argument: str, class_dim: int | None) -> None:
     """log_softmax outputs, as NLLLoss, CTCLoss and KLDivLoss (input) want."""
-    if class_dim is None:
+    if class_dim is None or _layout_misread(ctx, argument, class_dim):
         return
     found = _normalization(ctx, argument, class_dim)
     if found is None:
@@ -172,6 +182,8 @@ def kind_log_probabilities(ctx: CallContext, argument: str, class_dim: int | Non
         return
     if norm.classes < 2:
         return
+    if norm.nonpositive and norm.max_logsumexp_error <= kinds.carried_tolerance(norm._sample, facts.dtype):  # type: ignore[union-attr]
+        return  # log_softmax computed in bf16 or fp16, cast up for the loss: normalized to its own rounding
     positive = not norm.nonpositive
     seen = "has positive values" if positive else f"is not normalized (logsumexp over dim {class_dim} is up to {norm.max_logsumexp_error:.3g}, not 0)"
     ctx.emit(

@@ -24,7 +24,7 @@ _FUNCTIONAL = {"one_hot", "log_softmax", "softmax", "pad", "logsigmoid", "normal
 _METHODS = {
     "float", "double", "long", "int", "bool", "to", "unsqueeze", "squeeze", "argmax", "sum", "log", "exp",
     "clamp", "clamp_min", "sigmoid", "softmax", "log_softmax", "sort", "argsort", "view", "reshape", "flatten",
-    "movedim", "permute", "expand_as", "abs", "round",
+    "movedim", "permute", "expand_as", "abs", "round", "transpose",
 }
 _ATTRIBUTES = {"shape", "values", "indices", "ndim", "dtype", "device"}
 _NAMESPACES = {"torch": torch, "F": F}
@@ -60,6 +60,47 @@ def compose(outer: str, argument: str, inner: str) -> str:
                 if written and written != shown:
                     composed = re.sub(rf"(?<![\w.]){re.escape(shown)}(?![\w.])", written, composed)
     return composed
+
+
+# Findings whose fix converts an argument without changing what it means (a layout move, labels shifted
+# to start at 0, a mask scaled to [0, 1], signs mapped to {0, 1}): suggest() applies them as check()
+# writes them. A fix that changes meaning (clamping labels into range) is never among them.
+MEANING_PRESERVING = {
+    "LL204": None,  # classes moved to dim 1
+    "LL401": "1-based",  # only where the message says the labels are 1-based
+    "LL402": None,  # {0, 255} masks, {-1, 1} signs
+}
+
+
+def expressions_in(fix: str, argument: str) -> list[str]:
+    """The expressions over `argument` alone that a finding's help line proposes, in its order.
+
+    "target / 255, or (target > 127).float()" gives both; "loss(input.movedim(-1, 1), target)" gives
+    "input.movedim(-1, 1)"; "target - 1 (labels must run from 0 to C-1 = 4)" gives "target - 1".
+    """
+    found: list[str] = []
+    for piece in re.split(r";|, or |\s+# or ", fix):
+        piece = piece.strip()
+        if ": " in piece:
+            piece = piece.rsplit(": ", 1)[1]
+        for candidate in (piece, piece.split(" (")[0]):
+            try:
+                tree = ast.parse(candidate, mode="eval").body
+            except SyntaxError:
+                continue
+            if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "loss":
+                tree = next((a for a in tree.args if _names(a) == {argument}), None)
+                if tree is None:
+                    break
+            if _names(tree) == {argument} and not (isinstance(tree, ast.Name)):
+                found.append(ast.unparse(tree))
+            break
+    return list(dict.fromkeys(found))
+
+
+def _names(tree: ast.AST) -> set[str]:
+    """The free names of an expression, less the namespaces a conversion may use."""
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - set(_NAMESPACES)
 
 
 def apply(code: str, arguments: Mapping[str, Any]) -> Any:

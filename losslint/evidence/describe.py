@@ -173,8 +173,28 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
             ignore=ignored,
             **made,
         )
+    # Classes last, (N, L, C) token logits or (N, H, W, C) maps, against labels of the leading dims: class
+    # indices (with an ignore label) all the same; the loss's check says where the classes must go.
+    classes_last = (
+        pred_shape is not None and len(pred_shape) >= 3 and prediction_kind != "embeddings" and pred_shape[-1] >= 2
+        and facts.shape == pred_shape[:-1] and not without_class_dim and vr.all_integral and not facts.is_floating
+    )
+    if classes_last:
+        last = pred_shape[-1]  # type: ignore[index]
+        ignored = None if vr.min >= 0 else _ignore_label(value, last)
+        if vr.max < last and (vr.min >= 0 or ignored is not None):
+            return Description(
+                kind="class_indices",
+                evidence=f"integers in [0, {last}), one per position of the prediction's leading dims: its {last} classes are its last dim"
+                + (f"; with {ignored} (an ignore label)" if ignored is not None else ""),
+                ignore=ignored,
+                **made,
+            )
     distinct = set(facts.distinct_values(3) or ())
     where = "pixel" if pred_shape is not None and len(pred_shape) > 2 else "sample"
+    if distinct == {0.0, 255.0} and facts.shape == pred_shape:
+        # An image mask loaded as 0/255 and never scaled: binary labels, once divided by 255.
+        return Description(kind="binary", evidence="every value is 0 or 255: a binary mask that was never scaled (target / 255)", **made)
     # One score per pixel, (N, 1, *d), against a (N, *d) or (N, 1, *d) mask: a binary segmentation mask.
     mask_of_one_channel = (
         pred_shape is not None and len(pred_shape) > 2 and pred_shape[1] == 1

@@ -30,6 +30,18 @@ def tolerance(dtype: torch.dtype) -> float:
     return _TOLERANCE.get(dtype, 1e-3)
 
 
+def carried_tolerance(sample: torch.Tensor, dtype: torch.dtype) -> float:
+    """The tolerance of the precision the values were computed in: a bf16 softmax cast to float32 for the
+    loss (mixed precision) sums to 1 only to bf16's rounding, and every value of it is a bf16 value."""
+    tol = tolerance(dtype)
+    if dtype not in (torch.float32, torch.float64) or sample.numel() == 0:
+        return tol
+    for lower in (torch.bfloat16, torch.float16):
+        if bool((sample.to(lower).to(sample.dtype) == sample).all()):
+            return max(tol, tolerance(lower))
+    return tol
+
+
 class Normalization:
     """How a sample behaves as distributions along one dimension.
 
@@ -112,3 +124,125 @@ def strictly_inside_unit_interval(sample: torch.Tensor) -> bool:
 
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# ---- one inference of what a tensor's values are ------------------------------------------------------
+
+# Fewer values than this say nothing about a one-signed or bounded range: a small fresh head does that too.
+MIN_ELEMENTS_FOR_SHAPE_OF_RANGE = 64
+# log_softmax of probabilities (or softmax of softmax) is told from a mild distribution by rows whose
+# recovered probabilities reach from near 0 to near 1: a fresh head's small logits never spread that far.
+_TWICE_SPREAD = 0.9
+_MIN_ROWS_TWICE = 8
+_SIGMOID_OF_UNIT = 1 / (1 + math.exp(-1))
+_SIGMOID_SPREAD = 0.25  # as bounded_logits: a narrower (0, 1) band is a zero-initialised head as often
+_TWICE_SIGMOID_SPREAD = 0.1  # sigmoid(1) = 0.731: sigmoid of (0, 1) stays in (0.5, 0.731)
+
+
+@dataclass(frozen=True)
+class Inference:
+    """A kind from `language.vocabulary.VALUE_KINDS`, with the evidence in words and how sure it is."""
+
+    kind: str
+    evidence: str
+    confidence: str = "strong"  # "strong" | "weak"
+    producer: str = ""  # the activation that leaves such values, where one does
+
+
+def _recovered_distributions(rows: torch.Tensor, log: bool, tol: float) -> bool:
+    """Whether normalized rows are the (log_)softmax of rows that already were distributions.
+
+    softmax(p) = exp(p) / sum(exp(p)), so p = log(softmax(p)) + c per row, with c fixed by sum(p) = 1;
+    for log_softmax(p) = p - logsumexp(p) the same holds with the row itself in place of its log.
+    """
+    logs = rows if log else rows.clamp_min(1e-300).log()
+    c = (1 - logs.sum(dim=1, keepdim=True)) / rows.shape[1]
+    p = logs + c
+    if not bool(((p >= -tol) & (p <= 1 + tol)).all()):
+        return False
+    spread = p.max(dim=1).values - p.min(dim=1).values
+    return float(spread.max()) >= _TWICE_SPREAD
+
+
+def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None, whole_batch: bool = False) -> Inference | None:
+    """What the values of `sample` (a bounded sample of a prediction) are, or None where the evidence is thin.
+
+    Rows are read along `class_dim` where the loss has one. Only patterns that do not arise by chance
+    from raw scores are named: rows that sum to 1, values that never leave (0, 1), exact zeros with
+    nothing below them, a pile-up just above or just below 0, a range that reaches the bound of [-1, 1].
+    """
+    if sample.ndim == 0 or sample.numel() == 0 or not sample.is_floating_point():
+        return None
+    # One reduction in the sample's own dtype decides the common case: raw scores take both signs and
+    # leave [-1, 1]; only a one-signed or bounded sample is read further.
+    low, high = (float(v) for v in torch.aminmax(sample))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    n = sample.numel()
+    if low < -1 and high > 1:
+        return Inference("raw_scores", f"all {n} values read take both signs", confidence="weak")
+    x = sample if sample.dtype == torch.float64 else sample.to(torch.float64)
+    tol = tolerance(dtype)
+    if class_dim is not None and x.ndim >= 2 and x.shape[class_dim] >= 2:
+        norm = Normalization(x, class_dim, low, high)
+        loose = tolerance(torch.bfloat16)
+        if not (norm.is_probabilities(tol) or norm.is_log_probabilities(tol)) and (
+            norm.is_probabilities(loose) or norm.is_log_probabilities(loose)
+        ):
+            tol = carried_tolerance(sample, dtype)  # computed in bf16 or fp16 and cast up: its own rounding
+        if norm.rows >= _MIN_ROWS_TWICE and (norm.is_probabilities(tol) or norm.is_log_probabilities(tol)):
+            log = norm.nonpositive and not norm.nonnegative
+            if _recovered_distributions(norm._rows, log, tol):
+                what = "log_softmax" if log else "softmax"
+                return Inference(
+                    "twice_activated",
+                    f"every row is the {what} of a row that already was a distribution ({plural(norm.rows, 'row')})",
+                    producer=f"{what} of probabilities",
+                )
+        # A row or two of a few values can sum to 1 by chance (in bf16's rounding more easily): weak.
+        sure = "strong" if n >= MIN_ELEMENTS_FOR_RANGE_EVIDENCE and norm.rows >= 2 else "weak"
+        if norm.is_probabilities(tol):
+            return Inference("probabilities", f"every row sums to 1 ({plural(norm.rows, 'row')})", sure, "softmax")
+        if norm.is_log_probabilities(tol):
+            return Inference("log_probabilities", f"every row's logsumexp is 0 ({plural(norm.rows, 'row')})", sure, "log_softmax")
+        if whole_batch and class_dim != 0 and x.shape[0] >= 4 and (norm.nonnegative or norm.nonpositive):
+            # Columns, not rows: only decidable on the whole batch (a prefix of rows sums to less than 1).
+            columns = Normalization(x, 0, low, high)
+            if columns.rows >= 2 and (columns.is_probabilities(tol) or columns.is_log_probabilities(tol)):
+                return Inference("wrong_dim", f"every column over dim 0 is a distribution ({plural(columns.rows, 'column')}), the rows are not",
+                                 producer="softmax over dim 0")
+    if n < MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
+        return None
+    seen = f"all {n} values read"
+    # A fresh head with a prior bias also gives values in a narrow band inside (0, 1): a band that narrow
+    # is only weak evidence of a squashing op.
+    if 0.5 < low and high < _SIGMOID_OF_UNIT:
+        sure = "strong" if n >= MIN_ELEMENTS_FOR_SHAPE_OF_RANGE and high - low >= _TWICE_SIGMOID_SPREAD else "weak"
+        return Inference("twice_activated", f"{seen} lie in ({low:.3g}, {high:.3g}), inside sigmoid's image of (0, 1)",
+                         sure, producer="sigmoid of sigmoid")
+    if 0 < low and high < 1:
+        sure = "strong" if high - low >= _SIGMOID_SPREAD else "weak"
+        return Inference("element_probabilities", f"{seen} lie strictly inside (0, 1)", sure, producer="sigmoid")
+    if n < MIN_ELEMENTS_FOR_SHAPE_OF_RANGE:
+        return None
+    if low == 0:
+        zeros = int((x == 0).sum())
+        if max(2, n // 20) <= zeros < n:
+            return Inference("rectified", f"none of {n} values read is negative and {zeros} are exactly 0", producer="ReLU")
+        return None
+    if low > 0 and low < 0.02 * (high - low):
+        return Inference("positive", f"{seen} are positive, the smallest {low:.2g} against a largest {high:.3g}",
+                         producer="softplus or exp")
+    if high <= 0:
+        near = int((x > -0.7).sum())
+        if high > -0.05 and near >= n // 4:
+            return Inference("element_log_probabilities",
+                             f"none of {n} values read is positive, the largest {high:.2g}, and {near} lie in (-0.7, 0]",
+                             producer="logsigmoid")
+        return None
+    if -1 <= low and high <= 1 and n >= 256 and min(-low, high) >= 0.99:
+        return Inference("bounded", f"{seen} lie in [{low:.3g}, {high:.3g}], reaching both bounds of [-1, 1]",
+                         producer="tanh")
+    if low < 0 < high:
+        return Inference("raw_scores", f"{seen} take both signs", confidence="weak")
+    return None

@@ -9,15 +9,19 @@ An origin follows its tensor through ops that move values without changing them 
 `flatten`, indexing, `float()`, `to()`, `contiguous()`, ...), as long as the normalized dimension and
 every dimension after it keep their sizes: `logits.softmax(-1).view(-1, C)` is still a softmax over
 its last dimension, while after a reshape that merges the normalized dimension nothing is certain.
-The default `watch()` does not see those ops (only the producers): it follows views through the
-tensor's `._base` (a view of a softmax output keeps it), and loses the origin through copies (`.clone()`,
-a converting `.float()` or `.to()`, a reshape that copies). `watch(thorough=True)` sees every op.
+The default `watch()` does not see those ops (only the producers), so it follows the tensor back
+instead: through its `._base` (a view of a softmax output keeps it), through its storage (`.detach()`
+shares the producer's memory), and through the autograd graph, whose nodes for copies that keep values
+(`.float()`, `.to()`, `.clone()`, `.contiguous()`, views) lead to the producer's node. So a bf16
+softmax cast to float32 for the loss is still known as softmax output. A copy made without autograd
+(under `no_grad`, or of a detached tensor) is not followed. `watch(thorough=True)` sees every op.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import weakref
 from dataclasses import dataclass
 from types import FrameType
 
@@ -123,6 +127,11 @@ class Provenance:
 
     def __init__(self) -> None:
         self._origins: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        # The producers' outputs by their storage, to find them again from a detached tensor:
+        # storage address -> (weak reference to the output, its origin).
+        self._by_storage: dict[int, tuple[weakref.ref, Origin]] = {}
+        self._recorded = False  # nothing recorded yet: every lookup is a miss, at no cost
+        self._key = f"losslint.origin.{id(self)}"  # this watch's entry in an autograd node's metadata
 
     def __len__(self) -> int:
         return len(self._origins)
@@ -132,15 +141,58 @@ class Provenance:
         the default `watch()` sees the producers, not the view ops), under the same dimension rule
         as `propagate`."""
         origin = self._origins.get(tensor)
-        if origin is not None or not self._origins:
+        if origin is not None or not self._recorded:
             return origin
         base = getattr(tensor, "_base", None)
-        if base is None:
+        if base is not None:
+            origin = self._origins.get(base)
+            if origin is not None and _keeps(origin, base, tensor):
+                return origin
+        return self._through_storage(tensor) or self._through_autograd(tensor)
+
+    def _through_storage(self, tensor: torch.Tensor) -> Origin | None:
+        """`.detach()` and views share the producer's memory: the same storage, the same values."""
+        try:
+            key = tensor.untyped_storage().data_ptr()
+        except Exception:  # noqa: BLE001 - meta, sparse, fake tensors: nothing to follow
             return None
-        origin = self._origins.get(base)
-        if origin is None or not _keeps(origin, base, tensor):
+        found = self._by_storage.get(key)
+        if found is None:
             return None
-        return origin
+        ref, origin = found
+        out = ref()
+        if out is None or out.dtype != tensor.dtype or out.storage_offset() != tensor.storage_offset():
+            return None
+        return origin if _keeps(origin, out, tensor) else None
+
+    def _through_autograd(self, tensor: torch.Tensor) -> Origin | None:
+        """Back through autograd nodes of copies that keep values, to a producer's node, which carries
+        the origin in its `metadata` (kept by the node itself, freed with the graph)."""
+        node = tensor.grad_fn
+        for _ in range(_MAX_COPIES):
+            if node is None:
+                return None
+            found = node.metadata.get(self._key)
+            if found is not None:
+                shape, origin = found
+                return origin if _keeps_shape(origin, shape, tensor) else None
+            if type(node).__name__ not in _VALUE_KEEPING_NODES or not node.next_functions:
+                return None
+            node = node.next_functions[0][0]
+        return None
+
+    def _remember(self, out: torch.Tensor, origin: Origin) -> None:
+        try:
+            key = out.untyped_storage().data_ptr()
+        except Exception:  # noqa: BLE001
+            key = None
+        if key is not None:
+            self._by_storage[key] = (weakref.ref(out), origin)
+            if len(self._by_storage) > _MAX_REMEMBERED:
+                # Outputs of finished steps: drop those that are gone (a step makes a handful).
+                self._by_storage = {k: v for k, v in self._by_storage.items() if v[0]() is not None}
+        if out.grad_fn is not None:
+            out.grad_fn.metadata[self._key] = (tuple(out.shape), origin)
 
     def record(self, func: object, args: tuple, kwargs: dict, out: object) -> None:
         """After an op of ORIGIN_OPS ran: remember what `out` is."""
@@ -152,7 +204,10 @@ class Provenance:
         if kind != _SIGMOID and dim is None:
             return
         op, location = _entry_point(sys._getframe(1), default)
-        self._origins[out] = Origin(kind=kind, op=op, dim=dim, location=location)
+        origin = Origin(kind=kind, op=op, dim=dim, location=location)
+        self._origins[out] = origin
+        self._recorded = True
+        self._remember(out, origin)
 
     def propagate(self, args: tuple, kwargs: dict, out: object) -> None:
         """After a PASS_THROUGH_OPS op ran: `out` inherits its input's origin if the normalized
@@ -164,6 +219,31 @@ class Provenance:
         if origin is None or not _keeps(origin, source, out):
             return
         self._origins[out] = origin
+
+
+# Autograd nodes of ops that move or convert values without changing them (a float cast of probabilities
+# is still probabilities); `_keeps` then checks that the normalized dimension survived.
+_VALUE_KEEPING_NODES = frozenset(
+    {
+        "ToCopyBackward0", "CloneBackward0", "ViewBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0",
+        "SqueezeBackward0", "SqueezeBackward1", "SqueezeBackward2", "UnsqueezeBackward0", "SliceBackward0",
+        "PermuteBackward0", "TransposeBackward0", "TBackward0", "AsStridedBackward0", "ExpandBackward0",
+        "IndexBackward0", "SelectBackward0", "AliasBackward0",
+    }
+)
+_MAX_COPIES = 8
+_MAX_REMEMBERED = 1024
+
+
+def _keeps_shape(origin: Origin, shape: tuple[int, ...], out: torch.Tensor) -> bool:
+    """`_keeps` for a source known only by its shape (a producer's output that may be gone)."""
+    if not out.dtype.is_floating_point:
+        return False
+    if origin.dim is not None:
+        tail = -origin.dim
+        if out.ndim < tail or len(shape) < tail or tuple(out.shape[-tail:]) != tuple(shape[-tail:]):
+            return False
+    return True
 
 
 def _keeps(origin: Origin, source: torch.Tensor, out: torch.Tensor) -> bool:

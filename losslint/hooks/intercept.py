@@ -20,9 +20,9 @@ the meantime, losslint leaves their wrapper in place: its own, below theirs, is 
 on only passes through.
 
 What this does not see (docs/how-it-works/interception.md; `watch(thorough=True)` is the mode that does): a
-function imported by name before the block (`from torch.nn.functional import cross_entropy`), and
-origins through copies (`.clone()`, a `.to()` or `.float()` that converts): an origin is followed
-through views only, by the tensor's `._base`.
+function imported by name before the block (`from torch.nn.functional import cross_entropy`), and the
+copy ops themselves: an origin is followed back from the tensor instead (its `._base`, its storage, its
+autograd graph: `evidence.provenance`), which misses only copies made without autograd.
 """
 
 from __future__ import annotations

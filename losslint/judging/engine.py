@@ -822,6 +822,17 @@ def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
+def _declared_kind(ctx: CallContext, arg) -> str:
+    """The argument's declared kind under this call's configuration (`kind_by` in the rule file)."""
+    for option, by_value in arg.kind_by:
+        value = ctx.config.get(option)
+        key = str(value).lower() if isinstance(value, bool) else str(value)
+        for when, kind in by_value:
+            if when == key:
+                return kind
+    return arg.kind
+
+
 def _check_kinds(ctx: CallContext, fmt: CompiledFormat) -> None:
     """Value-kind heuristics (logits, log-probabilities, probabilities, ...) on a bounded sample."""
     for name, arg in fmt.arguments.items():
@@ -843,11 +854,17 @@ def _check_kinds(ctx: CallContext, fmt: CompiledFormat) -> None:
                 _internal_error(ctx, f"origin of `{name}`", exc)
         if ctx.values(name) is None:
             continue
-        fn = check_library.REGISTRY[f"kind_{arg.kind}"]
-        try:
-            fn(ctx, argument=name, class_dim=class_dim)
-        except Exception as exc:  # noqa: BLE001
-            _internal_error(ctx, f"kind check {arg.kind} on `{name}`", exc)
+        declared = _declared_kind(ctx, arg)
+        # The declared kind's own check says what only it knows (a wrong dim, a redundant log_softmax);
+        # the contract check then compares the inferred kind with the declaration, for every kind.
+        for check_name, params in ((f"kind_{declared}", {}), ("kind_contract", {"declared": declared, "harmless": arg.kind_harmless})):
+            fn = check_library.REGISTRY.get(check_name)
+            if fn is None:
+                continue
+            try:
+                fn(ctx, argument=name, class_dim=class_dim, **params)
+            except Exception as exc:  # noqa: BLE001
+                _internal_error(ctx, f"kind check {declared} on `{name}`", exc)
 
 
 def _run_checks(ctx: CallContext, checks) -> None:

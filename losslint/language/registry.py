@@ -24,6 +24,7 @@ from . import releases
 from .domains import Domain, parse_domain
 from ..errors import RuleFileError, RuleShadowWarning, UnknownLossError
 from .shapes import Pattern, parse_pattern
+from .vocabulary import DECLARED_KINDS, VALUE_KINDS
 from .spec import DTYPE_GROUPS, CodeDoc, ConfigRule, LossRule, RawRule, builtin_raw, load_builtin, read_rules, validate_rules
 
 CheckFn = Callable[..., None]
@@ -44,6 +45,8 @@ class CompiledArgument:
     optional: bool
     number_ok: bool
     array_ok: bool
+    kind_by: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    kind_harmless: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -215,9 +218,14 @@ def compile_rule(
             for code in (arg.dtype_code, arg.domain_code):
                 if code is not None and code not in codes:
                     problems.append(f"{where}: unknown code {code!r}")
-            if arg.kind is not None and f"kind_{arg.kind}" not in check_library.REGISTRY:
-                kinds = sorted(k.removeprefix("kind_") for k in check_library.REGISTRY if k.startswith("kind_"))
-                problems.append(f"{where} → kind: unknown kind {arg.kind!r}; known kinds: {', '.join(kinds)}")
+            known_kinds = set(DECLARED_KINDS) | {k.removeprefix("kind_") for k in check_library.REGISTRY if k.startswith("kind_")}
+            known_kinds.discard("contract")
+            for kind in [arg.kind] + [k for by in (arg.kind_by or {}).values() for k in by.values()]:
+                if kind is not None and kind not in known_kinds:
+                    problems.append(f"{where} → kind: unknown kind {kind!r}; known kinds: {', '.join(sorted(known_kinds))}")
+            for kind in arg.kind_harmless or ():
+                if kind not in VALUE_KINDS:
+                    problems.append(f"{where} → kind_harmless: unknown value kind {kind!r}; known: {', '.join(VALUE_KINDS)}")
             dtypes = _dtype_set(arg.dtype)
             arguments[name] = CompiledArgument(
                 name=name,
@@ -233,6 +241,8 @@ def compile_rule(
                 optional=arg.optional,
                 number_ok=arg.number_ok,
                 array_ok=arg.array_ok,
+                kind_by=tuple((o, tuple(by.items())) for o, by in (arg.kind_by or {}).items()),
+                kind_harmless=tuple(arg.kind_harmless or ()),
             )
         checks = _compile_checks(fmt.checks, f"{source} → formats[{fi}]", problems)
         unknown = [c for c in fmt.when if not releases.known(c)]

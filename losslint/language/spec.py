@@ -82,6 +82,11 @@ class ArgumentRule(_Model):
     domain_code: str | None = None
     domain_raises: bool = False
     kind: str | None = None
+    # The declared kind under a configuration switch: { sigmoid = { "false" = "probabilities" } } (values
+    # as lowercase text); see losslint/checks/kind_contract.py.
+    kind_by: dict[str, dict[str, str]] | None = None
+    # Inferred kinds that compute the same value for this loss (a per-row shift for a margin loss).
+    kind_harmless: list[str] | None = None
     # May be None (an optional weight) or a Python number instead of a tensor (GaussianNLL's var).
     optional: bool = False
     number_ok: bool = False

@@ -1,0 +1,79 @@
+"""One check for every declared kind: the kind inferred from an argument's values against the kind its
+rule file declares.
+
+A rule file says `kind = "logits"` (or `binary_logits`, `scores`, `log_probabilities`, `probabilities`)
+on an argument; `language.vocabulary.DECLARED_KINDS` says which inferred kinds each accepts, which are
+harmless, and which code every other one gets. `evidence.kinds.infer` reads the values once. A new loss
+gets these verdicts by declaring its kinds; a new inferred kind is added once, in the vocabulary and the
+inference. The engine runs this after the declared kind's own check (`kind_<kind>`, which says the
+kind-specific things: a wrong normalization dim, the redundant log_softmax), and it stays quiet where that
+check, or provenance, already spoke for the argument.
+"""
+
+from __future__ import annotations
+
+from ..evidence import kinds
+from ..judging.context import CallContext
+from ..language.vocabulary import DECLARED_KINDS, KIND_FIXES, VALUE_KINDS
+from . import check
+from .value_kinds import _layout_misread
+
+
+# Every code a kind mismatch is reported with: an info among them (a weak sigmoid reading that watch()
+# saw no sigmoid for) is a verdict on the kind too, which this check does not overrule.
+_KIND_CODES = {code for contract in DECLARED_KINDS.values() for code in contract.codes.values()}
+
+
+def _spoken_for(ctx: CallContext, argument: str) -> bool:
+    return any(f.argument == argument and (f.severity != "info" or f.code in _KIND_CODES) for f in ctx.findings)
+
+
+@check("kind_contract")
+def kind_contract(
+    ctx: CallContext,
+    argument: str,
+    class_dim: int | None,
+    declared: str,
+    harmless: tuple[str, ...] = (),
+) -> None:
+    contract = DECLARED_KINDS.get(declared)
+    facts = ctx.values(argument)
+    if contract is None or facts is None or not facts.is_floating or facts.ndim == 0:
+        return
+    # Rows are read along the class dim; an element-wise loss declares none, and dim 1 (where a Linear or
+    # conv head puts its outputs) is probed instead: a row pattern there does not arise by chance either.
+    dim = 1 if facts.ndim >= 2 else None
+    if class_dim is not None and facts.ndim >= 2:
+        dim = class_dim if class_dim >= 0 else facts.ndim + class_dim
+    known = facts.__dict__.get(f"_normalization_{dim}")  # the declared kind's check read the range already
+    if known is not None and known.low < -1 and known.high > 1:
+        return  # raw scores: both signs, beyond [-1, 1] (the common case, decided without a pass)
+    if _spoken_for(ctx, argument) or _layout_misread(ctx, argument, class_dim):
+        return
+    sample = facts.sample_view(0)
+    if sample is None:
+        return
+    inferred = kinds.infer(sample, facts.dtype, dim, whole_batch=sample.ndim >= 1 and sample.shape[0] == facts.shape[0])
+    if inferred is None or inferred.confidence != "strong":
+        return
+    if inferred.kind in contract.accepts or inferred.kind in contract.harmless or inferred.kind in harmless:
+        return
+    code = contract.codes.get(inferred.kind)
+    if code is None:
+        return
+    if inferred.kind == "twice_activated":
+        # log_softmax of probabilities also has rows whose logsumexp is 0: "redundant" is then wrong.
+        ctx.findings[:] = [f for f in ctx.findings if not (f.argument == argument and f.code == "LL307")]
+    ctx.emit(
+        code,
+        argument,
+        f"`{argument}` holds {VALUE_KINDS[inferred.kind]}: {inferred.evidence}; expected {contract.words}",
+        explanation=(
+            f"{ctx.loss.codes[code].why} {ctx.loss.name} takes {contract.words}; these values look like the output of "
+            f"{inferred.producer or 'an activation'}, which does not arise from raw scores by chance."
+        ),
+        fix=KIND_FIXES.get(inferred.kind),
+        observed=f"{facts.summary}, {VALUE_KINDS[inferred.kind].split(' (')[0]}",
+        expected=contract.words,
+        confidence=inferred.confidence,
+    )
