@@ -40,6 +40,9 @@ class CallContext:
     origins: dict[str, "Origin"] = field(default_factory=dict)
     # Whether `origins` was asked at all (inside watch()): then no origin means no squashing op was seen.
     tracked: bool = False
+    # The autocast the call runs under (autocast_policy.Autocast), where one applies to its tensors; the
+    # tensors in `args` are then the ones its kernel sees.
+    autocast: Any = None
 
     # ---- reading -----------------------------------------------------------------------------
 

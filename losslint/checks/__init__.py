@@ -70,6 +70,6 @@ def raiser(ctx) -> str:
 
 # Importing the modules registers their checks.
 from . import binary, classification, distribution, elementwise, kinds, margin, metric, regression, sequence  # noqa: E402,F401
-from . import bounded, misuse, numerics  # noqa: E402,F401  (issue 11: NaN / inf, bounded predictions, domains)
+from . import backward, bounded, misuse, numerics  # noqa: E402,F401  (issue 11: NaN / inf, bounded predictions, domains)
 # Other libraries' conventions (issue 12), one module each: dropping a library touches nothing else.
 from . import lib_monai, lib_smp, lib_timm, lib_torchvision  # noqa: E402,F401
