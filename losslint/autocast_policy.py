@@ -65,8 +65,8 @@ LOWER_PRECISION_ARGUMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "LinearCrossEntropyLoss": ("aten::linear", ("input", "linear_weight", "linear_bias")),
 }
 
-# Losses whose `weight=` makes torch compute them in Python (F.mse_loss and l1_loss from 2.6): the fused
-# op that autocast wraps is not called then. (F.huber_loss with a weight still calls the fused op, with
+# Losses whose `weight=` makes torch compute them in Python (F.mse_loss and l1_loss, on releases
+# where they take one: releases.holds("mse_loss_weight")): the fused op that autocast wraps is not called then. (F.huber_loss with a weight still calls the fused op, with
 # reduction="none", and multiplies its float32 result by the weight.)
 WEIGHTED_IN_PYTHON = frozenset({"MSELoss", "L1Loss"})
 

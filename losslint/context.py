@@ -76,8 +76,19 @@ class CallContext:
         return any(f.torch_raises for f in self.findings)
 
     def _empty_batch_skips_dtype_checks(self) -> bool:
-        if not self.loss.empty_batch_skips_dtype_checks:
+        skips = self.loss.empty_batch_skips_dtype_checks
+        if not skips:
             return False
+        if isinstance(skips, str):
+            from . import releases
+
+            if self.config.get("reduction", "mean") == "none" or not releases.condition_holds(skips):
+                return False
+            # Only the class-index path returns early: a target with the class dimension is class
+            # probabilities, whose dtype is checked first.
+            first, target = self.facts.get(self.loss.arguments[0]), self.facts.get("target")
+            if first is None or target is None or target.ndim != first.ndim - 1:
+                return False
         first = self.facts.get(self.loss.arguments[0])
         return first is not None and first.numel == 0
 

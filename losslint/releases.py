@@ -194,6 +194,16 @@ def _unbatched_target_1_label_smoothing() -> bool:
 
 
 @behaviour(
+    "empty_batch_skips_class_target_dtype",
+    "Does nll_loss take an empty batch with a target of a non-index dtype, e.g. a (0, C) input and a float (0,) target, under reduction='mean'?",
+    "yes on 2.4 and 2.8 (the kernel returns before its dtype check; CrossEntropyLoss too, and int32 targets; "
+    "reduction='none' still raises); no on 2.13 and 2.15 ('expected target dtype to be Long or Byte').",
+)
+def _empty_batch_skips_class_target_dtype() -> bool:
+    return _accepts(lambda: F.nll_loss(torch.zeros(0, 2), torch.zeros(0)))
+
+
+@behaviour(
     "adaptive_int32_target",
     "Does AdaptiveLogSoftmaxWithLoss take int32 targets?",
     "rejected up to 2.7 ('gather(): Expected dtype int64 for index'); accepted from 2.8.",

@@ -34,7 +34,10 @@ from losslint.registry import CompiledLoss
 FLOATS = (torch.float32, torch.float16, torch.bfloat16)
 CONTEXTS = (None, torch.bfloat16, torch.float16)  # the CPU autocast dtype, None: no autocast
 REDUCTIONS = ("mean", "sum", "none")
-LARGE_TERMS = 70_000  # a float16 sum of this many terms of about 1 passes 65504
+OVERFLOW = 1.5 * 65504  # a large case's float32 sum passes this: float16's largest value, and a margin
+# Bounded losses with wide rows (CosineEmbeddingLoss on 128 features) would need tens of millions of
+# elements to pass 65504: they get no large case.
+MAX_LARGE_ELEMENTS = 2_000_000
 SEEDS_PER_LOSS = 2  # the first valid call, and the first with a tensor configuration (a weight)
 
 
@@ -88,24 +91,39 @@ def _float32(args, kwargs):
 
 
 def _large(loss: CompiledLoss, fn, args, kwargs):
-    """The call with its batch repeated until the loss sums about LARGE_TERMS terms, or None where the
-    rows cannot be repeated (torch rejects the repeated float32 call)."""
+    """The call with its batch repeated until its float32 'sum' passes OVERFLOW (just past float16's
+    range: the smallest batch where overflow is the point), or None where the rows cannot be repeated
+    or the sum does not grow (a margin loss whose margins are all met)."""
     first = next((a for a in args if isinstance(a, torch.Tensor)), None)
-    if first is None or first.ndim == 0 or first.numel() == 0:
+    if first is None or first.ndim == 0 or first.numel() == 0 or "reduction" not in loss.config:
         return None
     n = first.shape[0]
-    times = -(-LARGE_TERMS // max(1, first.numel()))
 
-    def grow(v):
+    def grow(v, times):
         if isinstance(v, torch.Tensor) and v.ndim and v.shape[0] == n:
             return v.repeat(times, *([1] * (v.ndim - 1)))
         return v
 
-    big_args = [grow(a) for a in args]
-    big_kwargs = {k: grow(v) for k, v in kwargs.items()}
-    if torch_result(fn, *_float32(big_args, big_kwargs), None)[0]:
-        return None
-    return big_args, big_kwargs
+    # Rows first; a loss whose terms are small (TripletMarginLoss's distances on 128 features) gets
+    # its floating arguments scaled too, which keeps them finite in float16.
+    for scale in (1, 64):
+        times = 2
+        while times * first.numel() <= MAX_LARGE_ELEMENTS:
+            # Targets keep their values (labels stay labels).
+            big_args = [grow(a, times) if name == "target" else _scaled(grow(a, times), scale) for name, a in zip(loss.arguments, args)]
+            big_kwargs = {k: grow(v, times) for k, v in kwargs.items()}
+            a32, k32 = _float32(big_args, big_kwargs)
+            raised, _, out = torch_result(fn, a32, dict(k32, reduction="sum"), None)
+            if raised or out is None:
+                return None
+            if float(out.abs().sum()) > OVERFLOW:
+                return big_args, big_kwargs
+            times *= 2
+    return None
+
+
+def _scaled(v, scale):
+    return v * scale if scale != 1 and isinstance(v, torch.Tensor) and v.is_floating_point() else v
 
 
 def cases(limit: set[str] | None = None) -> Iterator[Case]:
@@ -113,13 +131,15 @@ def cases(limit: set[str] | None = None) -> Iterator[Case]:
         args, kwargs = _float32(args, kwargs)
         reductions = [r for r in REDUCTIONS if "reduction" in loss.config] or [None]
         large = _large(loss, fn, args, kwargs)
-        for size, (a0, k0) in (("small", (args, kwargs)), ("large", large)):
-            if a0 is None:
+        for size, call in (("small", (args, kwargs)), ("large", large)):
+            if call is None:
                 continue
+            a0, k0 = call
             slots = [(s, t) for s, t in combinations._tensor_slots(a0, k0) if t.is_floating_point()]
             for dtypes in itertools.product(FLOATS, repeat=len(slots)):
-                # Large batches are about float16 overflow: only where some argument is float16.
-                if size == "large" and torch.float16 not in dtypes:
+                # Large batches are about float16 overflow: only where some argument is float16 (and
+                # none bfloat16: promotion to float32 is the other half of the question).
+                if size == "large" and (torch.float16 not in dtypes or torch.bfloat16 in dtypes):
                     continue
                 a, k = list(a0), dict(k0)
                 for (slot, t), dt in zip(slots, dtypes):

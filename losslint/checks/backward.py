@@ -1,6 +1,6 @@
 """Calls whose forward runs and whose backward raises, judged from the arguments alone.
 
-torch 2.x's huber_loss forward promotes an input and a target of different floating dtypes, but its
+torch's huber_loss forward promotes an input and a target of different floating dtypes, but its
 backward kernel writes the gradient in one dtype and checks the other against it: 'Found dtype Half
 but expected Float' (every pair of float16, bfloat16, float32 and float64, whichever argument requires
 grad; measured over the mixed-precision matrix, tests/autocast_matrix.py, where HuberLoss is the only
