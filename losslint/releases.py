@@ -162,6 +162,39 @@ def cpu_kernel_message(functional: str, dtype: torch.dtype) -> str | None:
     return _error_of(lambda: getattr(F, functional)(one, one))
 
 
+def _backward_error_of(call: Callable[[], torch.Tensor]) -> str | None:
+    """The first line of what torch raises computing the call's gradient (its forward runs), or None."""
+    with warnings.catch_warnings(), torch.enable_grad(), torch.autocast("cpu", enabled=False):
+        warnings.simplefilter("ignore")
+        try:
+            out = call()
+        except Exception:  # noqa: BLE001 - a forward raise is another question
+            return None
+        try:
+            out.backward()
+        except Exception as exc:  # noqa: BLE001 - any rejection counts
+            text = str(exc).strip()
+            return text.splitlines()[0] if text else type(exc).__name__
+    return None
+
+
+@cache
+def cpu_backward_message(functional: str, dtype: torch.dtype) -> str | None:
+    """What the backward of F.<functional>(input, target) raises on CPU tensors of `dtype`, where its
+    forward runs ("mse_backward_cpu_out" not implemented for 'Half' up to 2.4, smooth_l1's up to 2.8),
+    or None."""
+    x, t = torch.ones(2, dtype=dtype, requires_grad=True), torch.zeros(2, dtype=dtype)
+    return _backward_error_of(lambda: getattr(F, functional)(x, t))
+
+
+@cache
+def mixed_backward_message(functional: str) -> str | None:
+    """What the backward of F.<functional>(input, target) raises for a float32 input that requires grad and
+    a float16 target, where its forward runs, or None."""
+    x, t = torch.ones(2, requires_grad=True), torch.zeros(2, dtype=torch.float16)
+    return _backward_error_of(lambda: getattr(F, functional)(x, t))
+
+
 # ---- class-index losses ----------------------------------------------------------------------------------
 
 
