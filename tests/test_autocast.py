@@ -195,3 +195,20 @@ def test_empty_batch_float_class_target_follows_the_installed_torch():
             assert losslint.check(F.cross_entropy, x, target, reduction=reduction).torch_raises == raised, (reduction, target.dtype, target.shape)
             if target.ndim == 1 and target.is_floating_point() and reduction != "none":
                 assert raised == (not releases.holds("empty_batch_skips_class_target_dtype"))
+
+
+def test_hooks_judge_each_call_in_its_own_autocast_context():
+    """attach() in "auto" mode lets a valid autocast step run, and still stops the same call outside
+    autocast, where torch rejects it (the record of a call includes the autocast state)."""
+    crit = nn.MultiMarginLoss()
+    x, t = torch.rand(8, 5).half(), torch.randint(0, 5, (8,))
+    with losslint.attach(crit, action="auto"):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            for _ in range(3):
+                crit(x, t)
+        with pytest.raises(losslint.LossLintError):
+            crit(x, t)
+    with losslint.watch(action="auto") as watch:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            F.multi_margin_loss(x, t)
+    assert watch.calls == 1 and not watch.reports
