@@ -212,3 +212,46 @@ def test_hooks_judge_each_call_in_its_own_autocast_context():
         with torch.autocast("cpu", dtype=torch.bfloat16):
             F.multi_margin_loss(x, t)
     assert watch.calls == 1 and not watch.reports
+
+
+def _fake_cuda(*shape, dtype=torch.float32):
+    """A CUDA tensor's metadata without a GPU: a fake tensor (metadata-only checks judge it)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    try:
+        with FakeTensorMode():
+            return torch.empty(*shape, device="cuda", dtype=dtype)
+    except Exception as exc:  # noqa: BLE001 - a release whose fake tensors need a CUDA build
+        pytest.skip(f"no fake CUDA tensors on this build: {exc}")
+
+
+@pytest.fixture
+def cuda_autocast():
+    """The real CUDA autocast state switched on (torch.autocast("cuda") disables itself without a GPU;
+    the flag it sets is what losslint reads)."""
+    if not hasattr(torch, "get_autocast_dtype"):
+        pytest.skip("this release has no per-device autocast state API")
+    torch.set_autocast_enabled("cuda", True)
+    try:
+        yield
+    finally:
+        torch.set_autocast_enabled("cuda", False)
+
+
+def test_bce_under_cuda_autocast_is_a_raise_with_its_reason(cuda_autocast):
+    """Derived from torch's source (no GPU here): autocast_mode.cpp bans binary_cross_entropy on CUDA."""
+    checker = losslint.Checker(depth="metadata")
+    p, t = _fake_cuda(8, 3), _fake_cuda(8, 3)
+    report = checker.check(nn.BCELoss(), p, t)
+    assert report.torch_raises and report.codes == ["LL107"], str(report)
+    f = report.findings[0]
+    assert "unsafe to autocast" in f.explanation and "BCEWithLogitsLoss" in f.fix
+    # BCEWithLogitsLoss is on the float32 list there: a float16 input against a float32 target is fine.
+    assert not checker.check(nn.BCEWithLogitsLoss(), _fake_cuda(8, 3, dtype=torch.float16), t).torch_raises
+    # CTC is not wrapped on CUDA: half-precision log-probs keep their dtype, and the dtype rule stands.
+    lp = _fake_cuda(6, 2, 4, dtype=torch.float16)
+    targets = _fake_cuda(2, 2, dtype=torch.long)
+    ctc = checker.check(nn.CTCLoss(), lp, targets, [6, 6], [2, 2])
+    assert autocast_policy.policy("CTCLoss", "cuda") == "as-is"
+    assert ctc.codes == ["LL101"] and ctc.torch_raises, str(ctc)
+    assert checker.check(nn.CTCLoss(), _fake_cuda(6, 2, 4), targets, [6, 6], [2, 2]).ok
