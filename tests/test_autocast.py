@@ -18,7 +18,6 @@ import torch.nn.functional as F
 import autocast_matrix
 import losslint
 from losslint import autocast_policy
-from losslint.checks.numerics import result_dtype  # noqa: F401 - imported for its module's checks
 
 LOSSES = sorted({loss.name for loss, *_ in autocast_matrix._seeds(None)})
 
