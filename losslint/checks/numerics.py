@@ -605,21 +605,27 @@ def _half_overflow(ctx: CallContext, how: str, mean: str) -> None:
         if autocast is not None and autocast.policy != "fp32"
         else ""
     )
-    fix = f"compute the loss in float32: loss({name}.float(), ...) with the other floating arguments .float() too"
+    # The float16 arguments that make the result float16 (the input, or a target the loss follows).
+    half = [k for k, v in ctx.args.items() if isinstance(v, torch.Tensor) and v.dtype == torch.float16]
+    half += [k for k, v in ctx.config.items() if isinstance(v, torch.Tensor) and v.dtype == torch.float16]
+    call = ", ".join(f"{a}.float()" if a in half else a for a in ctx.loss.arguments if a in ctx.args)
+    call += "".join(f", {k}={k}.float()" for k in half if k not in ctx.args)
+    fix = f"compute the loss in float32: loss({call})"
     if autocast is not None:
         fix += f", or outside autocast (with torch.autocast({autocast.device_type!r}, enabled=False):)"
     if reduction == "sum" and not (mean == "sum" or weighted):
         fix += ", or reduction='mean'"  # accumulated wider than float16: finite
+    named = " and ".join(f"`{a}`" for a in half) or f"`{name}`"
     ctx.emit(
         "LL607",
-        name,
-        f"`{name}` is float16 and {seen}: {where}",
+        half[0] if half else name,
+        f"{named} {'is' if len(half) <= 1 else 'are'} float16, so {ctx.loss.name} computes in float16, and {seen}: {where}",
         explanation=(
             f"{ctx.loss.name} computes and returns a float16 result here{outside}; a value above 65504 overflows "
             "to inf, and its gradient to inf or NaN. Autocast's float32 list exists for this reason."
         ),
         fix=fix,
-        observed=f"{inp.summary}, reduction={reduction!r}, {seen}",
+        observed=f"{(ctx.facts.get(half[0]) if half and half[0] in ctx.facts else inp).summary}, reduction={reduction!r}, {seen}",
         expected="a result below 65504, or float32",
         confidence="strong" if rows < batch else "certain",
     )
