@@ -350,6 +350,8 @@ def _run(
             _check_devices(ctx)
             _match_format(ctx, spec)
             _check_dtypes(ctx, spec)
+            if ctx.autocast is not None and ctx.autocast.policy == "as-is":
+                _autocast_leaves_dtypes(ctx, spec)
             # Scalars only: a plan holds no tensor and no object of the user's (a weight, a callable
             # is read again on every call).
             scalars = all(type(v) in _SCALARS for v in config.values())
@@ -417,6 +419,19 @@ def _autocast_view(ctx: CallContext, spec: CompiledLoss) -> None:
 
     ctx.args = {k: cast(k, v) for k, v in ctx.args.items()}
     ctx.config = {k: cast(k, v) for k, v in ctx.config.items()}
+
+
+def _autocast_leaves_dtypes(ctx: CallContext, spec: CompiledLoss) -> None:
+    """A dtype raise under an autocast that does not cast this loss (CTC on CUDA) says so: people
+    expect autocast to have made the dtypes right."""
+    note = (
+        f" {ctx.autocast.describe()} does not cast {spec.name} on {ctx.autocast.device_type}: "
+        "its kernel sees the arguments' own dtypes."
+    )
+    ctx.findings = [
+        dataclasses.replace(f, explanation=f.explanation + note) if f.code.startswith("LL1") and f.torch_raises else f
+        for f in ctx.findings
+    ]
 
 
 def _own_names(finding: Finding, names: dict[str, str]) -> Finding:

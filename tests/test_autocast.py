@@ -253,4 +253,5 @@ def test_bce_under_cuda_autocast_is_a_raise_with_its_reason(cuda_autocast):
     ctc = checker.check(nn.CTCLoss(), lp, targets, [6, 6], [2, 2])
     assert autocast_policy.policy("CTCLoss", "cuda") == "as-is"
     assert ctc.codes == ["LL101"] and ctc.torch_raises, str(ctc)
+    assert "does not cast CTCLoss on cuda" in ctc.findings[0].explanation
     assert checker.check(nn.CTCLoss(), _fake_cuda(6, 2, 4), targets, [6, 6], [2, 2]).ok
