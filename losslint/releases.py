@@ -208,6 +208,17 @@ def _unbatched_target_1() -> bool:
 
 
 @behaviour(
+    "unbatched_target_1_backward",
+    "Where nll_loss takes a (1,) class-index target for an unbatched (C,) input, does its backward take it too?",
+    "no on 2.13 and 2.15: the forward runs and the backward raises 'size mismatch (got input: [C], target: [1])' "
+    "(found by the release matrix running backward); the forward rejects it up to 2.8.",
+)
+def _unbatched_target_1_backward() -> bool:
+    x = torch.zeros(2, requires_grad=True)
+    return _backward_error_of(lambda: F.nll_loss(x, torch.tensor([1]))) is None
+
+
+@behaviour(
     "unbatched_target_of_input_size",
     "Does nll_loss take a (C,) class-index target for an unbatched (C,) input?",
     "accepted up to 2.8 (a meaningless result); rejected from 2.9 ('For 1D input, 1D target must have size 1').",

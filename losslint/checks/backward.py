@@ -69,3 +69,27 @@ def backward_dtypes(ctx: CallContext, functional: str, arguments: tuple[str, ...
             expected="float32 or float64",
             torch_raises=True,
         )
+
+
+@check("unbatched_target_1_backward", metadata_only=True)
+def unbatched_target_1_backward(ctx: CallContext) -> None:
+    """A (1,) class index for an unbatched (C,) input: the releases whose forward takes it reject it in
+    the backward ('size mismatch (got input: [C], target: [1])'), where a gradient flows."""
+    if not ctx.grad_enabled or (ctx.findings and ctx.torch_raises) or releases.holds("unbatched_target_1_backward"):
+        return
+    if not any(isinstance(v, torch.Tensor) and v.requires_grad for v in ctx.args.values()):
+        return
+    ctx.emit(
+        "LL203",
+        "target",
+        f"`target` has shape (1,) for an unbatched `input` of shape {tuple(ctx.tensor('input').shape)}: "
+        f"{ctx.loss.name}'s forward runs, and its backward raises",
+        explanation=(
+            "torch takes a (1,) class index for one unbatched sample in the forward, but the backward raises "
+            "'size mismatch (got input: [C], target: [1])': the training step fails at loss.backward()."
+        ),
+        fix="target.squeeze(0) (a 0-d class index), or a batch of one: loss(input.unsqueeze(0), target)",
+        observed=ctx.describe("target"),
+        expected="a 0-d target for a (C,) input, or (1, C) and (1,)",
+        torch_raises=True,
+    )
