@@ -187,4 +187,4 @@ def state() -> tuple:
     """The autocast state that changes a verdict, for the engine's metadata cache."""
     if not any_enabled():
         return ()
-    return tuple((d, dtype(d)) for d in ("cpu", "cuda") if enabled(d))
+    return tuple((d, dtype(d)) for d in AUTOCAST_DEVICES if enabled(d))
