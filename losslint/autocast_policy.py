@@ -116,23 +116,17 @@ def policy(loss: str, device_type: str, config: dict[str, Any] | None = None) ->
 
 
 def enabled(device_type: str) -> bool:
-    if hasattr(torch, "get_autocast_dtype"):  # torch.is_autocast_enabled(device_type) came with it
-        try:
-            return bool(torch.is_autocast_enabled(device_type))
-        except (RuntimeError, TypeError):
-            return False
-    if device_type == "cpu":
-        return bool(torch.is_autocast_cpu_enabled())
-    if device_type == "cuda":
-        return bool(torch.is_autocast_enabled())
-    return False
+    # torch.is_autocast_enabled(device_type) and torch.get_autocast_dtype(device_type) exist on every
+    # release losslint accepts (the per-device forms replaced is_autocast_cpu_enabled and friends).
+    try:
+        return bool(torch.is_autocast_enabled(device_type))
+    except (RuntimeError, TypeError):
+        return False  # a device type this build does not know
 
 
 def dtype(device_type: str) -> torch.dtype:
     """The low-precision dtype of the device's autocast (float16 by default on CUDA, bfloat16 on CPU)."""
-    if hasattr(torch, "get_autocast_dtype"):
-        return torch.get_autocast_dtype(device_type)
-    return torch.get_autocast_cpu_dtype() if device_type == "cpu" else torch.get_autocast_gpu_dtype()
+    return torch.get_autocast_dtype(device_type)
 
 
 def any_enabled() -> bool:
@@ -140,7 +134,7 @@ def any_enabled() -> bool:
     probe = getattr(torch._C, "_is_any_autocast_enabled", None)
     if probe is not None:
         return bool(probe())
-    return any(enabled(d) for d in ("cpu", "cuda"))
+    return any(enabled(d) for d in AUTOCAST_DEVICES)
 
 
 @dataclass(frozen=True)
