@@ -62,13 +62,26 @@ def run_example(loss: CompiledLoss, example, form: str, seed: int = 0, registry=
 
 
 def torch_outcome(fn, args, kwargs) -> tuple[bool, str]:
-    """Run the real loss: (whether it raised, "ExcType: message"). Its own warnings are not the point."""
+    """Run the real loss: (whether it raised, "ExcType: message"). Its own warnings are not the point.
+
+    Where the result requires grad, its backward runs too (torch.autograd.grad: no .grad is written): a
+    training step calls it, and a loss whose backward rejects the arguments (HuberLoss on two floating
+    dtypes) is a call torch rejects."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fn(*args, **kwargs)
+            out = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
             return True, f"{type(exc).__name__}: {str(exc)[:200]}"
+        if isinstance(out, torch.Tensor) and out.requires_grad and out.is_floating_point():
+            leaves = [v for v in [*args, *kwargs.values()] if isinstance(v, torch.Tensor) and v.requires_grad and v.is_leaf]
+            if isinstance(fn, torch.nn.Module):
+                leaves += [p for p in fn.parameters() if p.requires_grad]
+            try:
+                if leaves:
+                    torch.autograd.grad(out, leaves, torch.ones_like(out), allow_unused=True)
+            except Exception as exc:  # noqa: BLE001
+                return True, f"backward: {type(exc).__name__}: {str(exc)[:200]}"
     return False, ""
 
 

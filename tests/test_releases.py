@@ -125,3 +125,19 @@ def test_each_probe_runs_once_per_process():
     releases.holds(name)
     after = releases.holds.cache_info()
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+
+
+def test_unbatched_1_target_in_training_follows_the_installed_torch():
+    """A (1,) target for a (C,) input that requires grad: the forward takes it from 2.9, the backward
+    raises on the releases measured; torch_raises covers the training step (forward and backward)."""
+    for fn, prepare in ((F.nll_loss, lambda x: x.log_softmax(0)), (F.cross_entropy, lambda x: x)):
+        x = torch.randn(5, requires_grad=True)
+        target = torch.tensor([1])
+        torch_raised = _raises(lambda: fn(prepare(x), target).backward())
+        assert losslint.check(fn, prepare(x), target).torch_raises == torch_raised
+        # Without a gradient only the forward runs.
+        with torch.no_grad():
+            assert losslint.check(fn, prepare(x), target).torch_raises == _raises(lambda: fn(prepare(x), target))
+    assert releases.holds("unbatched_target_1_backward") == (
+        not releases.holds("unbatched_target_1") or not _raises(lambda: F.nll_loss(torch.zeros(2, requires_grad=True), torch.tensor([1])).backward())
+    )

@@ -22,4 +22,4 @@ from ..language.checkbook import (  # noqa: F401
 # Importing the modules registers their checks.
 from . import binary, bounded_predictions, classification, distribution, elementwise, margin, metric  # noqa: E402,F401
 from . import deprecated, numerics, regression, sequence, value_kinds  # noqa: E402,F401
-from . import kind_contract, prediction_range  # noqa: E402,F401
+from . import backward, kind_contract, prediction_range  # noqa: E402,F401

@@ -53,6 +53,7 @@ def numerics(
     weights: tuple[str, ...] | list[str] = (),
     neg_inf: str = "error",
     overflow: str | None = None,
+    mean: str = "exact",
 ) -> None:
     """The loss is certainly NaN, inf or meaningless from its arguments.
 
@@ -61,7 +62,8 @@ def numerics(
     of a class-index loss (CE, NLL): zero for every class present is 0/0 under "mean". weights: other
     weights that multiply the element-wise loss (BCE's weight and pos_weight). neg_inf: how -inf in
     `input` behaves: "error", "target" (a mask; non-finite only at the target class or in an all -inf
-    row), "ok" (CTC). overflow: "elementwise" or "rows": how to estimate a float16 sum.
+    row), "ok" (CTC). overflow: "elementwise" or "rows": how to estimate a float16 sum; mean: whether a
+    'mean' is a float16 sum too ("sum", "weighted-sum"; see _half_overflow).
     """
     if ctx.format is None or (ctx.findings and ctx.torch_raises):
         return  # torch rejects the call anyway; that finding says more
@@ -110,8 +112,8 @@ def numerics(
         _nonfinite(ctx, name, facts, neg_inf if name == "input" else "error", index_target)
     if index_target is not None and neg_inf == "target" and input_low == -math.inf:
         _inf_at_target(ctx, index_target)
-    if overflow and first is not None and first.dtype == torch.float16:
-        _half_overflow(ctx, overflow, index_target)
+    if overflow and any(f.dtype == torch.float16 for f in known.values()):
+        _half_overflow(ctx, overflow, mean)
 
 
 # ---- 0/0 ---------------------------------------------------------------------------------------------
@@ -479,63 +481,153 @@ def _inf_at_target(ctx: CallContext, tgt: TensorFacts) -> None:
 # ---- float16 overflow --------------------------------------------------------------------------------
 
 
-def _half_overflow(ctx: CallContext, how: str, tgt: TensorFacts | None) -> None:
-    """float16 results above 65504: estimated from the element-wise loss on the bounded sample."""
-    inp, target = ctx.values("input"), ctx.values("target")
+def result_dtype(ctx: CallContext) -> torch.dtype | None:
+    """The dtype torch computes the loss in, for the dtypes its kernel sees (after autocast).
+
+    Asked of torch: the same call on CPU tensors of zeros with every dimension cut to 1 (the kernels
+    differ: soft_margin_loss computes in its input's dtype, float16 against a float32 target, while its
+    meta kernel promotes; BCEWithLogitsLoss follows its target), else on meta tensors, else by
+    promotion. Answered once per dtype signature. None where the loss has no functional form."""
     fn = ctx.loss.functional
-    if inp is None or target is None or fn is None or inp.dtype != torch.float16 or inp.ndim == 0:
+    if fn is None:
+        return None
+    if ctx.autocast is not None and ctx.autocast.policy == "fp32":
+        return torch.float32  # the loss op is on autocast's float32 list (float64 arguments stay wider)
+    args = [ctx.args[a] for a in ctx.loss.arguments if a in ctx.args]
+    config = {k: v for k, v in ctx.config.items() if k not in ("size_average", "reduce") and v is not None}
+
+    def sig(v: object) -> object:
+        return (v.dtype, v.ndim) if isinstance(v, torch.Tensor) else None
+
+    key = (fn, tuple(sig(v) for v in args), tuple((k, sig(v)) for k, v in config.items() if isinstance(v, torch.Tensor)))
+    found = _RESULT_DTYPES.get(key)
+    if found is None:
+        found = _RESULT_DTYPES[key] = _ask_result_dtype(fn, args, config)
+    return found
+
+
+_RESULT_DTYPES: dict[tuple, torch.dtype | None] = {}
+
+
+def _ask_result_dtype(fn, args: list, config: dict) -> torch.dtype | None:
+    import warnings
+
+    def tiny(v: object) -> object:
+        if isinstance(v, torch.Tensor):
+            return torch.zeros([min(d, 1) for d in v.shape], dtype=v.dtype)
+        return v
+
+    def meta(v: object) -> object:
+        return torch.empty(v.shape, dtype=v.dtype, device="meta") if isinstance(v, torch.Tensor) else v
+
+    for make in (tiny, meta):
+        with warnings.catch_warnings(), torch.autocast("cpu", enabled=False):
+            warnings.simplefilter("ignore")
+            try:
+                out = fn(*[make(a) for a in args], **{k: make(v) for k, v in config.items()})
+            except Exception:  # noqa: BLE001 - not a call these stand-ins can make: try the next
+                continue
+        if isinstance(out, torch.Tensor):
+            return out.dtype
+    floats = [v.dtype for v in [*args, *config.values()] if isinstance(v, torch.Tensor) and v.is_floating_point()]
+    if not floats:
+        return None
+    out_dtype = floats[0]
+    for d in floats[1:]:
+        out_dtype = torch.promote_types(out_dtype, d)
+    return out_dtype
+
+
+def _half_overflow(ctx: CallContext, how: str, mean: str) -> None:
+    """float16 results above 65504: estimated from the element-wise loss on the bounded sample.
+
+    how: "elementwise" or "rows" (the loss has one term per element, or per row). mean: "exact" (a
+    'mean' is accumulated wider than float16 and stays finite), "sum" (the kernel sums the terms in
+    float16 and divides: CrossEntropyLoss/NLLLoss's 'mean' overflows with the sum, then is NaN), or
+    "weighted-sum" (torch computes the loss in Python with a `weight`: sum(w * loss) / sum(w) in float16).
+    """
+    name = ctx.loss.arguments[0]
+    inp = ctx.values(name)
+    fn = ctx.loss.functional
+    if inp is None or fn is None or inp.ndim == 0:
         return
     reduction = ctx.config.get("reduction", "mean")
     if reduction == "none" and how != "elementwise":
         return
+    if result_dtype(ctx) != torch.float16:
+        return  # torch promotes (a float32 target, autocast's float32 list): nothing to overflow
     x = inp.sample_view(0)
-    rows = x.shape[0]
-    t = ctx.args["target"].detach()
-    if t.ndim == 0 or t.shape[0] != inp.shape[0]:
-        return
-    t = t.narrow(0, 0, rows)
-    if how == "elementwise" and t.shape != x.shape:
-        return
-    kwargs = {
-        k: (v.detach().float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v)
-        for k, v in ctx.config.items()
-        if k not in ("size_average", "reduce", "reduction") and v is not None
-    }
-    if isinstance(kwargs.get("weight"), torch.Tensor) and how == "elementwise" and kwargs["weight"].shape != inp.shape:
-        if kwargs["weight"].ndim and kwargs["weight"].shape[0] == inp.shape[0]:
-            kwargs["weight"] = kwargs["weight"].narrow(0, 0, rows)
+    rows, batch = x.shape[0], inp.shape[0]
+
+    def narrow(v: object) -> object:
+        if isinstance(v, torch.Tensor):
+            v = v.detach()
+            if v.ndim and v.shape[0] == batch:
+                v = v.narrow(0, 0, rows)
+            return v.float() if v.is_floating_point() else v
+        return v
+
+    args = [narrow(ctx.args[a]) for a in ctx.loss.arguments if a in ctx.args]
+    kwargs = {k: narrow(v) for k, v in ctx.config.items() if k not in ("size_average", "reduce", "reduction") and v is not None}
+    weighted = mean == "weighted-sum" and isinstance(ctx.config.get("weight"), torch.Tensor)
     try:
-        per = fn(x.float(), t.float() if t.is_floating_point() else t, reduction="none", **kwargs)
+        per = fn(*args, reduction="none", **kwargs)
     except Exception:  # noqa: BLE001 - the estimate is best effort; torch's own checks came first
         return
     per = per.detach().double()
     if per.numel() == 0 or not bool(torch.isfinite(per).all()):
         return
     largest = float(per.abs().max())
-    scale = inp.shape[0] / rows
+    scale = batch / rows
     terms = round(per.numel() * scale)
     estimate = float(per.sum()) * scale
+    sums = reduction == "sum" or reduction == "mean" and (mean == "sum" or weighted)
     # The sample is thousands of rows: its sum scaled to the batch is within a few percent; a 20%
     # margin keeps a borderline sum (which may or may not overflow) from being called certain.
     if largest > _F16_MAX:
         seen = f"element-wise losses up to {largest:.3g} in the sample"
-    elif reduction == "sum" and abs(estimate) > 1.2 * _F16_MAX:
+    elif sums and abs(estimate) > 1.2 * _F16_MAX:
         seen = f"a sum of about {abs(estimate):.3g} over {terms} terms"
     else:
         return
+    if reduction == "mean" and not largest > _F16_MAX:
+        where = (
+            "its 'mean' divides a float16 sum, which is inf, so the loss is NaN or inf"
+            if not weighted
+            else "with a `weight` torch computes sum(weight * loss) / sum(weight) in float16, and the sum is inf"
+        )
+    else:
+        where = "float16 holds at most 65504, so the loss is inf"
+    autocast = ctx.autocast
+    outside = (
+        f"; {autocast.describe()} does not cast {ctx.loss.name} here (torch computes it from float16 ops "
+        "that the CPU's autocast leaves alone)"
+        if autocast is not None and autocast.policy != "fp32"
+        else ""
+    )
+    # The float16 arguments that make the result float16 (the input, or a target the loss follows).
+    half = [k for k, v in ctx.args.items() if isinstance(v, torch.Tensor) and v.dtype == torch.float16]
+    half += [k for k, v in ctx.config.items() if isinstance(v, torch.Tensor) and v.dtype == torch.float16]
+    call = ", ".join(f"{a}.float()" if a in half else a for a in ctx.loss.arguments if a in ctx.args)
+    call += "".join(f", {k}={k}.float()" for k in half if k not in ctx.args)
+    fix = f"compute the loss in float32: loss({call})"
+    if autocast is not None:
+        fix += f", or outside autocast (with torch.autocast({autocast.device_type!r}, enabled=False):)"
+    if reduction == "sum" and not (mean == "sum" or weighted):
+        fix += ", or reduction='mean'"  # accumulated wider than float16: finite
+    named = " and ".join(f"`{a}`" for a in half) or f"`{name}`"
     ctx.emit(
         "LL607",
-        "input",
-        f"`input` is float16 and {seen}: float16 holds at most 65504, so the loss is inf",
+        half[0] if half else name,
+        f"{named} {'is' if len(half) <= 1 else 'are'} float16, so {ctx.loss.name} computes in float16, and {seen}: {where}",
         explanation=(
-            f"{ctx.loss.name} computes and returns a float16 result here; a value above 65504 overflows to inf, "
-            "and its gradient to inf or NaN. Autocast runs losses in float32 for this reason."
+            f"{ctx.loss.name} computes and returns a float16 result here{outside}; a value above 65504 overflows "
+            "to inf, and its gradient to inf or NaN. Autocast's float32 list exists for this reason."
         ),
-        fix="compute the loss in float32: loss(input.float(), target.float() if target.is_floating_point() else target)"
-        + (", or reduction='mean'" if reduction == "sum" else ""),
-        observed=f"{inp.summary}, reduction={reduction!r}, {seen}",
+        fix=fix,
+        observed=f"{(ctx.facts.get(half[0]) if half and half[0] in ctx.facts else inp).summary}, reduction={reduction!r}, {seen}",
         expected="a result below 65504, or float32",
-        confidence="strong" if rows < inp.shape[0] else "certain",
+        confidence="strong" if rows < batch else "certain",
     )
 
 

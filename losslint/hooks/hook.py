@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import torch
 
 from ..evidence import callsite
+from ..language import autocast_policy
 from .compiled import recompile_for
 from ..errors import ConfigError
 from .device_asserts import assert_module_class_range
@@ -62,7 +63,7 @@ class _Record:
     never change once made: a call with other metadata makes a new record, so a thread reading one
     while another judges sees facts and a plan that belong together."""
 
-    __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "readable", "plan", "plan_spec", "metadata_clean")
+    __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "autocast", "readable", "plan", "plan_spec", "metadata_clean")
 
     def __init__(self, config, module: torch.nn.Module, args: tuple, kwargs: dict):
         self.args = tuple(map(_facts, args))
@@ -75,6 +76,8 @@ class _Record:
         # SoftMarginLoss rejects a target that requires grad only while grad is enabled: the same
         # line run under no_grad (an eval loop through a shared helper) is another call.
         self.grad = torch.is_grad_enabled()
+        # Under autocast the kernel sees other dtypes (a validation loop outside autocast is another call).
+        self.autocast = autocast_policy.state()
         # Values can be read: every tensor argument a plain tensor off the meta device (a fake or
         # traced tensor is a subclass). False: not known, Monitor.judge looks (_values_readable).
         self.readable = all(
@@ -88,7 +91,7 @@ class _Record:
         self.metadata_clean = False
 
 
-def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_, _grad=torch.is_grad_enabled) -> bool:
+def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_, _grad=torch.is_grad_enabled, _autocast=autocast_policy.state) -> bool:
     """Whether this call's metadata is the record's: the arguments' metadata, the very same
     configuration objects and buffers (a tensor is compared by identity, never by value; a buffer
     replaced by another tensor is judged again), and the grad mode. Unrolled for plain tensors: this
@@ -114,7 +117,7 @@ def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kw
         return False  # a tensor where the last call had a scalar, None or a tensor subclass
     if (kwargs or record.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != record.kwargs:
         return False
-    if _grad() is not record.grad:
+    if _grad() is not record.grad or _autocast() != record.autocast:
         return False
     if config is not None:
         now = config(module.__dict__)

@@ -40,6 +40,9 @@ class CallContext:
     origins: dict[str, "Origin"] = field(default_factory=dict)
     # Whether `origins` was asked at all (inside watch()): then no origin means no squashing op was seen.
     tracked: bool = False
+    # The autocast the call runs under (autocast_policy.Autocast), where one applies to its tensors; the
+    # tensors in `args` are then the ones its kernel sees.
+    autocast: Any = None
 
     # ---- reading -----------------------------------------------------------------------------
 
@@ -73,8 +76,19 @@ class CallContext:
         return any(f.torch_raises for f in self.findings)
 
     def _empty_batch_skips_dtype_checks(self) -> bool:
-        if not self.loss.empty_batch_skips_dtype_checks:
+        skips = self.loss.empty_batch_skips_dtype_checks
+        if not skips:
             return False
+        if isinstance(skips, str):
+            from ..language import releases
+
+            if self.config.get("reduction", "mean") == "none" or not releases.condition_holds(skips):
+                return False
+            # Only the class-index path returns early: a target with the class dimension is class
+            # probabilities, whose dtype is checked first.
+            first, target = self.facts.get(self.loss.arguments[0]), self.facts.get("target")
+            if first is None or target is None or target.ndim != first.ndim - 1:
+                return False
         first = self.facts.get(self.loss.arguments[0])
         return first is not None and first.numel == 0
 

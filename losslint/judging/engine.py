@@ -26,7 +26,7 @@ from ..evidence.facts import TensorFacts, describe_value, dtype_name
 from .findings import Finding, Report
 from ..language.registry import CompiledFormat, CompiledLoss, Registry
 from ..language.selection import Selection
-from ..language import sources
+from ..language import autocast_policy, sources
 from ..language.sources import default_registry
 from .origin import judge_origin
 from ..language.shapes import bind, describe_binding, render, render_shape
@@ -287,7 +287,7 @@ def _metadata_key(spec, form, instance, args, kwargs, origin, grad_enabled) -> t
         return (
             # Not the instance itself: two modules of one class with the same configuration share
             # their verdicts (a fresh module in every run of a notebook cell, a model per fold).
-            id(spec), form, type(instance), config, grad_enabled,
+            id(spec), form, type(instance), config, grad_enabled, autocast_policy.state(),
             tuple(_freeze(a, origin) for a in args),
             tuple((k, _freeze(v, origin)) for k, v in (kwargs or {}).items()),
         )
@@ -346,12 +346,17 @@ def _run(
         config = ctx.config
         if form == "module" and instance is not None and spec.module_adapter is not None:
             spec.module_adapter(ctx)
+        if autocast_policy.any_enabled() and spec.library == "torch":
+            # Under autocast the kernel sees other dtypes than the arguments': judge those.
+            _autocast_view(ctx, spec)
         if plan is None:
             _check_config(ctx, spec)
             _observe(ctx, spec)
             _check_devices(ctx)
             _match_format(ctx, spec)
             _check_dtypes(ctx, spec)
+            if ctx.autocast is not None and ctx.autocast.policy == "as-is":
+                _autocast_leaves_dtypes(ctx, spec)
             # Scalars only: a plan holds no tensor and no object of the user's (a weight, a callable
             # is read again on every call).
             scalars = all(type(v) in _SCALARS for v in config.values())
@@ -375,6 +380,62 @@ def _run(
     except Exception as exc:  # noqa: BLE001 - a linter must never be what breaks the training run
         _internal_error(ctx, "engine", exc)
     return ctx
+
+
+def _autocast_view(ctx: CallContext, spec: CompiledLoss) -> None:
+    """Replace the call's tensors by what autocast hands the loss's kernel: float32 copies of the
+    eligible ones for an op on the fp32 list; a banned op (BCE on CUDA) raises whatever the dtypes."""
+    tensors = [v for v in ctx.args.values() if isinstance(v, torch.Tensor)]
+    found = autocast_policy.active(spec.name, tensors, ctx.config)
+    if found is None:
+        return
+    ctx.autocast = found
+    if found.policy == "banned":
+        name = spec.arguments[0]
+        ctx.emit(
+            "LL107",
+            name,
+            f"`{name}` goes to {spec.name} under {found.describe()}: autocast rejects this loss on "
+            f"{found.device_type}, for every dtype",
+            explanation=(
+                f"torch raises 'torch.nn.functional.binary_cross_entropy and torch.nn.BCELoss are unsafe to "
+                f"autocast' under {found.device_type} autocast: their float16 backward overflows, so autocast "
+                "bans them instead of casting (autocast_mode.cpp registers binary_cross_entropy_banned)."
+            ),
+            fix=(
+                "feed the logits (the input before its sigmoid) to nn.BCEWithLogitsLoss / "
+                "F.binary_cross_entropy_with_logits, which is safe to autocast; or compute the loss outside "
+                f"autocast: with torch.autocast({found.device_type!r}, enabled=False): "
+                "loss(input.float(), target.float())"
+            ),
+            observed=f"{found.describe()}, {spec.name}",
+            expected="BCEWithLogitsLoss on logits, or the loss outside autocast",
+            torch_raises=True,
+        )
+        return
+
+    def cast(name: str, value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            dtype = autocast_policy.kernel_dtype(spec.name, name, value, found)
+            if dtype != value.dtype:
+                return value.detach().to(dtype).requires_grad_(value.requires_grad)
+        return value
+
+    ctx.args = {k: cast(k, v) for k, v in ctx.args.items()}
+    ctx.config = {k: cast(k, v) for k, v in ctx.config.items()}
+
+
+def _autocast_leaves_dtypes(ctx: CallContext, spec: CompiledLoss) -> None:
+    """A dtype raise under an autocast that does not cast this loss (CTC on CUDA) says so: people
+    expect autocast to have made the dtypes right."""
+    note = (
+        f" {ctx.autocast.describe()} does not cast {spec.name} on {ctx.autocast.device_type}: "
+        "its kernel sees the arguments' own dtypes."
+    )
+    ctx.findings = [
+        dataclasses.replace(f, explanation=f.explanation + note) if f.code.startswith("LL1") and f.torch_raises else f
+        for f in ctx.findings
+    ]
 
 
 def _own_names(finding: Finding, names: dict[str, str]) -> Finding:

@@ -106,7 +106,7 @@ class CompiledLoss:
     keyword_only: tuple[str, ...]
     optional: frozenset[str]
     sparse_ok: frozenset[str]
-    empty_batch_skips_dtype_checks: bool
+    empty_batch_skips_dtype_checks: bool | str
     config: dict[str, ConfigRule]
     formats: tuple[CompiledFormat, ...]
     checks: tuple[tuple[CheckFn, dict[str, Any]], ...]

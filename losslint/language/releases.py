@@ -162,6 +162,39 @@ def cpu_kernel_message(functional: str, dtype: torch.dtype) -> str | None:
     return _error_of(lambda: getattr(F, functional)(one, one))
 
 
+def _backward_error_of(call: Callable[[], torch.Tensor]) -> str | None:
+    """The first line of what torch raises computing the call's gradient (its forward runs), or None."""
+    with warnings.catch_warnings(), torch.enable_grad(), torch.autocast("cpu", enabled=False):
+        warnings.simplefilter("ignore")
+        try:
+            out = call()
+        except Exception:  # noqa: BLE001 - a forward raise is another question
+            return None
+        try:
+            out.backward()
+        except Exception as exc:  # noqa: BLE001 - any rejection counts
+            text = str(exc).strip()
+            return text.splitlines()[0] if text else type(exc).__name__
+    return None
+
+
+@cache
+def cpu_backward_message(functional: str, dtype: torch.dtype) -> str | None:
+    """What the backward of F.<functional>(input, target) raises on CPU tensors of `dtype`, where its
+    forward runs ("mse_backward_cpu_out" not implemented for 'Half' up to 2.4, smooth_l1's up to 2.8),
+    or None."""
+    x, t = torch.ones(2, dtype=dtype, requires_grad=True), torch.zeros(2, dtype=dtype)
+    return _backward_error_of(lambda: getattr(F, functional)(x, t))
+
+
+@cache
+def mixed_backward_message(functional: str) -> str | None:
+    """What the backward of F.<functional>(input, target) raises for a float32 input that requires grad and
+    a float16 target, where its forward runs, or None."""
+    x, t = torch.ones(2, requires_grad=True), torch.zeros(2, dtype=torch.float16)
+    return _backward_error_of(lambda: getattr(F, functional)(x, t))
+
+
 # ---- class-index losses ----------------------------------------------------------------------------------
 
 
@@ -172,6 +205,17 @@ def cpu_kernel_message(functional: str, dtype: torch.dtype) -> str | None:
 )
 def _unbatched_target_1() -> bool:
     return _accepts(lambda: F.nll_loss(torch.zeros(2), torch.tensor([1])))
+
+
+@behaviour(
+    "unbatched_target_1_backward",
+    "Where nll_loss takes a (1,) class-index target for an unbatched (C,) input, does its backward take it too?",
+    "no on 2.13 and 2.15: the forward runs and the backward raises 'size mismatch (got input: [C], target: [1])' "
+    "(found by the release matrix running backward); the forward rejects it up to 2.8.",
+)
+def _unbatched_target_1_backward() -> bool:
+    x = torch.zeros(2, requires_grad=True)
+    return _backward_error_of(lambda: F.nll_loss(x, torch.tensor([1]))) is None
 
 
 @behaviour(
@@ -191,6 +235,16 @@ def _unbatched_target_of_input_size() -> bool:
 )
 def _unbatched_target_1_label_smoothing() -> bool:
     return _accepts(lambda: F.cross_entropy(torch.zeros(2), torch.tensor([1]), label_smoothing=0.1))
+
+
+@behaviour(
+    "empty_batch_skips_class_target_dtype",
+    "Does nll_loss take an empty batch with a target of a non-index dtype, e.g. a (0, C) input and a float (0,) target, under reduction='mean'?",
+    "yes on 2.4 and 2.8 (the kernel returns before its dtype check; CrossEntropyLoss too, and int32 targets; "
+    "reduction='none' still raises); no on 2.13 and 2.15 ('expected target dtype to be Long or Byte').",
+)
+def _empty_batch_skips_class_target_dtype() -> bool:
+    return _accepts(lambda: F.nll_loss(torch.zeros(0, 2), torch.zeros(0)))
 
 
 @behaviour(

@@ -198,8 +198,10 @@ class Signature(_Model):
     functional: list[str] = Field(default_factory=list)
     keyword_only: list[str] = Field(default_factory=list)
     # The kernel returns before its dtype checks when the batch is empty (torch's multi_margin_loss
-    # and multilabel_margin_loss): dtype findings on an empty batch are then not raises.
-    empty_batch_skips_dtype_checks: bool = False
+    # and multilabel_margin_loss): dtype findings on an empty batch are then not raises. A release
+    # behaviour's name (losslint/releases.py) instead of true: only where it holds, and only under
+    # reductions other than 'none' (nll_loss's early return on the releases that have it).
+    empty_batch_skips_dtype_checks: bool | str = False
     # Arguments that torch happens to accept as sparse COO tensors (its dense-sparse arithmetic
     # covers them); every other argument must be dense.
     sparse_ok: list[str] = Field(default_factory=list)

@@ -54,7 +54,7 @@ PATTERNS = (
 
 # Codes only the source shows today: a file that cannot be read, and BCE under CUDA autocast (the
 # runtime checks do not yet judge calls by the autocast region around them).
-STATIC_ONLY = {"LL008", "LL107"}
+STATIC_ONLY = {"LL008"}
 
 _FIXES = {
     "LL301": "drop the softmax and pass the logits; apply softmax only where probabilities are needed (inference, metrics)",
