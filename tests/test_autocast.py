@@ -200,7 +200,7 @@ def test_hooks_judge_each_call_in_its_own_autocast_context():
     """attach() in "auto" mode lets a valid autocast step run, and still stops the same call outside
     autocast, where torch rejects it (the record of a call includes the autocast state)."""
     crit = nn.MultiMarginLoss()
-    x, t = torch.rand(8, 5).half(), torch.randint(0, 5, (8,))
+    x, t = torch.randn(8, 5).half(), torch.randint(0, 5, (8,))  # raw scores: the test is about dtypes
     with losslint.attach(crit, action="auto"):
         with torch.autocast("cpu", dtype=torch.bfloat16):
             for _ in range(3):

@@ -180,6 +180,7 @@ class Hook(Monitor):
     def __init__(self, module: torch.nn.Module, *, action: Action = "auto", policy: Policy | None = None, checker: Checker | None = None, device_asserts: bool = False, **selection: Any):
         super().__init__(action=action, policy=policy, checker=checker, **selection)
         self.device_asserts = bool(device_asserts)
+        TRACEABLE[id(module)] = module
         if not isinstance(module, torch.nn.Module):
             raise TypeError(f"attach() takes a loss module, got {type(module).__name__}")
         # An unknown module raises UnknownLossError here, at attach time, not at the first call.
@@ -484,6 +485,13 @@ PRE_HOOK = Monitor()
 # raise: registered at the module's first call, since a plain pre-hook has no moment of attaching.
 _EXPLAINED: "weakref.WeakKeyDictionary[torch.nn.Module, Any]" = weakref.WeakKeyDictionary()
 
+# The hooked modules by id(), for the checks made while torch.compile traces a hooked call: Dynamo
+# passes only constants to `tracing`'s descriptor (an nn.Module argument is "not a constant" there on
+# torch 2.4 to 2.8), so the traced hook hands on id(module), which Dynamo folds to a constant, and the
+# check finds the module here. Filled when a hook is attached and at a plain pre_hook's first eager
+# call; a module whose first call is compiled under the plain pre_hook is not checked while compiling.
+TRACEABLE: "weakref.WeakValueDictionary[int, torch.nn.Module]" = weakref.WeakValueDictionary()
+
 
 def _explain_pre_hooked(module: torch.nn.Module, args: tuple, kwargs: dict, output: object) -> None:
     if output is not None:
@@ -511,6 +519,7 @@ def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict | None = None) -
     if module not in _EXPLAINED:
         # torch's own error on a call the policy did not read gets losslint's explanation (`raised`).
         _EXPLAINED[module] = module.register_forward_hook(_explain_pre_hooked, with_kwargs=True, always_call=True)
+        TRACEABLE[id(module)] = module
     try:
         PRE_HOOK.judge(module, args, kwargs, sys._getframe(1), origin=_origin())
     except LossLintError as exc:

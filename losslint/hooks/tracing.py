@@ -37,7 +37,7 @@ from ..evidence import callsite
 
 _lock = threading.Lock()
 _keys = itertools.count(1)
-# key -> (loss: a functional's name, or a weak reference to a loss module; positional template,
+# key -> (loss: a functional's name, or the id() of a hooked loss module; positional template,
 # keyword template, owner: None for a watch's functional, "attach" or "pre_hook" for a module's hook)
 _DESCRIPTORS: dict[int, tuple] = {}
 # The compiled functions (root code objects) in which some monitor found something while compiling.
@@ -52,8 +52,8 @@ NOTE = "checked while torch.compile traced the call: shapes, dtypes and devices 
 
 @torch._dynamo.assume_constant_result
 def _describe(loss: Any, positional: tuple, keywords: tuple, owner: str | None = None) -> int:
-    if owner is not None:
-        loss = weakref.ref(loss)  # a module: the descriptor never keeps it alive
+    # `loss`: a functional's name, or for a module's hook the module's id() (hook.TRACEABLE): only
+    # constants reach a function Dynamo assumes constant, on every release.
     with _lock:
         key = next(_keys)
         if len(_DESCRIPTORS) > 4096:  # one per traced loss call: bounded all the same
@@ -95,7 +95,7 @@ def check_module_while_compiling(module: torch.nn.Module, args: tuple, kwargs: d
     tensors: list = []
     positional = tuple(_template(value, tensors) for value in args)
     keywords = tuple((name, _template(value, tensors)) for name, value in kwargs.items())
-    key = _describe(module, positional, keywords, owner)
+    key = _describe(id(module), positional, keywords, owner)
     torch.ops.losslint.check_loss(tensors, key)
 
 
@@ -139,6 +139,30 @@ def _monitor_of(module: torch.nn.Module, owner: str):
     if owner == "attach":
         return attached
     return PRE_HOOK if attached is None else None
+
+
+def _hooked_module(key: int) -> torch.nn.Module | None:
+    """The hooked module whose id() is `key`: attach() recorded it (hook.TRACEABLE); a plain pre_hook
+    whose module's first call is being compiled did not, and the module is then read from the frames
+    Dynamo is tracing (the hook's own `module` argument), then recorded for the traces that follow.
+    Not found (another release's internals): the call is not checked while compiling."""
+    from .hook import TRACEABLE
+
+    module = TRACEABLE.get(key)
+    if module is not None:
+        return module
+    # Dynamo's translators of the frames being traced are on the Python stack below this fake kernel:
+    # the one of the hook's frame holds `module` among its symbolic locals. Walked once per module.
+    frame = sys._getframe(1)
+    while frame is not None:
+        symbolic = getattr(frame.f_locals.get("self"), "symbolic_locals", None)
+        for variable in symbolic.values() if isinstance(symbolic, dict) else ():
+            value = getattr(variable, "value", None)
+            if isinstance(value, torch.nn.Module) and id(value) == key:
+                TRACEABLE[key] = value
+                return value
+        frame = frame.f_back
+    return None
 
 
 def _nothing(tensors: list[torch.Tensor], key: int) -> None:
@@ -195,7 +219,7 @@ def _judge(tensors: list, key: int) -> None:
             return
         monitor = state.watches[-1]
     else:  # a loss module, seen by its hook
-        loss = loss()
+        loss = _hooked_module(loss)
         monitor = _monitor_of(loss, owner) if loss is not None else None
         if monitor is None:
             return
