@@ -485,11 +485,12 @@ PRE_HOOK = Monitor()
 # raise: registered at the module's first call, since a plain pre-hook has no moment of attaching.
 _EXPLAINED: "weakref.WeakKeyDictionary[torch.nn.Module, Any]" = weakref.WeakKeyDictionary()
 
-# The hooked modules by id(), for the checks made while torch.compile traces a hooked call: Dynamo
-# passes only constants to `tracing`'s descriptor (an nn.Module argument is "not a constant" there on
-# torch 2.4 to 2.8), so the traced hook hands on id(module), which Dynamo folds to a constant, and the
-# check finds the module here. Filled when a hook is attached and at a plain pre_hook's first eager
-# call; a module whose first call is compiled under the plain pre_hook is not checked while compiling.
+# The hooked modules by id(), for the checks made while torch.compile traces a hooked call. Dynamo
+# passes only constants to `tracing`'s descriptor, and on the older releases of the matrix an
+# nn.Module argument is "not a constant" there (the user's compiled step would fail), so the traced
+# hook hands on id(module), which Dynamo folds to a constant, and the check finds the module here.
+# Filled when attach() installs its hook and at a plain pre_hook's first eager call; a pre_hook whose
+# module is compiled first is found in Dynamo's translators instead (`tracing._hooked_module`).
 TRACEABLE: "weakref.WeakValueDictionary[int, torch.nn.Module]" = weakref.WeakValueDictionary()
 
 
