@@ -89,12 +89,14 @@ def softmax_single_label(ctx: CallContext, class_dim: int = 1) -> None:
         f"`input` rows sum to 1 over dim {class_dim} (softmax, {norm.rows} rows read) and every target row is one-hot: "
         "a multi-class task trained with a binary (multi-label) loss",
         explanation=(
-            "BCELoss scores each class as an independent yes/no question, while softmax already makes the classes "
-            "compete; with exactly one positive per row this is single-label classification, which cross entropy "
-            "on the logits does directly (and better calibrated)."
+            "BCELoss takes probabilities and softmax rows are probabilities: the call is correct and trains (the "
+            "loss reaches 0 where the softmax reaches the one-hot row), hence an info. But BCELoss scores each class "
+            "as an independent yes/no question, while softmax already makes the classes compete; with exactly one "
+            "positive per row this is single-label classification, which cross entropy on the logits does directly."
         ),
         fix="nn.CrossEntropyLoss()(logits, target.argmax(dim=1)), without the softmax",
         observed=f"input {inp.summary}, row sums 1 ± {norm.max_sum_error:.1e}; target one-hot",
         expected="CrossEntropyLoss on logits and class indices",
+        severity="info",
         confidence="strong",
     )
