@@ -461,20 +461,18 @@ def _repair(codes: dict[str, str], blocking: list[Finding], values: dict) -> boo
     changed = False
     for finding in blocking:
         if finding.code in conversion.MEANING_PRESERVING and finding.argument in codes:
-            needs = conversion.MEANING_PRESERVING[finding.code]
-            if needs is None or needs in finding.message:
-                for expression in conversion.expressions_in(finding.fix, finding.argument):
-                    try:
-                        conversion.apply(expression, values)
-                        # The move or relabelling belongs to the user's own tensor, before the rule's
-                        # conversion: F.log_softmax(input.movedim(-1, 1), dim=1), not a log_softmax
-                        # over the wrong dim moved afterwards.
-                        fixed = conversion.compose(codes[finding.argument], finding.argument, expression)
-                    except Exception:  # noqa: BLE001 - it does not run on these tensors
-                        continue
-                    codes[finding.argument] = fixed
-                    changed = True
-                    break
+            for expression in conversion.meaning_preserving(finding.code, finding.argument, finding.message, finding.fix):
+                try:
+                    conversion.apply(expression, values)
+                    # The move or relabelling belongs to the user's own tensor, before the rule's
+                    # conversion: F.log_softmax(input.movedim(-1, 1), dim=1), not a log_softmax
+                    # over the wrong dim moved afterwards.
+                    fixed = conversion.compose(codes[finding.argument], finding.argument, expression)
+                except Exception:  # noqa: BLE001 - it does not run on these tensors
+                    continue
+                codes[finding.argument] = fixed
+                changed = True
+                break
             continue
         mechanical = finding.code in _DTYPE_CODES or finding.fix.startswith(f"{finding.argument}.squeeze(")  # LL203: a (N, 1) column
         if mechanical and finding.argument in codes and finding.fix.startswith(finding.argument + "."):
