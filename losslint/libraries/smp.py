@@ -32,7 +32,7 @@ import torch
 
 from ..judging.context import CallContext
 from ..language.domains import parse_domain
-from ..checks import DOMAIN_HINTS, REGISTRY, check, raiser
+from ..checks import DOMAIN_HINTS, check, raiser
 from ..checks.classification import _one_hot_rows
 from ..checks.value_kinds import BY_DECLARED_KIND
 from ..judging.origin import judge_origin
