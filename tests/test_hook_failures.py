@@ -43,7 +43,7 @@ def test_training_runs_unchanged_and_the_failure_is_a_warning(monkeypatch, how, 
     plain = train(nn.CrossEntropyLoss())
     checker = BrokenChecker() if how == "checker-fails" else None
     if how == "check-fails":
-        monkeypatch.setitem(checks.REGISTRY, "kind_logits", _boom)
+        monkeypatch.setitem(checks.REGISTRY, "kind_contract", _boom)
     criterion = nn.CrossEntropyLoss()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

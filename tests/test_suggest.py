@@ -160,7 +160,7 @@ def test_renderings():
     assert page.startswith('<div class="losslint-suggestion"')
     assert "<code>nn.CrossEntropyLoss()(input, target)</code>" in page
     assert "<details><summary>for other tasks" in page and "<script" not in page
-    assert set(answer.to_dict()) == {"prediction", "target", "task", "tasks", "task_source", "fits", "converted", "other"}
+    assert set(answer.to_dict()) == {"prediction", "target", "task", "tasks", "task_source", "fits", "converted", "other", "guidance"}
     assert losslint.suggest is suggest
 
 
@@ -481,3 +481,59 @@ def test_cli_suggest_wants_one_tensor_per_file(tmp_path, capsys):
     pair = _saved(tmp_path, pair=(torch.randn(4, 3), torch.zeros(4).long()))
     assert main(["suggest", pair[0], paths[1]]) == 2
     assert "must hold one tensor; it holds a tuple of 2" in capsys.readouterr().err
+
+
+# ---- losses of more than two tensors, given the task ----------------------------------------------
+
+
+def test_ranking_says_it_needs_two_score_tensors_and_a_signed_target():
+    g = _gen(3)
+    scores, labels = torch.randn(N, generator=g), (torch.rand(N, generator=g) > 0.5).float()
+    answer = suggest(scores, labels, task="ranking")
+    (guide,) = answer.guidance
+    assert guide.loss == "MarginRankingLoss" and "MarginRankingLoss" not in [u.loss for u in answer.other]
+    assert "two score tensors" in guide.needs and "-1" in guide.needs
+    # {0, 1} labels are turned into ±1, and the call is clean with a second score tensor of that shape.
+    assert guide.call == "nn.MarginRankingLoss(margin=0.0)(input1, input2, 2 * target - 1)" and guide.checked
+    input1, input2, target = scores, torch.randn(N, generator=g), labels
+    report = losslint.check(nn.MarginRankingLoss(margin=0.0), input1, input2, 2 * target - 1)
+    assert not [f for f in report.findings if f.severity != "info"]
+    assert "MarginRankingLoss needs more than these two tensors" in str(answer)
+    assert "MarginRankingLoss needs more than these two tensors" in answer._repr_html_()
+    assert answer.to_dict()["guidance"][0]["call"] == guide.call
+    # ±1 labels are taken as they are.
+    assert suggest(scores, 2 * labels - 1, task="ranking").guidance[0].call.endswith("(input1, input2, target)")
+
+
+@pytest.mark.parametrize("layout", ["time-first log-probabilities", "batch-first logits"])
+def test_sequence_shows_the_ctc_call_with_its_lengths(layout):
+    g = _gen(4)
+    T, n, classes, S = 30, 4, 12, 8
+    logits = torch.randn(T, n, classes, generator=g)
+    prediction = logits.log_softmax(2) if layout.startswith("time") else logits.transpose(0, 1)
+    targets = torch.randint(1, classes, (n, S), generator=g)
+    answer = suggest(prediction, targets, task="sequence")
+    (guide,) = answer.guidance
+    assert guide.loss == "CTCLoss" and "input_lengths" in guide.needs and "target_lengths" in guide.needs
+    assert guide.checked
+    assert f"torch.full(({n},), {T}, dtype=torch.long), torch.full(({n},), {S}, dtype=torch.long)" in guide.call
+    expected = "log_probs" if layout.startswith("time") else "log_probs.transpose(0, 1).log_softmax(2)"
+    assert guide.call.startswith(f"nn.CTCLoss(blank=0)({expected}, targets, ")
+    # The call runs as shown, is clean, and computes CTC on the time-first log-probabilities.
+    scope = {"nn": nn, "torch": torch, "log_probs": prediction, "targets": targets}
+    value = eval(guide.call, scope)  # noqa: S307 - the call the answer shows, on the test's own tensors
+    want = F.ctc_loss(logits.log_softmax(2), targets, torch.full((n,), T), torch.full((n,), S))
+    assert torch.allclose(value, want)
+    lengths = (torch.full((n,), T, dtype=torch.long), torch.full((n,), S, dtype=torch.long))
+    report = losslint.check(nn.CTCLoss(), logits.log_softmax(2), targets, *lengths)
+    assert not [f for f in report.findings if f.severity != "info"]
+
+
+def test_sequence_guidance_says_what_check_finds_and_never_claims_a_clean_call():
+    g = _gen(5)
+    # The blank (0) among the labels: the call is shown with check()'s finding, not as clean.
+    guide = suggest(torch.randn(20, 2, 6, generator=g).log_softmax(2), torch.randint(0, 6, (2, 5), generator=g) * 0, task="sequence").guidance[0]
+    assert not guide.checked and any("blank" in note for note in guide.notes)
+    # Shapes it cannot read a sequence from: what CTCLoss needs, in words, and a template.
+    guide = suggest(torch.randn(N, C, generator=g), torch.randint(0, C, (N,), generator=g), task="sequence").guidance[0]
+    assert not guide.checked and "input_lengths" in guide.call and "time first" in guide.needs

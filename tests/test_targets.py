@@ -184,3 +184,28 @@ def test_readme_opening_shows_real_suggest_output():
     with contextlib.redirect_stdout(out):
         exec(code, {})  # noqa: S102 - the README's code, as a reader would run it
     assert out.getvalue().strip() == shown.strip()
+
+
+def test_every_conversion_check_writes_on_the_page_runs_is_clean_and_is_what_suggest_applies():
+    from losslint.advice.targets import help_line_conversions
+    from losslint.evidence.conversion import SITUATIONS
+
+    rows = help_line_conversions()
+    assert [r.situation for r in rows] == list(SITUATIONS), "a situation whose finding writes no conversion"
+    page = (ROOT / "docs" / "targets.md").read_text(encoding="utf-8")
+    for row in rows:
+        s = row.situation
+        assert f"| `{row.expression}` |" in page
+        names = {"torch": torch, "nn": nn}
+        torch.manual_seed(0)
+        tensors = {"input": eval(s.input, names), "target": eval(s.target, names)}  # noqa: S307
+        module = eval(s.loss, names)  # noqa: S307
+        assert row.code in {f.code for f in losslint.check(module, tensors["input"], tensors["target"]).findings}
+        converted = dict(tensors)
+        converted[row.argument] = eval(row.expression, {**names, **tensors})  # noqa: S307
+        args = [converted["input"], converted["target"]]
+        assert not _clean(losslint.check(module, *args)), f"{s.you_have}: {row.expression}"
+        assert _torch_accepts(module, args) is None
+        # suggest() applies the same conversion to the same tensors for that loss.
+        calls = [o.call for o in (*suggest(tensors["input"], tensors["target"]).converted,) if o.loss == type(module).__name__]
+        assert any(row.expression in call for call in calls), (row.expression, calls)

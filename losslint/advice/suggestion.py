@@ -21,6 +21,7 @@ import torch
 from ..evidence import conversion
 from ..evidence.describe import Description, describe_prediction, describe_target, has_class_dim
 from .docs import short_name
+from .more_tensors import Guidance, guidance
 from ..judging.engine import Checker
 from ..evidence.facts import describe_value
 from ..judging.findings import Finding
@@ -29,6 +30,9 @@ from ..language.vocabulary import PREDICTION_KINDS, PREDICTION_TASKS, REGRESSION
 
 # Codes whose fix is a mechanical dtype change that check() itself writes as code (`target.long()`).
 _DTYPE_CODES = ("LL101", "LL102", "LL103", "LL104")
+# Infos that say the task wants another loss: correct where the user wrote the call, never proposed
+# (softmax rows and one-hot targets into BCELoss are a multi-class task that cross entropy does directly).
+_OTHER_TASK_INFOS = ("LL314",)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,9 @@ class Suggestion:
     fits: tuple[Option, ...] = ()
     converted: tuple[Option, ...] = ()
     other: tuple[Unfit, ...] = ()
+    # The losses of the task that take more than these two tensors (ranking pairs, CTC lengths): what else
+    # they need, and the call with it.
+    guidance: tuple[Guidance, ...] = ()
 
     @property
     def task(self) -> str | None:
@@ -106,6 +113,7 @@ class Suggestion:
             "fits": [o.to_dict() for o in self.fits],
             "converted": [o.to_dict() for o in self.converted],
             "other": [u.to_dict() for u in self.other],
+            "guidance": [g.to_dict() for g in self.guidance],
         }
 
     def __str__(self) -> str:
@@ -149,6 +157,7 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
     fits: list[tuple[tuple, Option]] = []
     converted: list[tuple[tuple, Option]] = []
     other: list[tuple[tuple, Unfit]] = []
+    guided: list[tuple[tuple, Guidance]] = []
     losses = sorted((loss for loss in checker.registry.losses.values() if loss.rule.usage is not None and loss.installed), key=_rank)
     for loss in losses:
         usage = loss.rule.usage
@@ -159,7 +168,11 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         key = (*min(matching), loss.name)
         reason = needs_more_than_two(loss)
         if reason is not None:
-            other.append(((0, *key), Unfit(loss.name, reason)))
+            guide = guidance(checker, loss.name, prediction, target, pred, tgt)
+            if guide is not None:
+                guided.append((key, guide))
+            else:
+                other.append(((0, *key), Unfit(loss.name, reason)))
             continue
         loss_task = tasks[min(matching)[0]]
         p_seen, t_seen = _read_for(loss_task, pred, tgt)
@@ -181,6 +194,7 @@ def suggest(prediction: object, target: object, *, task: str | None = None, regi
         fits=tuple(o for _, o in sorted(fits, key=lambda x: (x[1].demoted, x[0]))),
         converted=tuple(o for _, o in sorted(converted, key=lambda x: (x[0][0], x[1].cost, x[1].demoted, *x[0][1:]))),
         other=tuple(u for _, u in sorted(other, key=lambda x: x[0])),
+        guidance=tuple(g for _, g in sorted(guided, key=lambda x: x[0])),
     )
 
 
@@ -392,7 +406,7 @@ def _verified(checker: Checker, loss: CompiledLoss, codes: dict[str, str], tenso
             except Exception as exc:  # noqa: BLE001 - a conversion that does not apply to these tensors
                 return first or _does_not_apply(code, name, tensors.get(name), exc)
         report = _check(checker, loss, values, config)
-        blocking = [f for f in report.findings if f.severity in ("error", "warning")]
+        blocking = [f for f in report.findings if f.severity in ("error", "warning") or f.code in _OTHER_TASK_INFOS]
         if not blocking:
             return codes, report
         first = first or blocking[0].message
@@ -447,20 +461,18 @@ def _repair(codes: dict[str, str], blocking: list[Finding], values: dict) -> boo
     changed = False
     for finding in blocking:
         if finding.code in conversion.MEANING_PRESERVING and finding.argument in codes:
-            needs = conversion.MEANING_PRESERVING[finding.code]
-            if needs is None or needs in finding.message:
-                for expression in conversion.expressions_in(finding.fix, finding.argument):
-                    try:
-                        conversion.apply(expression, values)
-                        # The move or relabelling belongs to the user's own tensor, before the rule's
-                        # conversion: F.log_softmax(input.movedim(-1, 1), dim=1), not a log_softmax
-                        # over the wrong dim moved afterwards.
-                        fixed = conversion.compose(codes[finding.argument], finding.argument, expression)
-                    except Exception:  # noqa: BLE001 - it does not run on these tensors
-                        continue
-                    codes[finding.argument] = fixed
-                    changed = True
-                    break
+            for expression in conversion.meaning_preserving(finding.code, finding.argument, finding.message, finding.fix):
+                try:
+                    conversion.apply(expression, values)
+                    # The move or relabelling belongs to the user's own tensor, before the rule's
+                    # conversion: F.log_softmax(input.movedim(-1, 1), dim=1), not a log_softmax
+                    # over the wrong dim moved afterwards.
+                    fixed = conversion.compose(codes[finding.argument], finding.argument, expression)
+                except Exception:  # noqa: BLE001 - it does not run on these tensors
+                    continue
+                codes[finding.argument] = fixed
+                changed = True
+                break
             continue
         mechanical = finding.code in _DTYPE_CODES or finding.fix.startswith(f"{finding.argument}.squeeze(")  # LL203: a (N, 1) column
         if mechanical and finding.argument in codes and finding.fix.startswith(finding.argument + "."):
@@ -509,6 +521,11 @@ def render_suggestion(s: Suggestion) -> str:
     if s.converted:
         lines += ["", "take them after a conversion:"]
         lines += [line for o in s.converted for line in _option_lines(o)]
+    for g in s.guidance:
+        lines += ["", f"{g.loss} needs more than these two tensors: {g.needs}", f"  {g.call}"]
+        lines += [f"      {note}" for note in g.notes]
+        if not g.checked:
+            lines.append("      (a template: not checked on these tensors)")
     here = [u for u in s.other if u.for_this_task]
     if here:
         width = max(len(u.loss) for u in here)
@@ -550,6 +567,9 @@ def render_suggestion_html(s: Suggestion) -> str:
     task = TASKS[s.tasks[0]] + (" (given)" if s.task_source == "given" else f", from {s.task_source}") if s.tasks else "not recognized; pass task=... to narrow it"
     parts = [described("prediction:", s.prediction), described("target:", s.target), f"<div><b>task:</b> {e(task)}</div>"]
     parts += [options("take them as they are", s.fits), options("take them after a conversion", s.converted)]
+    for g in s.guidance:
+        notes = "".join(f'<br><span style="color: gray">{e(n)}</span>' for n in g.notes)
+        parts.append(f'<div style="margin-top: 0.4em"><b>{e(g.loss)} needs more than these two tensors:</b> {e(g.needs)}<br><code>{e(g.call)}</code>{notes}</div>')
     here = [u for u in s.other if u.for_this_task]
     if here:
         items = "".join(f"<li>{e(u.loss)}: {e(u.why)}</li>" for u in here)

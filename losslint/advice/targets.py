@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from ..evidence import conversion as conversions
 from ..language.spec import Conversion, Example, LossRule, Usage
 from ..language.vocabulary import PREDICTION_KINDS, TARGET_KINDS, TASKS, prediction_words
 
@@ -100,7 +101,7 @@ def example_code(rule: LossRule) -> ExampleCode | None:
 
 def conversion_code(usage: Usage, conversion: Conversion) -> str:
     """A conversion as code that runs next to the example: `{C}` is read from the prediction."""
-    return conversion.code.format(C=f"{usage.prediction}.shape[1]")
+    return conversions.fill(conversion.code, {"C": f"{usage.prediction}.shape[1]"})
 
 
 # ---- words ---------------------------------------------------------------------------------------
@@ -155,6 +156,62 @@ def _ordered(rules: list[LossRule]) -> list[LossRule]:
     return sorted(with_usage, key=lambda r: (tasks.index(r.usage.tasks[0]), r.usage.rank_for(r.usage.tasks[0]), r.loss.name))  # type: ignore[union-attr]
 
 
+# ---- the conversions check() writes ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HelpLineConversion:
+    """A situation of `conversion.SITUATIONS` as check() sees it: its finding, and the conversion its help
+    line writes, which suggest() applies on the same tensors."""
+
+    situation: conversions.Situation
+    code: str
+    argument: str
+    expression: str
+
+
+def help_line_conversions() -> list[HelpLineConversion]:
+    """Computed, not written: each situation's call is checked, and the first meaning-preserving
+    conversion its finding writes (`conversion.meaning_preserving`, as suggest() reads it) is the row."""
+    import torch
+    import torch.nn as nn
+
+    from ..judging.engine import check
+
+    rows = []
+    for situation in conversions.SITUATIONS:
+        names = {"torch": torch, "nn": nn}
+        torch.manual_seed(0)
+        inp, tgt = eval(situation.input, names), eval(situation.target, names)  # noqa: S307 - the table's own code
+        report = check(eval(situation.loss, names), inp, tgt)  # noqa: S307
+        for finding in report.findings:
+            found = conversions.meaning_preserving(finding.code, finding.argument, finding.message, finding.fix)
+            if found:
+                rows.append(HelpLineConversion(situation, finding.code, finding.argument, found[0]))
+                break
+    return rows
+
+
+def _help_line_section() -> list[str]:
+    out = [
+        "## Conversions check() writes",
+        "",
+        "Where the tensors fit a loss after a conversion that keeps their meaning, `check()`'s help line writes it",
+        "and `suggest()` applies it to the same tensors, before a conversion of the table above (the rows below are",
+        "computed by running `check()` on each call, from `losslint/evidence/conversion.py`):",
+        "",
+        "| you have | loss | input | target | check() | pass instead |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in help_line_conversions():
+        s = row.situation
+        out.append(
+            f"| {_md(s.you_have)} | `{s.loss}` | `{_md(s.input)}` | `{_md(s.target)}` | [{row.code}](codes/{row.code}.md) | `{_md(row.expression)}` |"
+        )
+    out.append("")
+    return out
+
+
 # ---- the page --------------------------------------------------------------------------------------
 
 
@@ -179,6 +236,7 @@ def targets_page(rules: list[LossRule], header: str) -> str:
             reduction = _md(usage.reduction) if i == 0 else ""  # type: ignore[union-attr]
             out.append(f"| {name} | {tasks if i == 0 else ''} | {_md(inputs)} | {_md(dtype)} | {_md(shape)} | {_md(values)} | {reduction} |")
     out.append("")
+    out += _help_line_section()
     for rule in ordered:
         out += loss_section(rule)
     return "\n".join(out)

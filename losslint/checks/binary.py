@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import torch
 
-from ..evidence import kinds, layout
+from ..evidence import layout
 from ..judging.context import CallContext
 from ..evidence.facts import dtype_name, scalar_type_name
 from ..language.shapes import broadcast_shape, render_shape
 from . import check, domain_hint
-from .bounded_predictions import probability_rows, untracked
+from .bounded_predictions import probability_rows
 
 
 # ---- sharper diagnoses of values outside [0, 1] (engine._check_domains) -----------------------------
@@ -267,60 +267,6 @@ def multilabel_shapes(ctx: CallContext) -> None:
         )
         return
     elementwise_shapes(ctx)
-
-
-# ---- value kinds --------------------------------------------------------------------------------------
-
-
-@check("kind_binary_logits")
-def kind_binary_logits(ctx: CallContext, argument: str, class_dim: int | None = None) -> None:
-    """Raw scores for a loss that applies the sigmoid itself: values all strictly inside (0, 1) are
-    sigmoid (or softmax) outputs. Enough of them is strong evidence: raw logits spread over both signs
-    and rarely stay inside (0, 1)."""
-    facts = ctx.values(argument)
-    if facts is None or not facts.is_floating:
-        return
-    sample = facts.sample_rows(0) if facts.ndim else ctx.args[argument].detach().to(torch.float64).reshape(1)
-    if sample is None or sample.numel() == 0 or not bool(torch.isfinite(sample).all()):
-        return
-    if not kinds.strictly_inside_unit_interval(sample):
-        return
-    n = sample.numel()
-    enough = n >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE
-    seen = f"all {n} values" if n >= facts.numel else f"all {n} values of the first rows examined ({facts.numel} in all)"
-    lo, hi = float(sample.min()), float(sample.max())
-    what = "sigmoid outputs"
-    if facts.ndim >= 2 and facts.shape[1] >= 2:
-        norm = kinds.normalization(sample, 1)
-        if norm is not None and norm.is_probabilities(kinds.tolerance(facts.dtype)):
-            what = "softmax outputs (rows sum to 1 over dim 1)"
-    if enough:
-        explanation = (
-            f"{ctx.loss.name} applies the sigmoid itself, so these probabilities are squashed a second time: "
-            "sigmoid maps (0, 1) into (0.5, 0.73), so the model can never predict below 0.5 and the loss "
-            f"cannot approach 0 on negative targets. Raw logits take both signs; {n} values all inside "
-            "(0, 1) do not arise from them by chance."
-        )
-    else:
-        explanation = (
-            f"{ctx.loss.name} applies the sigmoid itself. Only {n} value{'s' if n > 1 else ''} were seen, "
-            f"too few to tell sigmoid outputs from small logits (at least {kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE} "
-            "are needed for a warning)."
-        )
-    ctx.emit(
-        "LL305",
-        argument,
-        f"`{argument}` lies strictly inside (0, 1) ({seen}, {lo:.3g} to {hi:.3g}): these look like {what}; expected raw logits",
-        explanation=explanation,
-        fix="pass the logits from before the sigmoid: loss(logits, target)"
-        + ("; or keep the probabilities and use nn.BCELoss()" if ctx.loss.name == "BCEWithLogitsLoss" else ""),
-        observed=f"{facts.summary}, values in ({lo:.3g}, {hi:.3g})",
-        expected="raw logits (any real values, both signs)",
-        # Under watch(), which records every sigmoid it sees, none was recorded for this tensor: real
-        # logits that happen to lie in (0, 1) (a small head with a prior bias), so an info.
-        severity=None if enough and not untracked(ctx, argument) else "info",
-        confidence="strong" if enough and not untracked(ctx, argument) else "weak",
-    )
 
 
 # ---- BCELoss on softmax outputs -------------------------------------------------------------------------

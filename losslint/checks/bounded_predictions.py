@@ -1,40 +1,19 @@
-"""A prediction of the wrong kind, seen from bounded values.
+"""Probabilities that carry nothing, or carry the wrong task: BCELoss on predictions that are all exactly
+0 or 1 (a softmax over a single unit), and on softmax rows whose targets are one-hot (a multi-class task
+trained as multi-label).
 
-Raw logits take any real value. A prediction confined to a narrow range was squashed before the loss:
-sigmoid outputs in (0, 1), tanh outputs or cosine similarities in [-1, 1] (without a temperature),
-ReLU outputs >= 0, a softmax over a single unit (exactly 1.0 everywhere). The loss then cannot reach
-its minimum: softmax over scores spread by at most 2 is nearly uniform, and sigmoid(x >= 0) >= 0.5.
-
-Freshly initialised heads also give small logits, so the evidence must be more than "small": values
-strictly inside (0, 1) (no negative logit among many), values that touch the bound of [-1, 1]
-(saturated tanh, a cosine of near-duplicates) without crossing it, exact zeros with no negative value
-(a ReLU). Thin evidence says nothing, and under `watch()`, which records the sigmoid, softmax and
-log_softmax it sees, a range without a recorded squashing op is an info too.
+Also `untracked`: under `watch()`, a tensor whose history leads straight back to a layer with no
+squashing op recorded, which the value-kind readings (`value_kinds`) and the libraries' checks weaken
+to an info.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 
 from ..evidence import kinds, layout
 from ..judging.context import CallContext
 from . import check
-
-# Fewer values than this inside [-1, 1] is no evidence: a small fresh head does that too.
-MIN_ELEMENTS_BOUNDED = 256
-
-
-def _sample(ctx: CallContext, name: str) -> torch.Tensor | None:
-    facts = ctx.values(name)
-    if facts is None or not facts.is_floating or facts.ndim == 0:
-        return None
-    sample = facts.sample_view(0)
-    if sample is None or sample.numel() == 0:
-        return None
-    return sample
-
 
 def untracked(ctx: CallContext, name: str) -> bool:
     """watch() saw how the tensors were made, recorded no squashing op for this one, and its autograd
@@ -46,80 +25,6 @@ def untracked(ctx: CallContext, name: str) -> bool:
         return False
     value = ctx.args.get(name)
     return isinstance(value, torch.Tensor) and layout.straight_from_layer(value)
-
-
-@check("bounded_logits")
-def bounded_logits(ctx: CallContext, argument: str = "input", class_dim: int = 1) -> None:
-    """Softmax losses (CrossEntropyLoss): scores confined to (0, 1) or [-1, 1] are not logits."""
-    facts = ctx.values(argument)
-    if facts is None or facts.ndim < 2 or facts.shape[class_dim] < 2:
-        return
-    norm = facts.__dict__.get(f"_normalization_{class_dim}")
-    if norm is not None and (norm.low < -1.0 or norm.high > 1.0):
-        return  # the common case, decided by the kind check's own range: real logits
-    if any(f.argument == argument and f.code in ("LL301", "LL307", "LL304", "LL605") for f in ctx.findings):
-        return
-    sample = None
-    if norm is not None:
-        lo, hi = norm.low, norm.high  # the kind check read this very sample: no second pass
-    else:
-        sample = _sample(ctx, argument)
-        if sample is None:
-            return
-        lo, hi = (float(v) for v in torch.aminmax(sample))
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < -1.0 or hi > 1.0 or hi - lo < 0.25:
-        return  # outside [-1, 1], or (nearly) constant: a zero-initialised head is no evidence
-    n = norm.rows * norm.classes if norm is not None else sample.numel()
-    classes = facts.shape[class_dim]
-    sigmoid = lo > 0 and hi < 1 and n >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE
-    saturated = n >= MIN_ELEMENTS_BOUNDED and max(abs(lo), abs(hi)) >= 0.99
-    contrastive = _in_batch_pairs(ctx, facts)
-    what = "sigmoid outputs" if lo > 0 else "cosine similarities or tanh outputs"
-    floor = math.log1p((classes - 1) * math.exp(-(hi - lo)))
-    evidence = (
-        f"all {n} values read lie in [{lo:.3g}, {hi:.3g}]"
-        + (f" ({n} of {facts.numel})" if n < facts.numel else "")
-    )
-    if not (sigmoid or saturated or contrastive):
-        return  # small logits alone: a fresh head looks the same, so say nothing
-    # watch() records sigmoids, not cosines or tanh: only the (0, 1) evidence is weakened by its silence.
-    warn = not (sigmoid and not (saturated or contrastive) and untracked(ctx, argument))
-    if contrastive:
-        what = "in-batch cosine similarities (an (N, N) matrix with targets arange(N))"
-    why = (
-        f"{ctx.loss.name} applies softmax to its input; scores that differ by at most {hi - lo:.2g} give a "
-        f"nearly uniform softmax over {classes} classes, so the loss cannot go below about {floor:.2f} "
-        "(it would approach 0 for logits) and the gradients stay small. "
-        + (
-            "Values that stay inside (0, 1) or touch the bound of [-1, 1] without crossing it were squashed."
-            if warn
-            else "watch() recorded no sigmoid, tanh or cosine op for this tensor, hence an info."
-        )
-    )
-    ctx.emit(
-        "LL311",
-        argument,
-        f"`{argument}` looks like {what}, not logits: {evidence}; the loss cannot go below {floor:.2f}",
-        explanation=why,
-        fix="pass the scores from before the sigmoid/tanh; for cosine similarities divide by a temperature: "
-        "loss(cos_sim / 0.07, target)",
-        observed=f"{facts.summary}, values in [{lo:.3g}, {hi:.3g}]",
-        expected="raw logits (any real values)",
-        severity=None if warn else "info",
-        confidence="strong" if warn else "weak",
-    )
-
-
-def _in_batch_pairs(ctx: CallContext, facts) -> bool:
-    """An (N, N) score matrix with targets 0..N-1: the InfoNCE / CLIP layout, whose scores are
-    similarities; within [-1, 1] they are cosines without a temperature."""
-    target = ctx.values("target")
-    if facts.ndim != 2 or facts.shape[0] != facts.shape[1] or facts.shape[0] < 4 or target is None or target.ndim != 1:
-        return False
-    if target.is_floating or target.numel != facts.shape[0]:
-        return False
-    t = ctx.args["target"].detach()
-    return bool(torch.equal(t, torch.arange(t.numel(), dtype=t.dtype, device=t.device)))
 
 
 @check("constant_probabilities")
@@ -184,12 +89,14 @@ def softmax_single_label(ctx: CallContext, class_dim: int = 1) -> None:
         f"`input` rows sum to 1 over dim {class_dim} (softmax, {norm.rows} rows read) and every target row is one-hot: "
         "a multi-class task trained with a binary (multi-label) loss",
         explanation=(
-            "BCELoss scores each class as an independent yes/no question, while softmax already makes the classes "
-            "compete; with exactly one positive per row this is single-label classification, which cross entropy "
-            "on the logits does directly (and better calibrated)."
+            "BCELoss takes probabilities and softmax rows are probabilities: the call is correct and trains (the "
+            "loss reaches 0 where the softmax reaches the one-hot row), hence an info. But BCELoss scores each class "
+            "as an independent yes/no question, while softmax already makes the classes compete; with exactly one "
+            "positive per row this is single-label classification, which cross entropy on the logits does directly."
         ),
         fix="nn.CrossEntropyLoss()(logits, target.argmax(dim=1)), without the softmax",
         observed=f"input {inp.summary}, row sums 1 ± {norm.max_sum_error:.1e}; target one-hot",
         expected="CrossEntropyLoss on logits and class indices",
+        severity="info",
         confidence="strong",
     )

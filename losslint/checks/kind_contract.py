@@ -5,9 +5,10 @@ A rule file says `kind = "logits"` (or `binary_logits`, `scores`, `log_probabili
 on an argument; `language.vocabulary.DECLARED_KINDS` says which inferred kinds each accepts, which are
 harmless, and which code every other one gets. `evidence.kinds.infer` reads the values once. A new loss
 gets these verdicts by declaring its kinds; a new inferred kind is added once, in the vocabulary and the
-inference. The engine runs this after the declared kind's own check (`kind_<kind>`, which says the
-kind-specific things: a wrong normalization dim, the redundant log_softmax), and it stays quiet where that
-check, or provenance, already spoke for the argument.
+inference. This is the only kind check the engine runs: it first says what only the declared kind knows
+(`value_kinds.BY_DECLARED_KIND`: a wrong normalization dim, the redundant log_softmax, the loss's floor
+for squashed scores), and the comparison stays quiet where that reading, or provenance, already spoke
+for the argument.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from ..evidence import kinds
 from ..judging.context import CallContext
 from ..language.vocabulary import DECLARED_KINDS, KIND_FIXES, VALUE_KINDS
 from . import check
-from .value_kinds import _layout_misread
+from .value_kinds import BY_DECLARED_KIND, _layout_misread
 
 
 # Every code a kind mismatch is reported with: an info among them (a weak sigmoid reading that watch()
@@ -36,6 +37,9 @@ def kind_contract(
     declared: str,
     harmless: tuple[str, ...] = (),
 ) -> None:
+    reading = BY_DECLARED_KIND.get(declared)
+    if reading is not None:
+        reading(ctx, argument=argument, class_dim=class_dim)
     contract = DECLARED_KINDS.get(declared)
     facts = ctx.values(argument)
     if contract is None or facts is None or not facts.is_floating or facts.ndim == 0:
@@ -45,7 +49,7 @@ def kind_contract(
     dim = 1 if facts.ndim >= 2 else None
     if class_dim is not None and facts.ndim >= 2:
         dim = class_dim if class_dim >= 0 else facts.ndim + class_dim
-    known = facts.__dict__.get(f"_normalization_{dim}")  # the declared kind's check read the range already
+    known = facts.__dict__.get(f"_normalization_{dim}")  # the declared kind's reading read the range already
     if known is not None and known.low < -1 and known.high > 1:
         return  # raw scores: both signs, beyond [-1, 1] (the common case, decided without a pass)
     if _spoken_for(ctx, argument) or _layout_misread(ctx, argument, class_dim):

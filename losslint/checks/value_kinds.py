@@ -1,16 +1,24 @@
-"""Kind checks: does an argument hold the kind of values its format declares?
+"""What only a declared kind knows, read from an argument's values: the readings `kind_contract` runs
+before it compares the inferred kind with the declaration.
 
-Run by the engine for every argument with ``kind = "..."`` in its format, on a bounded sample. Each
-finding says what it saw and how much of it (rows examined), so that its confidence is visible.
+- `logits` (CrossEntropyLoss): probabilities (LL301), a redundant log_softmax (LL307, an info), a softmax
+  over the batch dim (LL304), scores squashed into (0, 1) or [-1, 1] with the loss's floor (LL311).
+- `log_probabilities` (NLLLoss, CTCLoss, KLDivLoss): probabilities (LL303), raw scores (LL302), the wrong dim.
+- `binary_logits` (BCEWithLogitsLoss and the sigmoid losses): values strictly inside (0, 1) (LL305),
+  said as an info on too few values or where watch() saw a layer and no sigmoid.
+
+Each finding says what it saw and how much of it (rows examined), so that its confidence is visible.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from ..evidence import kinds, layout
 from ..judging.context import CallContext
-from . import check
+from .bounded_predictions import untracked
 
 
 def _sample(ctx: CallContext, argument: str, class_dim: int | None) -> torch.Tensor | None:
@@ -104,8 +112,7 @@ def _layout_misread(ctx: CallContext, argument: str, class_dim: int | None) -> b
     return made is not None and made.dim != class_dim % value.ndim
 
 
-@check("kind_logits")
-def kind_logits(ctx: CallContext, argument: str, class_dim: int | None) -> None:
+def logits_kind(ctx: CallContext, argument: str, class_dim: int | None) -> None:
     """Raw, unnormalized scores, as CrossEntropyLoss wants."""
     if class_dim is None or _layout_misread(ctx, argument, class_dim):
         return
@@ -149,13 +156,10 @@ def kind_logits(ctx: CallContext, argument: str, class_dim: int | None) -> None:
     if -1.0 <= norm.low and norm.high <= 1.0:
         # Scores confined to [-1, 1] (sigmoid, tanh, cosine): decided here, where the range is already
         # in hand, so that real logits pay one comparison (LL311).
-        from .bounded_predictions import bounded_logits
-
-        bounded_logits(ctx, argument=argument, class_dim=class_dim)
+        _bounded_scores(ctx, argument=argument, class_dim=class_dim)
 
 
-@check("kind_log_probabilities")
-def kind_log_probabilities(ctx: CallContext, argument: str, class_dim: int | None) -> None:
+def log_probabilities_kind(ctx: CallContext, argument: str, class_dim: int | None) -> None:
     """log_softmax outputs, as NLLLoss, CTCLoss and KLDivLoss (input) want."""
     if class_dim is None or _layout_misread(ctx, argument, class_dim):
         return
@@ -195,3 +199,153 @@ def kind_log_probabilities(ctx: CallContext, argument: str, class_dim: int | Non
         expected=f"log-probabilities (values <= 0, logsumexp over dim {class_dim} = 0)",
         confidence="strong",
     )
+
+
+# ---- scores for a loss that applies the sigmoid itself --------------------------------------------------------------------------------------
+
+
+def binary_logits_kind(ctx: CallContext, argument: str, class_dim: int | None) -> None:
+    """Raw scores for a loss that applies the sigmoid itself: values all strictly inside (0, 1) are
+    sigmoid (or softmax) outputs. Enough of them is strong evidence: raw logits spread over both signs
+    and rarely stay inside (0, 1)."""
+    facts = ctx.values(argument)
+    if facts is None or not facts.is_floating:
+        return
+    sample = facts.sample_rows(0) if facts.ndim else ctx.args[argument].detach().to(torch.float64).reshape(1)
+    if sample is None or sample.numel() == 0 or not bool(torch.isfinite(sample).all()):
+        return
+    if not kinds.strictly_inside_unit_interval(sample):
+        return
+    n = sample.numel()
+    enough = n >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE
+    seen = f"all {n} values" if n >= facts.numel else f"all {n} values of the first rows examined ({facts.numel} in all)"
+    lo, hi = float(sample.min()), float(sample.max())
+    what = "sigmoid outputs"
+    if facts.ndim >= 2 and facts.shape[1] >= 2:
+        norm = kinds.normalization(sample, 1)
+        if norm is not None and norm.is_probabilities(kinds.tolerance(facts.dtype)):
+            what = "softmax outputs (rows sum to 1 over dim 1)"
+    if enough:
+        explanation = (
+            f"{ctx.loss.name} applies the sigmoid itself, so these probabilities are squashed a second time: "
+            "sigmoid maps (0, 1) into (0.5, 0.73), so the model can never predict below 0.5 and the loss "
+            f"cannot approach 0 on negative targets. Raw logits take both signs; {n} values all inside "
+            "(0, 1) do not arise from them by chance."
+        )
+    else:
+        explanation = (
+            f"{ctx.loss.name} applies the sigmoid itself. Only {n} value{'s' if n > 1 else ''} were seen, "
+            f"too few to tell sigmoid outputs from small logits (at least {kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE} "
+            "are needed for a warning)."
+        )
+    ctx.emit(
+        "LL305",
+        argument,
+        f"`{argument}` lies strictly inside (0, 1) ({seen}, {lo:.3g} to {hi:.3g}): these look like {what}; expected raw logits",
+        explanation=explanation,
+        fix="pass the logits from before the sigmoid: loss(logits, target)"
+        + ("; or keep the probabilities and use nn.BCELoss()" if ctx.loss.name == "BCEWithLogitsLoss" else ""),
+        observed=f"{facts.summary}, values in ({lo:.3g}, {hi:.3g})",
+        expected="raw logits (any real values, both signs)",
+        # Under watch(), which records every sigmoid it sees, none was recorded for this tensor: real
+        # logits that happen to lie in (0, 1) (a small head with a prior bias), so an info.
+        severity=None if enough and not untracked(ctx, argument) else "info",
+        confidence="strong" if enough and not untracked(ctx, argument) else "weak",
+    )
+
+
+# ---- scores confined to (0, 1) or [-1, 1], for a softmax loss ----------------------------------------
+
+# Fewer values than this inside [-1, 1] is no evidence: a small fresh head does that too.
+MIN_ELEMENTS_BOUNDED = 256
+
+
+def _values_sample(ctx: CallContext, name: str) -> torch.Tensor | None:
+    facts = ctx.values(name)
+    if facts is None or not facts.is_floating or facts.ndim == 0:
+        return None
+    sample = facts.sample_view(0)
+    if sample is None or sample.numel() == 0:
+        return None
+    return sample
+
+
+def _bounded_scores(ctx: CallContext, argument: str = "input", class_dim: int = 1) -> None:
+    """Softmax losses (CrossEntropyLoss): scores confined to (0, 1) or [-1, 1] are not logits."""
+    facts = ctx.values(argument)
+    if facts is None or facts.ndim < 2 or facts.shape[class_dim] < 2:
+        return
+    norm = facts.__dict__.get(f"_normalization_{class_dim}")
+    if norm is not None and (norm.low < -1.0 or norm.high > 1.0):
+        return  # the common case, decided by the kind check's own range: real logits
+    if any(f.argument == argument and f.code in ("LL301", "LL307", "LL304", "LL605") for f in ctx.findings):
+        return
+    sample = None
+    if norm is not None:
+        lo, hi = norm.low, norm.high  # the kind check read this very sample: no second pass
+    else:
+        sample = _values_sample(ctx, argument)
+        if sample is None:
+            return
+        lo, hi = (float(v) for v in torch.aminmax(sample))
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo < -1.0 or hi > 1.0 or hi - lo < 0.25:
+        return  # outside [-1, 1], or (nearly) constant: a zero-initialised head is no evidence
+    n = norm.rows * norm.classes if norm is not None else sample.numel()
+    classes = facts.shape[class_dim]
+    sigmoid = lo > 0 and hi < 1 and n >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE
+    saturated = n >= MIN_ELEMENTS_BOUNDED and max(abs(lo), abs(hi)) >= 0.99
+    contrastive = _in_batch_pairs(ctx, facts)
+    what = "sigmoid outputs" if lo > 0 else "cosine similarities or tanh outputs"
+    floor = math.log1p((classes - 1) * math.exp(-(hi - lo)))
+    evidence = (
+        f"all {n} values read lie in [{lo:.3g}, {hi:.3g}]"
+        + (f" ({n} of {facts.numel})" if n < facts.numel else "")
+    )
+    if not (sigmoid or saturated or contrastive):
+        return  # small logits alone: a fresh head looks the same, so say nothing
+    # watch() records sigmoids, not cosines or tanh: only the (0, 1) evidence is weakened by its silence.
+    warn = not (sigmoid and not (saturated or contrastive) and untracked(ctx, argument))
+    if contrastive:
+        what = "in-batch cosine similarities (an (N, N) matrix with targets arange(N))"
+    why = (
+        f"{ctx.loss.name} applies softmax to its input; scores that differ by at most {hi - lo:.2g} give a "
+        f"nearly uniform softmax over {classes} classes, so the loss cannot go below about {floor:.2f} "
+        "(it would approach 0 for logits) and the gradients stay small. "
+        + (
+            "Values that stay inside (0, 1) or touch the bound of [-1, 1] without crossing it were squashed."
+            if warn
+            else "watch() recorded no sigmoid, tanh or cosine op for this tensor, hence an info."
+        )
+    )
+    ctx.emit(
+        "LL311",
+        argument,
+        f"`{argument}` looks like {what}, not logits: {evidence}; the loss cannot go below {floor:.2f}",
+        explanation=why,
+        fix="pass the scores from before the sigmoid/tanh; for cosine similarities divide by a temperature: "
+        "loss(cos_sim / 0.07, target)",
+        observed=f"{facts.summary}, values in [{lo:.3g}, {hi:.3g}]",
+        expected="raw logits (any real values)",
+        severity=None if warn else "info",
+        confidence="strong" if warn else "weak",
+    )
+
+
+def _in_batch_pairs(ctx: CallContext, facts) -> bool:
+    """An (N, N) score matrix with targets 0..N-1: the InfoNCE / CLIP layout, whose scores are
+    similarities; within [-1, 1] they are cosines without a temperature."""
+    target = ctx.values("target")
+    if facts.ndim != 2 or facts.shape[0] != facts.shape[1] or facts.shape[0] < 4 or target is None or target.ndim != 1:
+        return False
+    if target.is_floating or target.numel != facts.shape[0]:
+        return False
+    t = ctx.args["target"].detach()
+    return bool(torch.equal(t, torch.arange(t.numel(), dtype=t.dtype, device=t.device)))
+
+
+# The reading for each declared kind that has one; every other declared kind has only the contract.
+BY_DECLARED_KIND = {
+    "logits": logits_kind,
+    "log_probabilities": log_probabilities_kind,
+    "binary_logits": binary_logits_kind,
+}

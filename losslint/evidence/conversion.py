@@ -10,6 +10,8 @@ expression into another, so that what is shown is still a single expression that
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import ast
 import operator
 import re
@@ -70,6 +72,38 @@ MEANING_PRESERVING = {
     "LL401": "1-based",  # only where the message says the labels are 1-based
     "LL402": None,  # {0, 255} masks, {-1, 1} signs
 }
+
+
+def meaning_preserving(code: str, argument: str, message: str, fix: str) -> list[str]:
+    """The conversions of `argument` that a finding's help line writes and that keep its meaning, in the
+    help line's order; [] for a finding whose fix is not one (suggest() applies these, the targets page
+    shows them)."""
+    if code not in MEANING_PRESERVING:
+        return []
+    needs = MEANING_PRESERVING[code]
+    if needs is not None and needs not in message:
+        return []
+    return expressions_in(fix, argument)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """A call whose finding's help line is a meaning-preserving conversion: shown, computed, on the
+    targets page (advice.targets), and run in tests/test_targets.py. Plain torch code."""
+
+    you_have: str
+    loss: str
+    input: str
+    target: str
+
+
+SITUATIONS = (
+    Situation("channels-last logits `(N, H, W, C)`", "nn.CrossEntropyLoss()", "torch.randn(8, 16, 16, 5)", "torch.randint(0, 5, (8, 16, 16))"),
+    Situation("token logits `(N, L, C)`", "nn.CrossEntropyLoss()", "torch.randn(4, 12, 20)", "torch.randint(0, 20, (4, 12))"),
+    Situation("1-based class labels", "nn.CrossEntropyLoss()", "torch.randn(10, 5)", "torch.arange(1, 6).repeat(2)"),
+    Situation("a `{0, 255}` mask", "nn.BCEWithLogitsLoss()", "torch.randn(4, 1, 8, 8)", "(torch.rand(4, 1, 8, 8) > 0.5).float() * 255"),
+    Situation("`{-1, 1}` labels", "nn.BCEWithLogitsLoss()", "torch.randn(16)", "torch.randint(0, 2, (16,)).float() * 2 - 1"),
+)
 
 
 def expressions_in(fix: str, argument: str) -> list[str]:

@@ -3,8 +3,8 @@
 Rules are data and checks are code; they meet here, by name. A rule file says *which* checks apply to
 a loss (``checks = ["single_class"]``) and with which parameters; a function registered with `@check`
 says *how*. Each takes the call's `CallContext` and the parameters from the rule file, and reports
-through `ctx.emit`. Kind checks are named ``kind_<kind>`` and run for every argument whose format
-declares that value kind.
+through `ctx.emit`. One check, ``kind_contract``, runs for every argument whose format declares a
+value kind (``kind = "..."``), with the declared kind as a parameter.
 
 This table sits in the rule language, the lowest layer, so that the registry can validate a rule
 file's check names and the engine can run them without importing the layers that define them. The

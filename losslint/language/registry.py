@@ -218,8 +218,7 @@ def compile_rule(
             for code in (arg.dtype_code, arg.domain_code):
                 if code is not None and code not in codes:
                     problems.append(f"{where}: unknown code {code!r}")
-            known_kinds = set(DECLARED_KINDS) | {k.removeprefix("kind_") for k in check_library.REGISTRY if k.startswith("kind_")}
-            known_kinds.discard("contract")
+            known_kinds = set(DECLARED_KINDS)
             for kind in [arg.kind] + [k for by in (arg.kind_by or {}).values() for k in by.values()]:
                 if kind is not None and kind not in known_kinds:
                     problems.append(f"{where} → kind: unknown kind {kind!r}; known kinds: {', '.join(sorted(known_kinds))}")

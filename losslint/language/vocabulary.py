@@ -128,7 +128,7 @@ _SCORE_MISMATCH = {
 
 DECLARED_KINDS = {
     # A loss that applies log_softmax itself (CrossEntropyLoss): a log_softmax first is redundant (LL307,
-    # an info, said by kind_logits), and any per-row shift of the logits gives the same value.
+    # an info, said by the logits reading in checks/value_kinds.py), and any per-row shift of the logits gives the same value.
     "logits": DeclaredKind("raw logits (any real values)", {"raw_scores"}, {"log_probabilities"}, _SCORE_MISMATCH),
     # A loss that applies the sigmoid itself, element by element: nothing but raw scores computes the
     # intended value.
@@ -136,7 +136,7 @@ DECLARED_KINDS = {
     # A margin over scores (MultiMarginLoss): raw scores; a per-row shift (log_softmax) changes no difference.
     "scores": DeclaredKind("raw scores (any real values)", {"raw_scores"}, {"log_probabilities"}, _SCORE_MISMATCH),
     # log_softmax outputs (NLLLoss, CTCLoss): probabilities, raw scores and a wrong dim are said by
-    # kind_log_probabilities; what is left is log_softmax of what already was a distribution.
+    # the log_probabilities reading in checks/value_kinds.py; what is left is log_softmax of what already was a distribution.
     "log_probabilities": DeclaredKind(
         "log-probabilities (log_softmax over the class dim)", {"log_probabilities"}, set(),
         {"twice_activated": "LL319", "element_log_probabilities": "LL302", "wrong_dim": "LL304"},

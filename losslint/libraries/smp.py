@@ -32,8 +32,9 @@ import torch
 
 from ..judging.context import CallContext
 from ..language.domains import parse_domain
-from ..checks import DOMAIN_HINTS, REGISTRY, check, raiser
+from ..checks import DOMAIN_HINTS, check, raiser
 from ..checks.classification import _one_hot_rows
+from ..checks.value_kinds import BY_DECLARED_KIND
 from ..judging.origin import judge_origin
 
 _MODES = ("binary", "multiclass", "multilabel")
@@ -138,7 +139,7 @@ def _prediction(ctx: CallContext, expected: str) -> None:
         return
     if ctx.values("input") is None:
         return
-    REGISTRY[f"kind_{expected}"](ctx, argument="input", class_dim=class_dim)
+    BY_DECLARED_KIND[expected](ctx, argument="input", class_dim=class_dim)
 
 
 def _in_smp_terms(ctx: CallContext, before: int, origin) -> None:
