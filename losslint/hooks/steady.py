@@ -83,7 +83,9 @@ def _same(site: _Site, loss: object, args: tuple, kwargs: dict, provenance, _ten
             return False
     elif (kwargs or site.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != site.kwargs:
         return False
-    if site.origins is not None or len(provenance):
+    # `recorded`, not len(): while the watch has recorded no origin (most loops), one attribute says
+    # so; once it has, `_origins` looks each tensor up (None while none is alive, as len() would say).
+    if site.origins is not None or provenance.recorded:
         return _origins(provenance, args, kwargs) == site.origins
     return True
 
