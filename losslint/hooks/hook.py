@@ -33,7 +33,7 @@ from .device_asserts import assert_module_class_range
 from ..judging.engine import _SCALARS, Checker
 from ..errors import LossLintError
 from .monitor import Action, Monitor, claim, release, state
-from .policy import Policy
+from .policy import Policy, metadata_calls_ahead
 from .raised import explain, in_flight
 
 _is_compiling = torch.compiler.is_compiling
@@ -416,10 +416,7 @@ class Hook(Monitor):
         """How many of the next calls from `location` the policy checks at metadata depth only."""
         with self._lock:
             index = self._site_calls.get(location, 0)
-        ahead = 0
-        while ahead < 1000 and self.policy.depth(index + ahead) == "metadata":
-            ahead += 1
-        return ahead
+        return metadata_calls_ahead(self.policy, index)
 
     def _record(self, report, counted: bool = True):
         self._judged = report

@@ -254,14 +254,17 @@ def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patc
         watches = state.watches
         if not watches or patch.retired or state.busy or local.inside or local.thorough:
             return _call(current, args, kwargs)
-        return _loss_call(watches[-1], original, current, loss, args, kwargs, sys._getframe(1))
+        return _loss_call(watches[-1], original, current, loss, args, kwargs)
 
     ORIGINAL[wrapper] = original
     wrapper.__losslint_original__ = original
     return wrapper
 
 
-def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tuple, kwargs: dict, frame):
+def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tuple, kwargs: dict):
+    """The wrapper's call with a watch active. The frame that called the wrapper is `sys._getframe(2)`
+    from here, taken only where it is used: a call only counted needs none, and Python makes the
+    frame object on first access."""
     __tracebackhide__ = True
     if traced_by_aot(args, kwargs) and releases.holds("dynamo_inlines_loss_modules"):
         return _inside(_call, current, args, kwargs)  # judged while Dynamo traced it
@@ -283,12 +286,12 @@ def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tu
                 return _call(current, args, kwargs)
             return current(*args, **kwargs)
         except Exception as exc:  # torch raised on a call losslint did not read: say why (`raised`)
-            explain(watch, original, args, kwargs, exc, frame)
+            explain(watch, original, args, kwargs, exc, sys._getframe(2))
             raise
         finally:
             local.inside = False
     # Under a mode of the user's, torch's own functional is handed over as torch would (`_call`).
-    return _judged(watch, original, loss, args, kwargs, frame, _call, (current, args, kwargs), {}, steady)
+    return _judged(watch, original, loss, args, kwargs, sys._getframe(2), _call, (current, args, kwargs), {}, steady)
 
 
 # ---- other libraries' losses and model boundaries (`libraries`) ------------------------------------

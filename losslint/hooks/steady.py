@@ -24,6 +24,7 @@ import torch
 
 from ..evidence import callsite
 from .hook import _facts
+from .policy import metadata_calls_ahead
 
 _SCALARS = (type(None), bool, int, float, str)
 _CALLER = 3  # counted -> intercept._loss_call -> the wrapper -> the frame that called the wrapper
@@ -178,11 +179,13 @@ class Steady:
     def _metadata_calls_ahead(watch: Any, location: str) -> int:
         """How many of the next calls from `location` are checked at metadata depth only (a
         metadata-only checker is a ceiling the policy's values calls do not lift: see Monitor.judge)."""
-        checked = ("metadata", "values") if watch.checker.depth == "metadata" else ("metadata",)
         with watch._lock:
             index = watch._site_calls.get(location, 0)
-        ahead = 0
         policy = watch.policy
+        if watch.checker.depth != "metadata":
+            return metadata_calls_ahead(policy, index)
+        checked = ("metadata", "values")
+        ahead = 0
         while ahead < 1000 and policy.depth(index + ahead) in checked:
             ahead += 1
         return ahead
