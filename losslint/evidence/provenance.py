@@ -130,7 +130,9 @@ class Provenance:
         # The producers' outputs by their storage, to find them again from a detached tensor:
         # storage address -> (weak reference to the output, its origin).
         self._by_storage: dict[int, tuple[weakref.ref, Origin]] = {}
-        self._recorded = False  # nothing recorded yet: every lookup is a miss, at no cost
+        # Nothing recorded yet: every lookup is a miss, at no cost. Read on every call in a watch's
+        # steady state, where len() (two Python calls) would cost more than the rest of the test.
+        self.recorded = False
         self._key = f"losslint.origin.{id(self)}"  # this watch's entry in an autograd node's metadata
 
     def __len__(self) -> int:
@@ -141,7 +143,7 @@ class Provenance:
         the default `watch()` sees the producers, not the view ops), under the same dimension rule
         as `propagate`."""
         origin = self._origins.get(tensor)
-        if origin is not None or not self._recorded:
+        if origin is not None or not self.recorded:
             return origin
         base = getattr(tensor, "_base", None)
         if base is not None:
@@ -206,7 +208,7 @@ class Provenance:
         op, location = _entry_point(sys._getframe(1), default)
         origin = Origin(kind=kind, op=op, dim=dim, location=location)
         self._origins[out] = origin
-        self._recorded = True
+        self.recorded = True
         self._remember(out, origin)
 
     def propagate(self, args: tuple, kwargs: dict, out: object) -> None:

@@ -33,7 +33,7 @@ from .device_asserts import assert_module_class_range
 from ..judging.engine import _SCALARS, Checker
 from ..errors import LossLintError
 from .monitor import Action, Monitor, claim, release, state
-from .policy import Policy
+from .policy import Policy, metadata_calls_ahead
 from .raised import explain, in_flight
 
 _is_compiling = torch.compiler.is_compiling
@@ -91,7 +91,7 @@ class _Record:
         self.metadata_clean = False
 
 
-def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_, _grad=torch.is_grad_enabled, _autocast=autocast_policy.state) -> bool:
+def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_, _grad=torch.is_grad_enabled, _autocast=autocast_policy.state, _any_autocast=autocast_policy.ANY_ENABLED) -> bool:
     """Whether this call's metadata is the record's: the arguments' metadata, the very same
     configuration objects and buffers (a tensor is compared by identity, never by value; a buffer
     replaced by another tensor is judged again), and the grad mode. Unrolled for plain tensors: this
@@ -117,7 +117,13 @@ def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kw
         return False  # a tensor where the last call had a scalar, None or a tensor subclass
     if (kwargs or record.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != record.kwargs:
         return False
-    if _grad() is not record.grad or _autocast() != record.autocast:
+    if _grad() is not record.grad:
+        return False
+    if record.autocast:
+        if _autocast() != record.autocast:
+            return False
+    elif _any_autocast() and _autocast():
+        # `state()` is () while no autocast is on: one C call says so, without building the tuple.
         return False
     if config is not None:
         now = config(module.__dict__)
@@ -174,6 +180,13 @@ class _Line:
         self.tally: list = []
 
 
+class _Pending(threading.local):
+    """Per thread, the calls of one module in progress that need the forward hook."""
+
+    def __init__(self) -> None:
+        self.calls: list = []  # (depth judged at, watches left a claim), innermost last
+
+
 class Hook(Monitor):
     """The handle `attach()` returns: `.reports`, `.calls`, `.remove()`, and a context manager."""
 
@@ -197,7 +210,7 @@ class Hook(Monitor):
             )
         # Per thread, the calls of this module in progress that need the forward hook: (the depth
         # they were judged at, whether a watch was left a claim to release). Innermost last.
-        self._pending = threading.local()
+        self._pending = _Pending()
         self._lines: dict = {}  # (id of code, line number) -> _Line
         self._last: _Line | None = None  # the line of the last call only counted
         # How deep the user's frame was last time (sys._getframe(n) in _before); 0: not known yet.
@@ -245,17 +258,24 @@ class Hook(Monitor):
             except ValueError:
                 guess = None
             if guess is not None:
+                code = guess.f_code
                 line = self._last
-                if line is None or line.code is not guess.f_code or line.lineno != guess.f_lineno:
-                    line = self._lines.get((id(guess.f_code), guess.f_lineno))
+                if line is None or line.code is not code or line.lineno != guess.f_lineno:
+                    line = self._lines.get((id(code), guess.f_lineno))
                 if (
                     line is not None
-                    and line.code is guess.f_code
+                    and line.code is code
                     and line.budget > 0
-                    and line.record is not None
-                    and _unchanged(line.record, self._config, module, args, kwargs)
+                    and (record := line.record) is not None
+                    and _unchanged(record, self._config, module, args, kwargs)
                 ):
-                    return self._count(line, thread)
+                    # `_count`, written out: this is the call a training loop makes every step.
+                    line.tally.append(None)
+                    line.budget -= 1
+                    self._last = line
+                    if thread.predicted is not None:
+                        thread.predicted = None
+                    return None
         frame, steps = callsite.user_frame_and_steps(sys._getframe(1))
         if frame is None:
             return self._judge(module, args, kwargs, None)
@@ -345,23 +365,20 @@ class Hook(Monitor):
             # again (released in _after). And a call whose values were read gets its post-mortem.
             if watches:
                 claim(self._loss_name, args, kwargs, watches)
-            pending = getattr(self._pending, "calls", None)
-            if pending is None:
-                pending = self._pending.calls = []
-            pending.append((depth, watches))
+            self._pending.calls.append((depth, watches))
         return None
 
     def _after(self, module: torch.nn.Module, args: tuple, *rest: object) -> None:
         # rest is (kwargs, output); a thread that removes the hook while another thread's call is
         # running it can make torch call it without kwargs (torch reads "with kwargs" per call).
         __tracebackhide__ = True
-        pending = getattr(self._pending, "calls", None)
-        kwargs, output = rest if len(rest) == 2 else ({}, rest[-1])
+        pending = self._pending.calls
         if not pending:
             # A call only counted (or judged without needing more): nothing to do unless torch raised.
-            if output is None and (exc := in_flight()) is not None:
-                explain(self, module, args, kwargs, exc, sys._getframe(1))
+            if rest[-1] is None and (exc := in_flight()) is not None:
+                explain(self, module, args, rest[0] if len(rest) == 2 else {}, exc, sys._getframe(1))
             return None
+        kwargs, output = rest if len(rest) == 2 else ({}, rest[-1])
         depth, claimed = pending.pop()
         if claimed:
             release(self._loss_name, args, kwargs)
@@ -400,10 +417,7 @@ class Hook(Monitor):
         """How many of the next calls from `location` the policy checks at metadata depth only."""
         with self._lock:
             index = self._site_calls.get(location, 0)
-        ahead = 0
-        while ahead < 1000 and self.policy.depth(index + ahead) == "metadata":
-            ahead += 1
-        return ahead
+        return metadata_calls_ahead(self.policy, index)
 
     def _record(self, report, counted: bool = True):
         self._judged = report

@@ -56,6 +56,8 @@ class _Local(threading.local):
 
 
 local = _Local()
+# Bound once: every wrapped call asks (Dynamo knows the function itself, by whatever name it is called).
+_is_compiling = torch.compiler.is_compiling
 
 # The functions a wrapper stands for, by wrapper: a thorough watch's mode is handed the wrapper when
 # torch's Python functionals call `handle_torch_function` with their own (patched) global name.
@@ -241,7 +243,7 @@ def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patc
     @functools.wraps(current)
     def wrapper(*args: Any, **kwargs: Any):
         __tracebackhide__ = True
-        if torch.compiler.is_compiling():
+        if _is_compiling():
             # Checked on Dynamo's fake tensors while it traces, then dropped from the graph.
             from .tracing import check_while_compiling, device_asserts_wanted
 
@@ -252,14 +254,17 @@ def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patc
         watches = state.watches
         if not watches or patch.retired or state.busy or local.inside or local.thorough:
             return _call(current, args, kwargs)
-        return _loss_call(watches[-1], original, current, loss, args, kwargs, sys._getframe(1))
+        return _loss_call(watches[-1], original, current, loss, args, kwargs)
 
     ORIGINAL[wrapper] = original
     wrapper.__losslint_original__ = original
     return wrapper
 
 
-def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tuple, kwargs: dict, frame):
+def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tuple, kwargs: dict):
+    """The wrapper's call with a watch active. The frame that called the wrapper is `sys._getframe(2)`
+    from here, taken only where it is used: a call only counted needs none, and Python makes the
+    frame object on first access."""
     __tracebackhide__ = True
     if traced_by_aot(args, kwargs) and releases.holds("dynamo_inlines_loss_modules"):
         return _inside(_call, current, args, kwargs)  # judged while Dynamo traced it
@@ -269,19 +274,24 @@ def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tu
     # Steady state (`steady`): a call like its line's last clean one, between values samples, is only
     # counted. With one watch active and no claim pending: nested watches each count the call, and a
     # hook's claim is consumed by `_judged`.
-    steady = watch.steady if len(state.watches) == 1 else None
-    if steady is not None and not state.claims and steady.counted(original, args, kwargs, watch.provenance):
-        state.predicted = None
+    thread = state
+    steady = watch.steady if len(thread.watches) == 1 else None
+    if steady is not None and not thread.claims and steady.counted(original, args, kwargs, watch.provenance):
+        if thread.predicted is not None:
+            thread.predicted = None
         local.inside = True  # what the loss calls inside is not judged again
         try:
-            return _call(current, args, kwargs)
+            # `_call`, written out for the call every step of a loop makes.
+            if _mode_enabled():
+                return _call(current, args, kwargs)
+            return current(*args, **kwargs)
         except Exception as exc:  # torch raised on a call losslint did not read: say why (`raised`)
-            explain(watch, original, args, kwargs, exc, frame)
+            explain(watch, original, args, kwargs, exc, sys._getframe(2))
             raise
         finally:
             local.inside = False
     # Under a mode of the user's, torch's own functional is handed over as torch would (`_call`).
-    return _judged(watch, original, loss, args, kwargs, frame, _call, (current, args, kwargs), {}, steady)
+    return _judged(watch, original, loss, args, kwargs, sys._getframe(2), _call, (current, args, kwargs), {}, steady)
 
 
 # ---- other libraries' losses and model boundaries (`libraries`) ------------------------------------

@@ -133,12 +133,18 @@ def traced_by_aot(args: tuple, kwargs: dict) -> bool:
     time (`tracing`), and the replay must not report it a second time, at another line."""
     # Plain tensors and scalars (the usual call) decide it at once, without isinstance (which goes
     # through torch's metaclass): every watched loss call asks.
-    for value in (*args, *kwargs.values()) if kwargs else args:
+    for value in args:
         kind = type(value)
         if kind is not _TENSOR and kind not in _PLAIN and isinstance(value, _TENSOR):
             break
     else:
-        return False
+        # The keywords apart, without building one tuple of every argument on every call.
+        for value in kwargs.values():
+            kind = type(value)
+            if kind is not _TENSOR and kind not in _PLAIN and isinstance(value, _TENSOR):
+                break
+        else:
+            return False
     try:
         from torch._guards import TracingContext
 

@@ -49,3 +49,21 @@ class Policy:
         if self.every and (index - self.first + 1) % self.every == 0:
             return "values"
         return "metadata" if self.metadata else None
+
+
+def metadata_calls_ahead(policy: Policy, index: int, limit: int = 1000) -> int:
+    """How many calls in a row, from the call with this index on, `policy` checks at metadata depth
+    (at most `limit`): the run of calls a hook's steady state may only count. The default policy's
+    run is counted out from `first` and `every`, not by asking `depth` up to a hundred times after
+    each values sample; a subclass's `depth` is asked call by call."""
+    if type(policy) is Policy:
+        if not policy.metadata or index < policy.first:
+            return 0
+        if not policy.every:
+            return limit
+        # The next values call is the first index at or after this one with (i - first + 1) % every == 0.
+        return min((-(index - policy.first + 1)) % policy.every, limit)
+    ahead = 0
+    while ahead < limit and policy.depth(index + ahead) == "metadata":
+        ahead += 1
+    return ahead

@@ -24,6 +24,7 @@ import torch
 
 from ..evidence import callsite
 from .hook import _facts
+from .policy import metadata_calls_ahead
 
 _SCALARS = (type(None), bool, int, float, str)
 _CALLER = 3  # counted -> intercept._loss_call -> the wrapper -> the frame that called the wrapper
@@ -83,7 +84,9 @@ def _same(site: _Site, loss: object, args: tuple, kwargs: dict, provenance, _ten
             return False
     elif (kwargs or site.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != site.kwargs:
         return False
-    if site.origins is not None or len(provenance):
+    # `recorded`, not len(): while the watch has recorded no origin (most loops), one attribute says
+    # so; once it has, `_origins` looks each tensor up (None while none is alive, as len() would say).
+    if site.origins is not None or provenance.recorded:
         return _origins(provenance, args, kwargs) == site.origins
     return True
 
@@ -176,11 +179,13 @@ class Steady:
     def _metadata_calls_ahead(watch: Any, location: str) -> int:
         """How many of the next calls from `location` are checked at metadata depth only (a
         metadata-only checker is a ceiling the policy's values calls do not lift: see Monitor.judge)."""
-        checked = ("metadata", "values") if watch.checker.depth == "metadata" else ("metadata",)
         with watch._lock:
             index = watch._site_calls.get(location, 0)
-        ahead = 0
         policy = watch.policy
+        if watch.checker.depth != "metadata":
+            return metadata_calls_ahead(policy, index)
+        checked = ("metadata", "values")
+        ahead = 0
         while ahead < 1000 and policy.depth(index + ahead) in checked:
             ahead += 1
         return ahead

@@ -129,12 +129,18 @@ def dtype(device_type: str) -> torch.dtype:
     return torch.get_autocast_dtype(device_type)
 
 
-def any_enabled() -> bool:
-    """The cheap test a hook's every call pays: is any autocast on at all?"""
-    probe = getattr(torch._C, "_is_any_autocast_enabled", None)
-    if probe is not None:
-        return bool(probe())
+def _any_enabled_by_device() -> bool:
     return any(enabled(d) for d in AUTOCAST_DEVICES)
+
+
+# The cheap test a hook's every call pays: is any autocast on at all? torch's own probe where the
+# release has it (one C call, no Python frame), else each device in turn.
+ANY_ENABLED = getattr(torch._C, "_is_any_autocast_enabled", None) or _any_enabled_by_device
+
+
+def any_enabled() -> bool:
+    """Is any autocast on at all (`ANY_ENABLED`, as a bool)?"""
+    return bool(ANY_ENABLED())
 
 
 @dataclass(frozen=True)
@@ -152,7 +158,7 @@ class Autocast:
 def active(loss: str, tensors: list[torch.Tensor], config: dict[str, Any] | None = None) -> Autocast | None:
     """The autocast that applies to a call of `loss` on these tensors, or None. Eligibility is per
     tensor device: the first tensor's device decides (a call on two devices is a device error)."""
-    if not any_enabled():
+    if not ANY_ENABLED():
         return None
     for t in tensors:
         device_type = t.device.type
@@ -179,6 +185,6 @@ def kernel_dtype(loss: str, argument: str, t: torch.Tensor, autocast: Autocast |
 
 def state() -> tuple:
     """The autocast state that changes a verdict, for the engine's metadata cache."""
-    if not any_enabled():
+    if not ANY_ENABLED():
         return ()
     return tuple((d, dtype(d)) for d in AUTOCAST_DEVICES if enabled(d))
