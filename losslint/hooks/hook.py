@@ -91,12 +91,10 @@ class _Record:
         self.metadata_clean = False
 
 
-def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _tensor=torch.Tensor, _is=operator.is_, _grad=torch.is_grad_enabled, _autocast=autocast_policy.state, _any_autocast=autocast_policy.ANY_ENABLED) -> bool:
-    """Whether this call's metadata is the record's: the arguments' metadata, the very same
-    configuration objects and buffers (a tensor is compared by identity, never by value; a buffer
-    replaced by another tensor is judged again), and the grad mode. Unrolled for plain tensors: this
-    runs on every call in steady state."""
-    stored = record.args
+def same_arguments(args: tuple, stored: tuple, _tensor=torch.Tensor) -> bool:
+    """Whether the positional arguments have the metadata recorded for a clean call (`_facts` of each,
+    same length): attach()'s and watch()'s steady states both ask it on every counted call, so plain
+    tensors are compared field by field, without building their facts."""
     if len(args) != len(stored):
         return False
     try:
@@ -115,6 +113,16 @@ def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kw
                 return False
     except (TypeError, ValueError):
         return False  # a tensor where the last call had a scalar, None or a tensor subclass
+    return True
+
+
+def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _is=operator.is_, _grad=torch.is_grad_enabled, _autocast=autocast_policy.state, _any_autocast=autocast_policy.ANY_ENABLED) -> bool:
+    """Whether this call's metadata is the record's: the arguments' metadata, the very same
+    configuration objects and buffers (a tensor is compared by identity, never by value; a buffer
+    replaced by another tensor is judged again), and the grad mode. Unrolled for plain tensors: this
+    runs on every call in steady state."""
+    if not same_arguments(args, record.args):
+        return False
     if (kwargs or record.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != record.kwargs:
         return False
     if _grad() is not record.grad:

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from ..evidence import callsite
-from .hook import _facts
+from .hook import _facts, same_arguments
 from .policy import metadata_calls_ahead
 
 _SCALARS = (type(None), bool, int, float, str)
@@ -54,28 +54,12 @@ def _origins(provenance, args: tuple, kwargs: dict) -> tuple | None:
     return tuple(provenance.get(v) if isinstance(v, torch.Tensor) else None for v in (*args, *kwargs.values()))
 
 
-def _same(site: _Site, loss: object, args: tuple, kwargs: dict, provenance, _tensor=torch.Tensor, _grad=torch.is_grad_enabled) -> bool:
+def _same(site: _Site, loss: object, args: tuple, kwargs: dict, provenance, _grad=torch.is_grad_enabled) -> bool:
     """Whether this call's metadata is that of the site's last clean call (unrolled for plain tensors:
     this runs on every call in steady state)."""
     stored = site.args
-    if stored is None or site.loss is not loss or len(args) != len(stored) or _grad() is not site.grad:
+    if stored is None or site.loss is not loss or _grad() is not site.grad or not same_arguments(args, stored):
         return False
-    try:
-        for value, facts in zip(args, stored):
-            if type(value) is _tensor:
-                shape, dtype, device, layout, requires_grad = facts
-                if (
-                    value.shape != shape
-                    or value.dtype is not dtype
-                    or value.device != device
-                    or value.layout is not layout
-                    or value.requires_grad is not requires_grad
-                ):
-                    return False
-            elif _facts(value) != facts:
-                return False
-    except (TypeError, ValueError):
-        return False  # a tensor where the last call had a scalar, None or a tensor subclass
     plain = site.plain_kwargs
     if plain is not None:
         # A loss module's forward passes its configuration as scalars (reduction="mean",
