@@ -73,7 +73,7 @@ def kind_contract(
         argument,
         f"`{argument}` holds {VALUE_KINDS[inferred.kind]}: {inferred.evidence}; expected {contract.words}",
         explanation=(
-            f"{ctx.loss.codes[code].why} {ctx.loss.name} takes {contract.words}; these values look like the output of "
+            f"{_why(ctx, code)} {ctx.loss.name} takes {contract.words}; these values look like the output of "
             f"{inferred.producer or 'an activation'}, which does not arise from raw scores by chance."
         ),
         fix=KIND_FIXES.get(inferred.kind),
@@ -81,3 +81,17 @@ def kind_contract(
         expected=contract.words,
         confidence=inferred.confidence,
     )
+
+
+# A code's catalog text is written for the loss it is best known by (LL301's names CrossEntropyLoss);
+# for another loss that declares the same kind, the reader gets what holds for every such loss.
+_NEUTRAL_WHY = (
+    "Values already squashed by an activation cannot express the scores the loss expects: their range is "
+    "bounded, so the loss cannot approach its minimum and its gradients shrink."
+)
+
+
+def _why(ctx, code: str) -> str:
+    why = ctx.loss.codes[code].why
+    named = [name for name in ("CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "KLDivLoss") if name in why]
+    return why if not named or ctx.loss.name in named else _NEUTRAL_WHY
