@@ -188,13 +188,6 @@ class _Line:
         self.tally: list = []
 
 
-class _Pending(threading.local):
-    """Per thread, the calls of one module in progress that need the forward hook."""
-
-    def __init__(self) -> None:
-        self.calls: list = []  # (depth judged at, watches left a claim), innermost last
-
-
 class Hook(Monitor):
     """The handle `attach()` returns: `.reports`, `.calls`, `.remove()`, and a context manager."""
 
@@ -218,7 +211,11 @@ class Hook(Monitor):
             )
         # Per thread, the calls of this module in progress that need the forward hook: (the depth
         # they were judged at, whether a watch was left a claim to release). Innermost last.
-        self._pending = _Pending()
+        # Per thread, the calls in progress that need the forward hook: (depth judged at, watches that
+        # were left a claim), innermost last. A plain threading.local read with getattr: Dynamo traces
+        # the forward hook, and a threading.local subclass with an __init__ breaks its tracing on older
+        # releases of the matrix.
+        self._pending = threading.local()
         self._lines: dict = {}  # (id of code, line number) -> _Line
         self._last: _Line | None = None  # the line of the last call only counted
         # How deep the user's frame was last time (sys._getframe(n) in _before); 0: not known yet.
@@ -373,14 +370,17 @@ class Hook(Monitor):
             # again (released in _after). And a call whose values were read gets its post-mortem.
             if watches:
                 claim(self._loss_name, args, kwargs, watches)
-            self._pending.calls.append((depth, watches))
+            pending = getattr(self._pending, "calls", None)
+            if pending is None:
+                pending = self._pending.calls = []
+            pending.append((depth, watches))
         return None
 
     def _after(self, module: torch.nn.Module, args: tuple, *rest: object) -> None:
         # rest is (kwargs, output); a thread that removes the hook while another thread's call is
         # running it can make torch call it without kwargs (torch reads "with kwargs" per call).
         __tracebackhide__ = True
-        pending = self._pending.calls
+        pending = getattr(self._pending, "calls", None)
         if not pending:
             # A call only counted (or judged without needing more): nothing to do unless torch raised.
             if rest[-1] is None and (exc := in_flight()) is not None:
