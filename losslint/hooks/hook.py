@@ -188,6 +188,28 @@ class _Line:
         self.tally: list = []
 
 
+def new_site(table: dict, frame, make, forget) -> Any:
+    """The entry of the user's line `frame` in a table of call sites keyed by (id(code), line number),
+    made with `make(code, lineno, location)` when the table has none for this code object (attach()'s
+    lines, watch()'s sites). `forget()` empties a table that outgrew 64 lines first.
+
+    A library's line (the loss called inside a model's code) is not the call site: the user's line
+    further out can differ from call to call, so its location is None and such calls are judged in
+    full. By the code object's id: hashing a code object hashes its bytecode and constants, every time;
+    the entry keeps the code object, so a reused id is told apart. setdefault: two threads meeting a
+    new line at once share one entry (an entry set over another would take with it the calls counted
+    on the other's tally)."""
+    if len(table) > 64:
+        forget()
+    code, lineno = frame.f_code, frame.f_lineno
+    own = callsite.outside_libraries(frame) is frame
+    made = make(code, lineno, callsite.describe(frame) if own else None)
+    entry = table.setdefault((id(code), lineno), made)
+    if entry.code is not code:  # an entry of a freed code object whose id was reused
+        entry = table[(id(code), lineno)] = made
+    return entry
+
+
 class Hook(Monitor):
     """The handle `attach()` returns: `.reports`, `.calls`, `.remove()`, and a context manager."""
 
@@ -292,21 +314,7 @@ class Hook(Monitor):
             # time. The entry keeps the code object, so a reused id is told apart.
             line = self._lines.get((id(code), lineno))
         if line is None or line.code is not code:
-            if len(self._lines) > 64:
-                self._fold()
-                self._lines.clear()
-                self._last = None
-            # A library's line (the loss called inside a model's code) is not the call site: that is
-            # the user's line further out, which can differ from call to call. Such calls are judged
-            # in full (location None: judge() finds the site).
-            own = callsite.outside_libraries(frame) is frame
-            made = _Line(code, lineno, callsite.describe(frame) if own else None)
-            # setdefault: two threads meeting a new line at once share one entry (a line set over
-            # another would take with it the calls counted on the other's tally).
-            line = self._lines.setdefault((id(code), lineno), made)
-            if line.code is not code:  # an entry of a freed code object whose id was reused
-                line = self._lines[(id(code), lineno)] = made
-            self._last = line
+            line = self._last = new_site(self._lines, frame, _Line, self._forget_lines)
             record = None
         else:
             record = line.record
@@ -397,6 +405,12 @@ class Hook(Monitor):
         if depth == "values":
             self.after(module, args, kwargs, output, depth, sys._getframe(1))
         return None
+
+    def _forget_lines(self) -> None:
+        """Fold the counted calls in, then start the line table afresh (`new_site`, past 64 lines)."""
+        self._fold()
+        self._lines.clear()
+        self._last = None
 
     def _fold(self, lines: Iterable[_Line] | None = None) -> None:
         """Add the calls only counted on `lines` (default: every line) to the site and call counts.

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from ..evidence import callsite
-from .hook import _facts, same_arguments
+from .hook import _facts, new_site, same_arguments
 from .policy import metadata_calls_ahead
 
 _SCALARS = (type(None), bool, int, float, str)
@@ -117,18 +117,7 @@ class Steady:
         code, lineno = frame.f_code, frame.f_lineno
         site = self.sites.get((id(code), lineno))
         if site is None or site.code is not code:
-            if len(self.sites) > 64:
-                self.fold(watch)
-                self.sites.clear()
-                self.last = None
-            # A library's line (a loss computed inside a model's code) is not the call site: the user's
-            # line further out can differ from call to call, so such calls are always judged in full.
-            own = callsite.outside_libraries(frame) is frame
-            made = _Site(code, lineno, callsite.describe(frame) if own else None)
-            # setdefault: two threads meeting a new line at once share one entry (see hook.Hook._before).
-            site = self.sites.setdefault((id(code), lineno), made)
-            if site.code is not code:  # an entry of a freed code object whose id was reused
-                site = self.sites[(id(code), lineno)] = made
+            site = new_site(self.sites, frame, _Site, lambda: self.forget(watch))
         if site.location is None or depth is None or not clean:
             site.args, site.budget = None, 0
             return
@@ -147,6 +136,12 @@ class Steady:
         # depth, the depth they stand for (a values call's verdict is another depth's).
         site.metadata_clean = depth == "metadata"
         site.budget = self._metadata_calls_ahead(watch, site.location) if depth == "metadata" else 0
+
+    def forget(self, watch: Any) -> None:
+        """Fold the counted calls into the watch, then start the site table afresh (`new_site`)."""
+        self.fold(watch)
+        self.sites.clear()
+        self.last = None
 
     def fold(self, watch: Any, sites=None) -> None:
         """Add the calls only counted to the watch's call and site counts (`del tally[:n]` removes
