@@ -71,7 +71,11 @@ def _wrong_dim(ctx: CallContext, argument: str, class_dim: int, log: bool) -> ki
     return None
 
 
-def _normalization(ctx: CallContext, argument: str, class_dim: int) -> tuple[kinds.Normalization, int, float] | None:
+def _normalization(ctx: CallContext, argument: str, class_dim: int | None) -> tuple[kinds.Normalization, int, float] | None:
+    """The rows over the class dim, the number of rows, and the dtype's tolerance; None where there are
+    no rows to read (no class dim, classes the producer put on another axis, no sample)."""
+    if class_dim is None or _layout_misread(ctx, argument, class_dim):
+        return None
     facts = ctx.fact(argument)
     sample = _sample(ctx, argument, class_dim)
     if facts is None or sample is None or facts.ndim == 0:
@@ -114,8 +118,6 @@ def _layout_misread(ctx: CallContext, argument: str, class_dim: int | None) -> b
 
 def logits_kind(ctx: CallContext, argument: str, class_dim: int | None) -> None:
     """Raw, unnormalized scores, as CrossEntropyLoss wants."""
-    if class_dim is None or _layout_misread(ctx, argument, class_dim):
-        return
     found = _normalization(ctx, argument, class_dim)
     if found is None:
         return
@@ -161,8 +163,6 @@ def logits_kind(ctx: CallContext, argument: str, class_dim: int | None) -> None:
 
 def log_probabilities_kind(ctx: CallContext, argument: str, class_dim: int | None) -> None:
     """log_softmax outputs, as NLLLoss, CTCLoss and KLDivLoss (input) want."""
-    if class_dim is None or _layout_misread(ctx, argument, class_dim):
-        return
     found = _normalization(ctx, argument, class_dim)
     if found is None:
         return
