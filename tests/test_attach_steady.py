@@ -47,21 +47,38 @@ def test_repeated_clean_calls_are_counted_and_changes_are_judged():
     assert [r.codes for r in hook.reports] and hook.reports[-1].errors
 
 
-def test_one_forward_hook_serves_every_call_and_none_stays_after_remove():
-    """One always-called forward hook (the post-mortem, the claims, and the explanation when torch
-    raises), registered with the pre-hook and removed with it: none added or removed per call."""
+def test_one_wrapped_forward_serves_every_call_and_none_stays_after_remove():
+    """attach() wraps the module's forward once (the judgement, the post-mortem, the claims and the
+    explanation when torch raises) and registers no torch hook, so the module's calls keep torch's fast
+    path: nothing is added or removed per call, and remove() leaves the module as it was."""
     criterion = nn.CrossEntropyLoss()
     x, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
     def call():
         return criterion(x, y)  # one call site
 
     with losslint.attach(criterion, action="collect", policy=losslint.Policy(first=2, every=0)) as hook:
-        [hook_id] = criterion._forward_hooks
+        wrapper = criterion.__dict__["forward"]
+        assert not criterion._forward_pre_hooks and not criterion._forward_hooks
         for _ in range(5):  # two read, one judged at metadata depth, then only counted
             call()
-            assert list(criterion._forward_hooks) == [hook_id]
-        assert hook.calls == 5 and hook_id in criterion._forward_hooks_always_called
+            assert criterion.__dict__["forward"] is wrapper and not criterion._forward_hooks
+        assert hook.calls == 5
+    assert "forward" not in criterion.__dict__
     assert not criterion._forward_pre_hooks and not criterion._forward_hooks
+
+
+def test_a_forward_the_module_already_had_of_its_own_is_wrapped_and_put_back():
+    criterion = nn.CrossEntropyLoss()
+    calls = []
+
+    def own_forward(input, target, _plain=criterion.forward):
+        calls.append(1)
+        return _plain(input, target)
+
+    criterion.forward = own_forward
+    with losslint.attach(criterion, action="collect") as hook:
+        criterion(torch.randn(8, 5).softmax(1), torch.randint(0, 5, (8,)))
+    assert calls == [1] and hook.reports and criterion.__dict__["forward"] is own_forward
 
 
 def test_a_buffer_changed_in_place_is_judged_again():

@@ -831,12 +831,13 @@ def test_fake_tensors_get_metadata_checks_only():
 
 
 def test_attach_says_at_once_when_the_class_overrides_call():
-    """A loss class with its own __call__ (timm's JsdCrossEntropy) never reaches nn.Module's hooks:
-    attach() would be silent for the whole run, so it says so at the user's line."""
+    """A loss class whose own __call__ computes the loss without forward() (timm's JsdCrossEntropy)
+    never runs the forward attach() wraps: attach() would be silent for the whole run, so it says so at
+    the user's line. A __call__ that delegates to nn.Module.__call__ or to forward() is seen."""
 
     class OwnCall(nn.CrossEntropyLoss):
         def __call__(self, input, target):
-            return self.forward(input, target)
+            return F.cross_entropy(input, target)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -846,9 +847,13 @@ def test_attach_says_at_once_when_the_class_overrides_call():
     assert len(said) == 1 and said[0].filename == __file__ and "losslint.watch()" in str(said[0].message)
     class Delegating(nn.CrossEntropyLoss):
         def __call__(self, input, target):
-            return super().__call__(input, target)  # reaches nn.Module.__call__: hooks run
+            return super().__call__(input, target)  # reaches nn.Module.__call__, then forward
 
-    for quiet in (nn.CrossEntropyLoss(), Delegating()):
+    class CallsForward(nn.CrossEntropyLoss):
+        def __call__(self, input, target):
+            return self.forward(input, target)
+
+    for quiet in (nn.CrossEntropyLoss(), Delegating(), CallsForward()):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             with losslint.attach(quiet, action="collect") as hook:

@@ -1,4 +1,4 @@
-"""`attach()` and `pre_hook`: losslint on a loss module, as a forward pre-hook.
+"""`attach()` and `pre_hook`: losslint on a loss module, around its forward or as a forward pre-hook.
 
     criterion = nn.CrossEntropyLoss()
     with losslint.attach(criterion) as hook:     # or hook = losslint.attach(criterion); hook.remove()
@@ -8,7 +8,9 @@
     criterion.register_forward_pre_hook(losslint.pre_hook)   # the plain form, no handle
     criterion.register_forward_pre_hook(losslint.pre_hook, with_kwargs=True)
 
-The hook judges each call before the loss runs, with the module's configuration (`weight`,
+attach() wraps the module's `forward` in place (`CheckedForward`; `remove()` puts it back), so that the
+module's calls keep torch's fast path, which any registered hook leaves; `pre_hook` is torch's own hook.
+Either judges each call before the loss runs, with the module's configuration (`weight`,
 `ignore_index`, `reduction`, ...) read from the module, and returns nothing: the arguments reach the
 loss untouched. Under `torch.compile` it checks the call's metadata on Dynamo's fake tensors while the
 code compiles (`tracing`), and Dynamo traces it away: no graph break, nothing at run time.
@@ -16,6 +18,7 @@ code compiles (`tracing`), and Dynamo traces it away: no graph break, nothing at
 
 from __future__ import annotations
 
+import copy
 import operator
 import sys
 import threading
@@ -156,12 +159,13 @@ def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kw
 
 def _bypasses_hooks(cls: type) -> bool:
     """Whether the class overrides `__call__` with one that never calls a `__call__` it inherits
-    (`super().__call__(...)`, `nn.Module.__call__(self, ...)`): then nn.Module's hooks never run."""
+    (`super().__call__(...)`, `nn.Module.__call__(self, ...)`) nor its `forward`: then the forward
+    attach() wraps never runs."""
     own = cls.__call__
     if own is torch.nn.Module.__call__:
         return False
     code = getattr(own, "__code__", None)
-    return code is not None and "__call__" not in code.co_names
+    return code is not None and "__call__" not in code.co_names and "forward" not in code.co_names
 
 
 def _origin():
@@ -222,11 +226,11 @@ class Hook(Monitor):
         # An unknown module raises UnknownLossError here, at attach time, not at the first call.
         self._loss_name = self.checker.registry.resolve(module)[0].name
         if _bypasses_hooks(type(module)):
-            # nn.Module.__call__ is what runs forward hooks: a class with its own (timm's
-            # JsdCrossEntropy) would leave this hook silent for the whole run.
+            # nn.Module.__call__ is what runs forward: a class with its own __call__ that computes the
+            # loss itself (timm's JsdCrossEntropy) would leave attach() silent for the whole run.
             warnings.warn(
                 f"losslint.attach() cannot see the calls of {type(module).__name__}: its class overrides "
-                f"__call__, so nn.Module's hooks never run. Wrap the training step in `with losslint.watch():` "
+                f"__call__ and computes the loss there, never through forward(). Wrap the training step in `with losslint.watch():` "
                 f"instead (it sees the loss inside), or call losslint.check() on its arguments.",
                 UserWarning,
                 stacklevel=3,
@@ -248,24 +252,27 @@ class Hook(Monitor):
             self._config = lambda d, getter=self._config: (getter(d),)
         self._judged = None
         self.module = module
-        # The forward hook, always called (also when forward raises): the post-mortem of the calls
-        # whose values were read, the release of a claim left for the watches, and the explanation of
-        # a call torch raised on (`raised`). An empty one costs about a tenth of the pre-hook's share.
-        self._handles = [
-            module.register_forward_pre_hook(self._before, with_kwargs=True),
-            module.register_forward_hook(self._after, with_kwargs=True, always_call=True),
-        ]
+        # The module's own `forward`, wrapped in place (`CheckedForward`) rather than hooked: any
+        # forward hook or pre-hook sends every call of the module down torch's slow path of
+        # Module.__call__, which costs more than this hook's whole steady state; a module with no hook
+        # takes the fast path straight to `self.forward`. The wrapper judges the call first, then runs
+        # the loss, then does what the old forward hook did: the post-mortem of a call whose values
+        # were read, the release of a claim left for the watches, and the explanation of a call torch
+        # raised on (`raised`).
+        self._handles = [CheckedForward.install(self, module)]
+
+    def _compiling(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        """A call Dynamo is tracing: checked on its fake tensors (metadata), then dropped from the
+        graph: no graph break, no cost in the compiled code (`tracing`)."""
+        if self.device_asserts:
+            assert_module_class_range(self._loss_name, module, args, kwargs, compiling=True)
+        from .tracing import check_module_while_compiling
+
+        check_module_while_compiling(module, args, kwargs, "attach")
 
     def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
         if self.device_asserts:
-            assert_module_class_range(self._loss_name, module, args, kwargs, compiling=_is_compiling())
-        if _is_compiling():
-            # Checked on Dynamo's fake tensors while it traces (metadata), then dropped from the graph:
-            # no graph break, no cost in the compiled code (`tracing`).
-            from .tracing import check_module_while_compiling
-
-            check_module_while_compiling(module, args, kwargs, "attach")
-            return None
+            assert_module_class_range(self._loss_name, module, args, kwargs, compiling=False)
         thread = state
         if thread.watches or thread.busy:
             return None if thread.busy else self._judge(module, args, kwargs, None)
@@ -474,6 +481,68 @@ class Hook(Monitor):
     def __repr__(self) -> str:
         state_ = "attached" if self._handles else "removed"
         return f"<losslint hook on {type(self.module).__name__}, action={self.action!r}, {state_}, {len(self.reports)} reports>"
+
+
+class CheckedForward:
+    """An attached module's `forward`, as an instance attribute over its class's: judge the call
+    (`Hook._before`), run the loss, then finish what the judgement left pending (`Hook._after`).
+
+    Copied with the module (an EMA or SWA copy of a model that holds its criterion), it wraps the
+    copy's own forward and reports to the same hook; saved with the module (`torch.save(model)`), it
+    loads as the module's plain forward: the loaded module is not attached."""
+
+    # No __slots__: Dynamo on older releases of the matrix cannot read a slot while it traces the call
+    # (a graph break), and reads an instance's __dict__.
+
+    def __init__(self, hook: "Hook", module: torch.nn.Module, forward, own: bool):
+        self.hook, self.module, self.forward = hook, module, forward
+        self.own = own  # the module had its own instance `forward` before: restored on removal
+
+    @classmethod
+    def install(cls, hook: "Hook", module: torch.nn.Module) -> "CheckedForward":
+        own = "forward" in module.__dict__
+        wrapper = cls(hook, module, module.forward, own)
+        module.__dict__["forward"] = wrapper
+        return wrapper
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        hook, module = self.hook, self.module
+        if _is_compiling():
+            hook._compiling(module, args, kwargs)
+            return self.forward(*args, **kwargs)
+        hook._before(module, args, kwargs)
+        try:
+            output = self.forward(*args, **kwargs)
+        except Exception:
+            hook._after(module, args, kwargs, None)  # torch's error is in flight: explained on it
+            raise
+        if getattr(hook._pending, "calls", None):
+            hook._after(module, args, kwargs, output)
+        return output
+
+    def remove(self) -> None:
+        module = self.module
+        if module.__dict__.get("forward") is self:
+            if self.own:
+                module.__dict__["forward"] = self.forward
+            else:
+                del module.__dict__["forward"]
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        copied = memo.get(id(self.module))
+        if copied is None:  # the wrapper copied on its own, not with its module
+            return self
+        forward = copy.deepcopy(self.forward, memo) if self.own else type(copied).forward.__get__(copied)
+        return CheckedForward(self.hook, copied, forward, self.own)
+
+    def __reduce__(self):
+        # The module's forward without the check: a bound method, which pickles by reference.
+        return (getattr, (self.module, "forward")) if not self.own else (_identity, (self.forward,))
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 class _DetachedHook:
