@@ -181,8 +181,9 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
     )
     if classes_last:
         last = pred_shape[-1]  # type: ignore[index]
-        ignored = None if vr.min >= 0 else _ignore_label(value, last)
-        if vr.max < last and (vr.min >= 0 or ignored is not None):
+        # -100 (token padding) or 255 (the void label of a channels-last mask), as for classes at dim 1.
+        ignored = _ignore_label(value, last)
+        if (vr.min >= 0 and vr.max < last) or ignored is not None:
             return Description(
                 kind="class_indices",
                 evidence=f"integers in [0, {last}), one per position of the prediction's leading dims: its {last} classes are its last dim"
@@ -192,14 +193,15 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
             )
     distinct = set(facts.distinct_values(3) or ())
     where = "pixel" if pred_shape is not None and len(pred_shape) > 2 else "sample"
-    if distinct == {0.0, 255.0} and facts.shape == pred_shape:
-        # An image mask loaded as 0/255 and never scaled: binary labels, once divided by 255.
-        return Description(kind="binary", evidence="every value is 0 or 255: a binary mask that was never scaled (target / 255)", **made)
     # One score per pixel, (N, 1, *d), against a (N, *d) or (N, 1, *d) mask: a binary segmentation mask.
     mask_of_one_channel = (
         pred_shape is not None and len(pred_shape) > 2 and pred_shape[1] == 1
         and facts.shape in (pred_shape[:1] + pred_shape[2:], pred_shape)
     )
+    if distinct == {0.0, 255.0} and (facts.shape == pred_shape or mask_of_one_channel):
+        # An image mask loaded as 0/255 (uint8, as image files hold it) and never scaled: binary labels,
+        # once divided by 255; with or without the channel of the one-score-per-pixel head.
+        return Description(kind="binary", evidence="every value is 0 or 255: a binary mask that was never scaled (target / 255)", **made)
     if mask_of_one_channel and vr.all_integral and distinct and distinct <= {0.0, 1.0}:
         return Description(kind="binary", evidence="every value is 0 or 1, one per pixel: a binary mask", **made)
     # Rows over dim 1, one per sample: one-hot, multi-hot, distributions (also against a mismatched prediction).
@@ -244,6 +246,11 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
         norm = kinds.normalization(facts.sample_rows(0), 1)
         if norm is not None and norm.is_probabilities(kinds.tolerance(facts.dtype)):
             return Description(kind="distribution", evidence=f"non-negative, every row sums to 1 over dim 1 ({norm.rows} rows)", **made)
+    if facts.is_floating and rows_shape and vr.max <= 0:
+        # A teacher's log_softmax output: KLDivLoss takes it with log_target=True, cross entropy after exp().
+        norm = kinds.normalization(facts.sample_rows(0), 1)
+        if norm is not None and norm.is_log_probabilities(kinds.tolerance(facts.dtype)):
+            return Description(kind="log_distribution", evidence=f"every row's logsumexp over dim 1 is 0 ({norm.rows} rows): log_softmax outputs", **made)
     if facts.is_floating and vr.min >= 0 and vr.max <= 1:
         return Description(kind="soft_labels", evidence="values in [0, 1], not only 0 and 1" + (", rows do not sum to 1" if rows_shape else ""), **made)
     return Description(kind="real_values", evidence=f"values in [{vr.min:.3g}, {vr.max:.3g}]", **made)
