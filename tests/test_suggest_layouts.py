@@ -172,10 +172,20 @@ SITUATIONS = [
     ),
     Situation("binary (N,) sigmoid probabilities", lambda g: (torch.randn(N, generator=g).sigmoid(), bits(g, N)), ("BCELoss",), (*BINARY_WRONG, lacking("BCEWithLogitsLoss", "logit", why="probabilities read as logits"))),
     Situation("binary (N,1) sigmoid probabilities, (N,1) float", lambda g: (torch.randn(N, 1, generator=g).sigmoid(), bits(g, N, 1)), ("BCELoss",), BINARY_WRONG),
+    Situation("binary (N,) logits, bool labels", lambda g: (torch.randn(N, generator=g), bits(g, N).bool()), ("BCEWithLogitsLoss",), BINARY_WRONG),
+    Situation("binary (N,1) logits, (N,1) int64", lambda g: (torch.randn(N, 1, generator=g), bits(g, N, 1).long()), ("BCEWithLogitsLoss",), BINARY_WRONG),
     Situation("binary (N,2) logits, int64 labels", lambda g: (torch.randn(N, 2, generator=g), labels(g, N, high=2)), ("CrossEntropyLoss",), MULTICLASS_WRONG),
     Situation("binary (N,) logits, ±1 labels", lambda g: (torch.randn(N, generator=g), bits(g, N) * 2 - 1), ("SoftMarginLoss", "BCEWithLogitsLoss"), (*BINARY_WRONG, lacking(("BCEWithLogitsLoss", "BCELoss"), "(target + 1) / 2", why="-1 is no probability"))),
     # multi-class: one class per sample
     Situation("multiclass (N,C) logits, int64 labels", lambda g: (torch.randn(N, C, generator=g), labels(g, N)), ("CrossEntropyLoss", "NLLLoss"), (*MULTICLASS_WRONG, lacking("NLLLoss", "log_softmax", why="NLLLoss on raw logits"))),
+    Situation("multiclass (N,C) logits, float class indices", lambda g: (torch.randn(N, C, generator=g), labels(g, N).float()), ("CrossEntropyLoss",), MULTICLASS_WRONG),
+    Situation(
+        "multiclass labels with -1 for unlabeled",
+        lambda g: (torch.randn(N, C, generator=g), torch.where(torch.arange(N) % 4 == 0, -1, labels(g, N))),
+        ("CrossEntropyLoss",),
+        (*MULTICLASS_WRONG, lacking(None, "ignore_index=-1", why="-1 is no class: it must be ignored")),
+        intended=("CrossEntropyLoss", lambda p, t: F.cross_entropy(p[t >= 0], t[t >= 0])),
+    ),
     Situation("multiclass (N,C) logits, int32 labels", lambda g: (torch.randn(N, C, generator=g), labels(g, N).int()), ("CrossEntropyLoss",), MULTICLASS_WRONG),
     Situation(
         "multiclass 1-based labels",
@@ -211,6 +221,13 @@ SITUATIONS = [
     # multi-label: any number of classes per sample
     Situation("multilabel float multi-hot", lambda g: (torch.randn(N, C, generator=g), bits(g, N, C)), ("BCEWithLogitsLoss", "MultiLabelSoftMarginLoss"), MULTILABEL_WRONG),
     Situation("multilabel int64 multi-hot", lambda g: (torch.randn(N, C, generator=g), bits(g, N, C).long()), ("BCEWithLogitsLoss",), MULTILABEL_WRONG),
+    Situation("multilabel sigmoid outputs, int64 multi-hot", lambda g: (torch.randn(N, C, generator=g).sigmoid(), bits(g, N, C).long()), ("BCELoss",), MULTILABEL_WRONG),
+    Situation(
+        "multilabel class-index lists padded with -1",
+        lambda g: (torch.randn(N, C, generator=g), torch.where(bits(g, N, C).bool(), torch.arange(C), -1).sort(dim=1, descending=True).values),
+        ("MultiLabelMarginLoss",),
+        MULTILABEL_WRONG,
+    ),
     Situation("multilabel sigmoid outputs", lambda g: (torch.randn(N, C, generator=g).sigmoid(), bits(g, N, C)), ("BCELoss",), MULTILABEL_WRONG),
     # segmentation
     Situation("segmentation (N,C,H,W) logits, (N,H,W) labels", lambda g: (torch.randn(2, C, 8, 8, generator=g), labels(g, 2, 8, 8)), ("CrossEntropyLoss",), MULTICLASS_WRONG),
@@ -236,6 +253,16 @@ SITUATIONS = [
         (*MULTICLASS_WRONG, lacking(None, "ignore_index=255", why="255 is no class: it must be ignored"), lacking(None, "movedim(-1, 1)", why="the classes are the last dim")),
         intended=("CrossEntropyLoss", lambda p, t: pixels_last_flat(p, t, ignore_index=255)),
     ),
+    Situation("segmentation uint8 labels (as PNG files hold them)", lambda g: (torch.randn(2, C, 8, 8, generator=g), labels(g, 2, 8, 8).to(torch.uint8)), ("CrossEntropyLoss",), MULTICLASS_WRONG),
+    Situation("segmentation float one-hot (N,C,H,W)", lambda g: (torch.randn(2, C, 8, 8, generator=g), F.one_hot(labels(g, 2, 8, 8), C).movedim(-1, 1).float()), ("CrossEntropyLoss",), MULTICLASS_WRONG),
+    Situation(
+        "binary segmentation, 2-class head, {0,255} uint8 mask",
+        lambda g: (torch.randn(2, 2, 8, 8, generator=g), (bits(g, 2, 8, 8) * 255).to(torch.uint8)),
+        ("CrossEntropyLoss",),
+        (*MULTICLASS_WRONG, lacking(None, "/ 255", "> 127", why="255 is the foreground here; ignoring it drops every foreground pixel")),
+        intended=("CrossEntropyLoss", lambda p, t: F.cross_entropy(p, (t > 0).long())),
+    ),
+    Situation("binary segmentation (N,H,W) logits, float {0,1} mask", lambda g: (torch.randn(2, 8, 8, generator=g), bits(g, 2, 8, 8)), ("BCEWithLogitsLoss",), (*CLASSIFICATION, NOT_DISTRIBUTION, NOT_ONE_CLASS)),
     Situation("segmentation (N,1,H,W) label column", lambda g: (torch.randn(2, C, 8, 8, generator=g), labels(g, 2, 1, 8, 8)), ("CrossEntropyLoss",), MULTICLASS_WRONG),
     Situation(
         "binary mask {0,255} float (N,1,H,W)",
@@ -269,6 +296,13 @@ SITUATIONS = [
         agree=(("nn.CrossEntropyLoss()", "input", "input.transpose(1, 2)"),),
         intended=("CrossEntropyLoss", tokens_flat),
     ),
+    Situation(
+        "sequence (T,N,V) time-first logits, (T,N) labels",
+        lambda g: (torch.randn(7, 3, 11, generator=g), labels(g, 7, 3, high=11)),
+        ("CrossEntropyLoss",),
+        (*MULTICLASS_WRONG, lacking(None, "transpose(1, 2)", "movedim(-1, 1)", "flatten", why="the classes are the last dim")),
+        intended=("CrossEntropyLoss", tokens_flat),
+    ),
     Situation("tokens (N,L,C) logits, no padding", lambda g: (torch.randn(4, 12, C, generator=g), labels(g, 4, 12)), ("CrossEntropyLoss",), MULTICLASS_WRONG, intended=("CrossEntropyLoss", tokens_flat)),
     # regression
     Situation("regression (N,) vs (N,)", lambda g: (torch.randn(N, generator=g), torch.randn(N, generator=g) * 3 + 1), ("MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss"), REGRESSION_WRONG),
@@ -288,6 +322,7 @@ SITUATIONS = [
     ),
     Situation("regression (N,1) vs (N,1)", lambda g: (torch.randn(N, 1, generator=g), torch.randn(N, 1, generator=g) * 3 + 1), ("MSELoss", "L1Loss"), REGRESSION_WRONG),
     Situation("regression (N,D) vs (N,D)", lambda g: (torch.randn(N, 3, generator=g), torch.randn(N, 3, generator=g) * 3), ("MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss"), REGRESSION_WRONG),
+    Situation("regression int64 targets (ratings, ages)", lambda g: (torch.randn(N, generator=g), labels(g, N, low=1, high=9)), ("MSELoss", "L1Loss"), REGRESSION_WRONG),
     Situation("regression targets in [0, 1], task given", lambda g: (torch.randn(N, generator=g), torch.rand(N, generator=g)), ("MSELoss", "L1Loss"), REGRESSION_WRONG, task="regression"),
     # distillation
     Situation(
@@ -330,6 +365,14 @@ SITUATIONS = [
         ("KLDivLoss",),
         DISTILLATION_WRONG,
         task="distillation",
+    ),
+    Situation(
+        "distillation: student and teacher log-probabilities",
+        lambda g: (torch.randn(N, C, generator=g).log_softmax(1), (torch.randn(N, C, generator=g) * 2).log_softmax(1)),
+        ("KLDivLoss",),
+        (*DISTILLATION_WRONG, lacking("KLDivLoss", "log_target=True", "target.exp()", "softmax(target", why="log-probabilities read as probabilities")),
+        task="distillation",
+        intended=("KLDivLoss", lambda p, t: F.kl_div(p, t, reduction="batchmean", log_target=True)),
     ),
     Situation(
         "distillation: teacher logits",

@@ -29,7 +29,7 @@ from ..language.registry import CompiledLoss, Registry
 from ..language.vocabulary import PREDICTION_KINDS, PREDICTION_TASKS, REGRESSION_PREDICTION, TARGET_KINDS, TARGET_TASKS, TASKS, prediction_words
 
 # Codes whose fix is a mechanical dtype change that check() itself writes as code (`target.long()`).
-_DTYPE_CODES = ("LL101", "LL102", "LL103", "LL104")
+_DTYPE_CODES = ("LL101", "LL102", "LL103", "LL104", "LL105")
 # Infos that say the task wants another loss: correct where the user wrote the call, never proposed
 # (softmax rows and one-hot targets into BCELoss are a multi-class task that cross entropy does directly).
 _OTHER_TASK_INFOS = ("LL314",)
@@ -330,6 +330,11 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     if tgt.kind == "class_indices" and _is_column(prediction, target):
         # (N, 1) class indices: squeezed first, so that every conversion starts from the (N,) indices.
         targets = [(conversion.compose(code, t_name, f"{t_name}.squeeze(1)"), note) for code, note in targets]
+    if tgt.conversion:
+        # Values that are the kind only once converted ((target / 255).long() of a 0/255 mask): converted
+        # first, so that the loss's own conversions start from the kind.
+        own = conversion.compose(tgt.conversion, "target", t_name)
+        targets = [(conversion.compose(code, t_name, own), note) for code, note in targets]
     as_taken = targets[0][0] if targets and t_kind in accepted else None
     if not inputs and softmax_rows and any("torch.logit" in c.code for c in usage.conversions if c.argument == p_name):  # type: ignore[union-attr]
         return (
@@ -491,10 +496,14 @@ def _repair(codes: dict[str, str], blocking: list[Finding], values: dict, uncast
         if finding.argument in converted:
             continue
         mechanical = finding.code in _DTYPE_CODES or finding.fix.startswith(f"{finding.argument}.squeeze(")  # LL203: a (N, 1) column
-        if mechanical and finding.argument in codes and finding.fix.startswith(finding.argument + "."):
+        # The help line's first expression over the argument alone (`build the target as float: target.float() (...)`).
+        written = conversion.expressions_in(finding.fix, finding.argument)[:1] if mechanical and finding.argument in codes else []
+        for fix in written:
+            if not fix.startswith(finding.argument + "."):
+                continue  # a method of the argument (a dtype, a squeeze), nothing else
             try:
-                conversion.apply(finding.fix, values)  # a plain expression over the argument, or not
-                fixed = conversion.compose(finding.fix, finding.argument, codes[finding.argument])
+                conversion.apply(fix, values)  # a plain expression over the argument, or not
+                fixed = conversion.compose(fix, finding.argument, codes[finding.argument])
             except Exception:  # noqa: BLE001
                 continue
             if fixed != codes[finding.argument]:

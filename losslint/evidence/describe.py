@@ -34,6 +34,10 @@ class Description:
     ignore: int | None = None
     # How the kind reads where the task changes it ("real-valued predictions" for a regression head).
     named: str | None = None
+    # The expression over `target` that makes the values the kind they are read as, where they need one
+    # whatever the loss (a {0, 255} mask against a 2-class head: `(target / 255).long()`); suggest()
+    # applies it before any conversion of the loss's own.
+    conversion: str | None = None
 
     @property
     def words(self) -> str:
@@ -84,16 +88,26 @@ VOID_LABEL = 255  # the void/boundary label of segmentation masks
 
 
 def _ignore_label(value: torch.Tensor, classes: int) -> int | None:
-    """The one ignore label (-100, or 255 when it is no class) that the values outside [0, classes) all are, else None."""
+    """The one ignore label that the values outside [0, classes) all are, else None: a negative one (-100,
+    torch's default; -1, the unlabeled or padding mark of many datasets) or 255 (the void label of masks).
+    Another positive value is no ignore label: the labels may run from 1 to C."""
     with torch.no_grad():
         data = value.detach().reshape(-1)
         outside = data[(data < 0) | (data >= classes)]
         if outside.numel() == 0 or outside.numel() == data.numel():
             return None
-        for label in (IGNORE_INDEX, VOID_LABEL):
-            if (label < 0 or label >= classes) and bool((outside == label).all()):
-                return label
+        label = int(outside[0])
+        if (label < 0 or label == VOID_LABEL) and bool((outside == label).all()):
+            return label
     return None
+
+
+def _ignore_words(label: int) -> str:
+    if label == IGNORE_INDEX:
+        return "ignored by CrossEntropyLoss/NLLLoss's default ignore_index"
+    if label == VOID_LABEL:
+        return "the usual void label of segmentation masks: pass ignore_index=255"
+    return f"an ignore label: pass ignore_index={label}"
 
 
 def _each(shape: tuple[int, ...], noun: str = "value") -> str:
@@ -209,15 +223,20 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
     if vr.all_integral:
         if distinct and distinct <= {-1.0, 1.0} and -1.0 in distinct:
             return Description(kind="signed", evidence="every value is -1 or 1", **made)
+        if without_class_dim and classes == 2 and distinct == {0.0, 255.0}:
+            # A binary mask loaded as 0/255 against a head of two classes (background, foreground): 255 is
+            # the foreground, not the void label; reading it as void would drop every foreground pixel.
+            return Description(
+                kind="class_indices",
+                evidence=f"every value is 0 or 255, one per {where}, against 2 classes: a binary mask that was never scaled; (target / 255).long() gives the classes 0 and 1",
+                conversion="(target / 255).long()",
+                **made,
+            )
         if without_class_dim and vr.min >= 0 and vr.max < classes:  # type: ignore[operator]
             return Description(kind="class_indices", evidence=f"integers in [0, {classes}), one per {where}: the prediction has {classes} classes", **made)
         ignored = _ignore_label(value, classes) if without_class_dim and not facts.is_floating else None  # type: ignore[arg-type]
         if ignored is not None:
-            why = (
-                "ignored by CrossEntropyLoss/NLLLoss's default ignore_index"
-                if ignored == IGNORE_INDEX
-                else "the usual void label of segmentation masks: pass ignore_index=255"
-            )
+            why = _ignore_words(ignored)
             return Description(
                 kind="class_indices",
                 evidence=f"integers in [0, {classes}), one per {where}: the prediction has {classes} classes; with {ignored} ({why})",
