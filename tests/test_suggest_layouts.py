@@ -141,6 +141,12 @@ def soft_rows(g):
     return lam * a + (1 - lam) * b
 
 
+def ctc_padded(g):
+    target = labels(g, 4, 8, low=1, high=12)
+    target[1:, 5:] = 0  # shorter transcripts padded with the blank
+    return target
+
+
 def tokens_flat(p, t):
     return F.cross_entropy(p.reshape(-1, p.shape[-1]), t.reshape(-1))
 
@@ -375,6 +381,25 @@ SITUATIONS = [
         intended=("KLDivLoss", lambda p, t: F.kl_div(p, t, reduction="batchmean", log_target=True)),
     ),
     Situation(
+        "distillation: (N,L,V) token logits, teacher probabilities over V",
+        lambda g: (torch.randn(2, 6, 9, generator=g), (torch.randn(2, 6, 9, generator=g) * 2).softmax(-1)),
+        ("KLDivLoss", "CrossEntropyLoss"),
+        (*DISTILLATION_WRONG, lacking(None, "flatten(0, -2)", "transpose(1, 2)", "movedim(-1, 1)", why="the vocabulary is the last dim")),
+        task="distillation",
+        intended=("KLDivLoss", lambda p, t: kl(p.flatten(0, 1), t.flatten(0, 1))),
+    ),
+    Situation(
+        "distillation: (N,L,V) token logits, teacher log-probabilities, no task",
+        lambda g: (torch.randn(2, 6, 9, generator=g), (torch.randn(2, 6, 9, generator=g) * 2).log_softmax(-1)),
+        ("KLDivLoss", "CrossEntropyLoss"),
+        (
+            *DISTILLATION_WRONG,
+            lacking(None, "flatten(0, -2)", "transpose(1, 2)", "movedim(-1, 1)", why="the vocabulary is the last dim"),
+            lacking("KLDivLoss", "log_target=True", "exp()", why="log-probabilities read as probabilities"),
+        ),
+        intended=("KLDivLoss", lambda p, t: kl(p.flatten(0, 1), t.flatten(0, 1).exp())),
+    ),
+    Situation(
         "distillation: teacher logits",
         lambda g: (torch.randn(N, C, generator=g), torch.randn(N, C, generator=g) * 3),
         ("KLDivLoss", "CrossEntropyLoss"),
@@ -385,6 +410,7 @@ SITUATIONS = [
     Situation("ranking: scores and {0,1} labels", lambda g: (torch.randn(N, generator=g), bits(g, N)), (), (losses(*REGRESSION, *ONE_CLASS, *INDEPENDENT, *DISTRIBUTION, why="no ranking loss"),), task="ranking", guided=("MarginRankingLoss",)),
     Situation("ranking: scores and ±1 labels", lambda g: (torch.randn(N, generator=g), bits(g, N) * 2 - 1), (), (losses(*REGRESSION, *ONE_CLASS, *INDEPENDENT, *DISTRIBUTION, why="no ranking loss"),), task="ranking", guided=("MarginRankingLoss",)),
     Situation("CTC: (T,N,C) log-probabilities", lambda g: (torch.randn(30, 4, 12, generator=g).log_softmax(2), labels(g, 4, 8, low=1, high=12)), (), (losses(*ONE_CLASS, *REGRESSION, *INDEPENDENT, why="frame-wise classification needs an alignment"),), task="sequence", guided=("CTCLoss",)),
+    Situation("CTC: targets padded with 0 after each row's labels", lambda g: (torch.randn(30, 4, 12, generator=g).log_softmax(2), ctc_padded(g)), (), (losses(*ONE_CLASS, *REGRESSION, *INDEPENDENT, why="frame-wise classification needs an alignment"),), task="sequence", guided=("CTCLoss",)),
     Situation("CTC: (N,T,C) batch-first logits", lambda g: (torch.randn(4, 30, 12, generator=g), labels(g, 4, 8, low=1, high=12)), (), (losses(*ONE_CLASS, *REGRESSION, *INDEPENDENT, why="frame-wise classification needs an alignment"),), task="sequence", guided=("CTCLoss",)),
 ]
 
@@ -495,6 +521,16 @@ def test_ranking_and_ctc_say_what_else_they_need():
         needs = {"MarginRankingLoss": ("input1", "input2", "-1"), "CTCLoss": ("input_lengths", "target_lengths", "time first")}[guide.loss]
         assert all(word in guide.needs for word in needs), guide.needs
         assert guide.checked, guide.notes
+
+
+def test_padded_ctc_targets_get_their_own_lengths():
+    situation = next(s for s in SITUATIONS if s.name.startswith("CTC: targets padded"))
+    prediction, target = tensors(situation)
+    (guide,) = suggest(prediction, target, task="sequence").guidance
+    assert guide.checked and guide.call.endswith("(targets > 0).sum(1))"), guide.call
+    _, value = run_guidance(guide, prediction, target, torch.Generator().manual_seed(1))
+    want = F.ctc_loss(prediction, target, torch.full((4,), 30), torch.tensor([8, 5, 5, 5]))
+    assert torch.allclose(value, want)
 
 
 def test_the_ctc_call_computes_ctc_on_time_first_log_probabilities():

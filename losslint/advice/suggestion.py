@@ -298,6 +298,8 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
         return "needs tensors"
     placeholders = {"C": prediction.shape[1]} if has_class_dim(tuple(prediction.shape)) else {}
+    if tgt.layout and prediction.ndim >= 2:
+        placeholders = {"C": prediction.shape[-1]}  # flattened to (rows, C) first
     if not placeholders and _needs_class_dim(loss):
         return (
             f"needs one score per class ({p_name} of shape (N, C, ...), C >= 2); the prediction has one per "
@@ -330,6 +332,11 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     if tgt.kind == "class_indices" and _is_column(prediction, target):
         # (N, 1) class indices: squeezed first, so that every conversion starts from the (N,) indices.
         targets = [(conversion.compose(code, t_name, f"{t_name}.squeeze(1)"), note) for code, note in targets]
+    if tgt.layout:
+        # Both laid out first (classes last, flattened to rows), then the loss's own conversions over dim 1.
+        p_layout, t_layout = (conversion.compose(code, name, own) for code, name, own in zip(tgt.layout, ("input", "target"), (p_name, t_name)))
+        inputs = [(conversion.compose(code, p_name, p_layout), note) for code, note in inputs]
+        targets = [(conversion.compose(code, t_name, t_layout), note) for code, note in targets]
     if tgt.conversion:
         # Values that are the kind only once converted ((target / 255).long() of a 0/255 mask): converted
         # first, so that the loss's own conversions start from the kind.

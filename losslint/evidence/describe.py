@@ -38,6 +38,10 @@ class Description:
     # whatever the loss (a {0, 255} mask against a 2-class head: `(target / 255).long()`); suggest()
     # applies it before any conversion of the loss's own.
     conversion: str | None = None
+    # The layout both tensors need first, as (an expression over `input`, one over `target`), where the
+    # target says the classes are not dim 1: a teacher's distributions over the last dim of (N, L, V)
+    # token logits, flattened to one distribution per row.
+    layout: tuple[str, str] | None = None
 
     @property
     def words(self) -> str:
@@ -205,6 +209,25 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
                 ignore=ignored,
                 **made,
             )
+    # Distributions (or log-distributions) along the last dim of a prediction of the same shape, (N, L, V)
+    # token logits against a teacher's softmax over the vocabulary: the classes are last, and every loss
+    # takes them as one distribution per row once both are flattened (KLDivLoss's batchmean included).
+    same_layout = (
+        pred_shape is not None and len(pred_shape) >= 3 and facts.shape == pred_shape and facts.is_floating
+        and prediction_kind != "embeddings" and pred_shape[-1] >= 2
+    )
+    if same_layout:
+        sample = facts.sample_rows(0)
+        tol = kinds.tolerance(facts.dtype)
+        along_1, along_last = kinds.normalization(sample, 1), kinds.normalization(sample, -1)
+        normalized_1 = along_1 is not None and (along_1.is_probabilities(tol) or along_1.is_log_probabilities(tol))
+        if along_last is not None and not normalized_1:
+            flat = ("input.flatten(0, -2)", "target.flatten(0, -2)")
+            last = pred_shape[-1]  # type: ignore[index]
+            if along_last.is_probabilities(tol):
+                return Description(kind="distribution", evidence=f"non-negative, every row sums to 1 over the last dim ({along_last.rows} rows): the prediction's {last} classes are its last dim", layout=flat, **made)
+            if along_last.is_log_probabilities(tol):
+                return Description(kind="log_distribution", evidence=f"every row's logsumexp over the last dim is 0 ({along_last.rows} rows): the prediction's {last} classes are its last dim", layout=flat, **made)
     distinct = set(facts.distinct_values(3) or ())
     where = "pixel" if pred_shape is not None and len(pred_shape) > 2 else "sample"
     # One score per pixel, (N, 1, *d), against a (N, *d) or (N, 1, *d) mask: a binary segmentation mask.
