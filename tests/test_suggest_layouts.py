@@ -129,7 +129,7 @@ def padded(g, n, length, classes=C):
 
 def voided(g, *shape):
     target = labels(g, *shape)
-    target[:, :2] = 255  # the void border of a segmentation mask
+    target[..., :2, :] = 255  # the void border of a segmentation mask (its first rows)
     return target
 
 
@@ -226,6 +226,8 @@ SITUATIONS = [
     ),
     # multi-label: any number of classes per sample
     Situation("multilabel float multi-hot", lambda g: (torch.randn(N, C, generator=g), bits(g, N, C)), ("BCEWithLogitsLoss", "MultiLabelSoftMarginLoss"), MULTILABEL_WRONG),
+    Situation("multilabel soft labels (label smoothing)", lambda g: (torch.randn(N, C, generator=g), bits(g, N, C) * 0.9 + 0.05), ("BCEWithLogitsLoss",), MULTILABEL_WRONG),
+    Situation("multilabel two labels (N,2)", lambda g: (torch.randn(N, 2, generator=g), bits(g, N, 2)), ("BCEWithLogitsLoss",), MULTILABEL_WRONG),
     Situation("multilabel int64 multi-hot", lambda g: (torch.randn(N, C, generator=g), bits(g, N, C).long()), ("BCEWithLogitsLoss",), MULTILABEL_WRONG),
     Situation("multilabel sigmoid outputs, int64 multi-hot", lambda g: (torch.randn(N, C, generator=g).sigmoid(), bits(g, N, C).long()), ("BCELoss",), MULTILABEL_WRONG),
     Situation(
@@ -285,6 +287,21 @@ SITUATIONS = [
         intended=("BCEWithLogitsLoss", lambda p, t: F.binary_cross_entropy_with_logits(p[:, 0], t.float() / 255)),
     ),
     Situation("binary mask {0,1} int64 (N,1,H,W)", lambda g: (torch.randn(2, 1, 8, 8, generator=g), bits(g, 2, 1, 8, 8).long()), ("BCEWithLogitsLoss",), BINARY_WRONG),
+    Situation(
+        "binary segmentation channels-last (N,H,W,1) logits, (N,H,W) mask",
+        lambda g: (torch.randn(2, 8, 8, 1, generator=g), bits(g, 2, 8, 8)),
+        ("BCEWithLogitsLoss",),
+        (*BINARY_WRONG, lacking(None, "squeeze(3)", "squeeze(-1)", why="(N, H, W, 1) against (N, H, W) broadcasts")),
+        agree=(("nn.BCEWithLogitsLoss()", "input", "input.squeeze(3)"),),
+    ),
+    Situation("segmentation 3-D volumes (N,C,D,H,W)", lambda g: (torch.randn(2, C, 4, 6, 6, generator=g), labels(g, 2, 4, 6, 6)), ("CrossEntropyLoss",), MULTICLASS_WRONG),
+    Situation(
+        "segmentation (N,1,H,W) label column with void 255",
+        lambda g: (torch.randn(2, C, 8, 8, generator=g), voided(g, 2, 1, 8, 8)),
+        ("CrossEntropyLoss",),
+        (*MULTICLASS_WRONG, lacking(None, "ignore_index=255", why="255 is no class: it must be ignored")),
+        intended=("CrossEntropyLoss", lambda p, t: F.cross_entropy(p, t[:, 0], ignore_index=255)),
+    ),
     # token classification
     Situation(
         "tokens (N,L,C) logits, -100 padding",

@@ -466,10 +466,12 @@ def _squeezed(codes: dict[str, str], names: list[str], values: dict[str, Any]) -
     if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
         return False
     for column, value, other in ((names[0], a, b), (names[1], b, a)):
-        # (N, 1) against (N,), and (N, 1, *d) scores against a (N, *d) mask.
-        if value.ndim >= 2 and value.shape[1] == 1 and tuple(other.shape) == tuple(value.shape[:1]) + tuple(value.shape[2:]):
-            codes[column] = conversion.compose(f"{column}.squeeze(1)", column, codes[column])
-            return True
+        # (N, 1) against (N,), (N, 1, *d) scores against a (N, *d) mask, and a channels-last (N, *d, 1) head
+        # against it (squeezed as check()'s help line writes it: input.squeeze(3)).
+        for dim in dict.fromkeys((1, value.ndim - 1)):
+            if value.ndim >= 2 and dim >= 1 and value.shape[dim] == 1 and tuple(other.shape) == tuple(value.shape[:dim]) + tuple(value.shape[dim + 1 :]):
+                codes[column] = conversion.compose(f"{column}.squeeze({dim})", column, codes[column])
+                return True
     return False
 
 

@@ -230,10 +230,11 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
                 return Description(kind="log_distribution", evidence=f"every row's logsumexp over the last dim is 0 ({along_last.rows} rows): the prediction's {last} classes are its last dim", layout=flat, **made)
     distinct = set(facts.distinct_values(3) or ())
     where = "pixel" if pred_shape is not None and len(pred_shape) > 2 else "sample"
-    # One score per pixel, (N, 1, *d), against a (N, *d) or (N, 1, *d) mask: a binary segmentation mask.
-    mask_of_one_channel = (
-        pred_shape is not None and len(pred_shape) > 2 and pred_shape[1] == 1
-        and facts.shape in (pred_shape[:1] + pred_shape[2:], pred_shape)
+    # One score per pixel, (N, 1, *d) or channels-last (N, *d, 1), against a mask of the pixels (with or
+    # without the channel): a binary segmentation mask.
+    mask_of_one_channel = pred_shape is not None and len(pred_shape) > 2 and (
+        (pred_shape[1] == 1 and facts.shape in (pred_shape[:1] + pred_shape[2:], pred_shape))
+        or (pred_shape[-1] == 1 and facts.shape in (pred_shape[:-1], pred_shape))
     )
     if distinct == {0.0, 255.0} and (facts.shape == pred_shape or mask_of_one_channel):
         # An image mask loaded as 0/255 (uint8, as image files hold it) and never scaled: binary labels,
