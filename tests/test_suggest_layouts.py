@@ -529,6 +529,25 @@ def test_suggest_proposes_what_the_help_line_writes(situation):
         assert expression in option.conversions.get(argument, ""), option.call
 
 
+@pytest.mark.parametrize(
+    ("name", "module", "prepare", "key", "value"),
+    [
+        ("distillation: student logits, teacher log-probabilities", "nn.KLDivLoss(reduction='batchmean')", lambda p: p.log_softmax(1), "log_target", True),
+        ("multiclass labels with -1 for unlabeled", "nn.CrossEntropyLoss()", lambda p: p, "ignore_index", -1),
+        ("segmentation void label 255", "nn.CrossEntropyLoss()", lambda p: p, "ignore_index", 255),
+    ],
+)
+def test_the_configuration_suggest_sets_is_the_one_the_help_line_names(name, module, prepare, key, value):
+    situation = next(s for s in SITUATIONS if s.name == name)
+    prediction, target = tensors(situation)
+    loss = eval(module, {"nn": nn})  # noqa: S307
+    fixes = " ".join(f.fix for f in losslint.check(loss, prepare(prediction), target).findings)
+    assert f"{key}={value}" in fixes, fixes
+    answer = suggest(prediction, target, task=situation.task)
+    option = next(o for o in (*answer.fits, *answer.converted) if o.loss == type(loss).__name__)
+    assert option.config.get(key) == value, option.call
+
+
 def test_ranking_and_ctc_say_what_else_they_need():
     for situation in SITUATIONS:
         if not situation.guided:
