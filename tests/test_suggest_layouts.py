@@ -326,6 +326,26 @@ SITUATIONS = [
         (*MULTICLASS_WRONG, lacking(None, "transpose(1, 2)", "movedim(-1, 1)", "flatten", why="the classes are the last dim")),
         intended=("CrossEntropyLoss", tokens_flat),
     ),
+    Situation(
+        "tokens (N,L,C) softmax outputs",
+        lambda g: (torch.randn(4, 12, C, generator=g).softmax(-1), labels(g, 4, 12)),
+        ("NLLLoss",),
+        (*MULTICLASS_WRONG, lacking(("CrossEntropyLoss", "NLLLoss"), "log", why="probabilities read as logits (double softmax)")),
+        intended=("NLLLoss", lambda p, t: F.nll_loss(p.log().flatten(0, 1), t.flatten())),
+    ),
+    Situation(
+        "tokens (N,L,C) logits, (N,L,C) float one-hot labels",
+        lambda g: (torch.randn(4, 12, C, generator=g), F.one_hot(labels(g, 4, 12), C).float()),
+        ("CrossEntropyLoss", "NLLLoss"),
+        (*MULTICLASS_WRONG, lacking(None, "flatten(0, -2)", "transpose(1, 2)", "movedim(-1, 1)", why="the classes are the last dim")),
+        intended=("NLLLoss", lambda p, t: tokens_flat(p, t.argmax(-1))),
+    ),
+    Situation(
+        "segmentation softmax outputs (N,C,H,W)",
+        lambda g: (torch.randn(2, C, 8, 8, generator=g).softmax(1), labels(g, 2, 8, 8)),
+        ("NLLLoss",),
+        (*MULTICLASS_WRONG, lacking(("CrossEntropyLoss", "NLLLoss"), "log", why="probabilities read as logits (double softmax)")),
+    ),
     Situation("tokens (N,L,C) logits, no padding", lambda g: (torch.randn(4, 12, C, generator=g), labels(g, 4, 12)), ("CrossEntropyLoss",), MULTICLASS_WRONG, intended=("CrossEntropyLoss", tokens_flat)),
     # regression
     Situation("regression (N,) vs (N,)", lambda g: (torch.randn(N, generator=g), torch.randn(N, generator=g) * 3 + 1), ("MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss"), REGRESSION_WRONG),

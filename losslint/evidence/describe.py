@@ -224,6 +224,9 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
         if along_last is not None and not normalized_1:
             flat = ("input.flatten(0, -2)", "target.flatten(0, -2)")
             last = pred_shape[-1]  # type: ignore[index]
+            if along_last.is_probabilities(tol) and vr.all_integral:
+                # {0, 1} with one 1 per row over the last dim: one-hot labels of the tokens, also class probabilities.
+                return Description(kind="one_hot", evidence=f"{{0, 1}} with exactly one 1 per row over the last dim ({along_last.rows} rows): the prediction's {last} classes are its last dim", alternatives=("distribution",), layout=flat, **made)
             if along_last.is_probabilities(tol):
                 return Description(kind="distribution", evidence=f"non-negative, every row sums to 1 over the last dim ({along_last.rows} rows): the prediction's {last} classes are its last dim", layout=flat, **made)
             if along_last.is_log_probabilities(tol):
