@@ -65,6 +65,8 @@ class Description:
             "shape": list(self.shape) if self.shape is not None else None,
             "dtype": self.dtype,
             "ignore": self.ignore,
+            "conversion": self.conversion,
+            "layout": list(self.layout) if self.layout else None,
         }
 
 
