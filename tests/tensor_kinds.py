@@ -74,6 +74,8 @@ def target_of(kind: str, layout: str, g: torch.Generator) -> torch.Tensor:
         return torch.poisson(torch.full((N,), 4.0), generator=g).long()
     if kind == "distribution":
         return torch.softmax(torch.randn(N, C, generator=g) / 2, dim=1)
+    if kind == "log_distribution":
+        return torch.log_softmax(torch.randn(N, C, generator=g) / 2, dim=1)
     if kind == "index_lists":
         multi_hot = torch.rand(N, C, generator=g) > 0.7
         return torch.where(multi_hot, torch.arange(C), -1).sort(dim=1, descending=True).values

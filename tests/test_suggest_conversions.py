@@ -79,6 +79,8 @@ def test_an_unscaled_mask_is_divided_by_255():
         ("target / 255, or (target > 127).float()", "target", ["target / 255", "(target > 127).float()"]),
         ("convert the target: (target + 1) / 2; or use the loss that takes it: nn.SoftMarginLoss()(input, target)", "target", ["(target + 1) / 2"]),
         ("nn.CrossEntropyLoss(ignore_index=255)", "target", []),
+        ("convert the input and the target: nn.NLLLoss()(F.log_softmax(input, dim=1), target.argmax(dim=1))", "target", ["target.argmax(dim=1)"]),
+        ("convert the input and the target: nn.NLLLoss()(F.log_softmax(input, dim=1), target.argmax(dim=1))", "input", ["F.log_softmax(input, dim=1)"]),
     ],
 )
 def test_expressions_are_read_from_the_help_line(fix, argument, expressions):

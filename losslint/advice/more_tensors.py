@@ -121,19 +121,35 @@ def _sequence(checker: Checker, prediction: object, target: object, pred: Descri
         return _sequence_words()
     steps = lp.shape[0]
     input_lengths = torch.full((n,), steps, dtype=torch.long)
-    target_lengths = torch.full((n,), s, dtype=torch.long)
-    notes.append(
-        f"the lengths here say every sequence uses all {steps} steps and all {s} labels; with padded targets "
-        "pass each sequence's own lengths instead (the count of its real labels)"
-    )
+    if _trailing_padding(target):
+        # Padded targets (0, the blank, or a negative mark after each row's labels): each row's length is
+        # the count of its labels, which CTC reads and nothing after them.
+        target_lengths, t_code = (target > 0).sum(1), "(targets > 0).sum(1)"
+        notes.append(
+            f"the input lengths here say every sequence uses all {steps} steps (pass each one's own where they differ); "
+            "the target lengths count each row's labels before its padding"
+        )
+    else:
+        target_lengths, t_code = torch.full((n,), s, dtype=torch.long), f"torch.full(({n},), {s}, dtype=torch.long)"
+        notes.append(
+            f"the lengths here say every sequence uses all {steps} steps and all {s} labels; with padded targets "
+            "pass each sequence's own lengths instead (the count of its real labels)"
+        )
     clean, problem = _clean(checker, torch.nn.CTCLoss(), lp, target, input_lengths, target_lengths)
     if problem:
         notes.append(f"check() on it: {problem}")
-    call = (
-        f"nn.CTCLoss(blank=0)({x}, targets, torch.full(({n},), {steps}, dtype=torch.long), "
-        f"torch.full(({n},), {s}, dtype=torch.long))"
-    )
+    call = f"nn.CTCLoss(blank=0)({x}, targets, torch.full(({n},), {steps}, dtype=torch.long), {t_code})"
     return Guidance("CTCLoss", _SEQUENCE_NEEDS, call, clean, tuple(notes))
+
+
+def _trailing_padding(target: torch.Tensor) -> bool:
+    """Rows of labels (> 0, the blank being 0) followed by padding (<= 0) and nothing after it, with some
+    padding and at least one label in every row: what a collator makes of targets of different lengths."""
+    if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
+        return False
+    labels = target > 0
+    trailing = not bool((labels[:, 1:] & ~labels[:, :-1]).any())
+    return trailing and bool(labels.any(1).all()) and not bool(labels.all())
 
 
 _GUIDES = {"MarginRankingLoss": _ranking, "CTCLoss": _sequence}

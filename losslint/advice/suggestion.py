@@ -29,7 +29,7 @@ from ..language.registry import CompiledLoss, Registry
 from ..language.vocabulary import PREDICTION_KINDS, PREDICTION_TASKS, REGRESSION_PREDICTION, TARGET_KINDS, TARGET_TASKS, TASKS, prediction_words
 
 # Codes whose fix is a mechanical dtype change that check() itself writes as code (`target.long()`).
-_DTYPE_CODES = ("LL101", "LL102", "LL103", "LL104")
+_DTYPE_CODES = ("LL101", "LL102", "LL103", "LL104", "LL105")
 # Infos that say the task wants another loss: correct where the user wrote the call, never proposed
 # (softmax rows and one-hot targets into BCELoss are a multi-class task that cross entropy does directly).
 _OTHER_TASK_INFOS = ("LL314",)
@@ -298,6 +298,8 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     if not isinstance(prediction, torch.Tensor) or not isinstance(target, torch.Tensor):
         return "needs tensors"
     placeholders = {"C": prediction.shape[1]} if has_class_dim(tuple(prediction.shape)) else {}
+    if tgt.layout and prediction.ndim >= 2:
+        placeholders = {"C": prediction.shape[-1]}  # flattened to (rows, C) first
     if not placeholders and _needs_class_dim(loss):
         return (
             f"needs one score per class ({p_name} of shape (N, C, ...), C >= 2); the prediction has one per "
@@ -320,12 +322,27 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     softmax_rows = pred.kind in ("probabilities", "log_probabilities") and "softmax outputs" in pred.evidence
     inputs = _candidates(loss, p_name, pred.kind, [k for take in usage.takes for k in take.input], placeholders, softmax_rows)  # type: ignore[union-attr]
     accepted = [k for take in usage.takes for k in take.target]  # type: ignore[union-attr]
-    targets = _candidates(loss, t_name, next((k for k in t_kinds if k in accepted), tgt.kind), accepted, placeholders)
+    t_kind = next((k for k in t_kinds if k in accepted), tgt.kind)
+    targets = _candidates(loss, t_name, t_kind, accepted, placeholders)
+    # The target taken as it is may need the configuration of the way the loss takes it (KLDivLoss takes
+    # log-probability targets with log_target=True); a converted target goes with the loss's own config.
+    take_config = next((take.config for take in usage.takes if t_kind in take.target), {})  # type: ignore[union-attr]
     if targets and targets[0][0] == t_name:
         targets += [c for c in _candidates(loss, t_name, tgt.kind, [], placeholders) if c not in targets]
     if tgt.kind == "class_indices" and _is_column(prediction, target):
         # (N, 1) class indices: squeezed first, so that every conversion starts from the (N,) indices.
         targets = [(conversion.compose(code, t_name, f"{t_name}.squeeze(1)"), note) for code, note in targets]
+    if tgt.layout:
+        # Both laid out first (classes last, flattened to rows), then the loss's own conversions over dim 1.
+        p_layout, t_layout = (conversion.compose(code, name, own) for code, name, own in zip(tgt.layout, ("input", "target"), (p_name, t_name)))
+        inputs = [(conversion.compose(code, p_name, p_layout), note) for code, note in inputs]
+        targets = [(conversion.compose(code, t_name, t_layout), note) for code, note in targets]
+    if tgt.conversion:
+        # Values that are the kind only once converted ((target / 255).long() of a 0/255 mask): converted
+        # first, so that the loss's own conversions start from the kind.
+        own = conversion.compose(tgt.conversion, "target", t_name)
+        targets = [(conversion.compose(code, t_name, own), note) for code, note in targets]
+    as_taken = targets[0][0] if targets and t_kind in accepted else None
     if not inputs and softmax_rows and any("torch.logit" in c.code for c in usage.conversions if c.argument == p_name):  # type: ignore[union-attr]
         return (
             f"the prediction is {pred.words} of a softmax: torch.logit does not undo a softmax, and a binary loss "
@@ -344,13 +361,14 @@ def fit_loss(checker: Checker, loss: CompiledLoss, prediction: object, target: o
     for (p_code, p_note), (t_code, t_note) in attempts:
         if not as_is and p_code == p_name and t_code == t_name:
             continue  # check() may accept kinds the loss is not for (MSE on logits and one-hot rows)
-        result = _verified(checker, loss, {p_name: p_code, t_name: t_code}, {p_name: prediction, t_name: target}, config)
+        used = {**config, **take_config} if t_code == as_taken else config
+        result = _verified(checker, loss, {p_name: p_code, t_name: t_code}, {p_name: prediction, t_name: target}, used)
         if isinstance(result, tuple):
             codes, report = result
             notes = tuple(n for n in (p_note if codes[p_name] != p_name else "", t_note if codes[t_name] != t_name else "") if n)
             tried = {p_name: p_code, t_name: t_code}
             cost = sum(2 * (tried[a] != a) + (codes[a] != tried[a]) for a in (p_name, t_name))
-            return dataclasses.replace(_option(loss, codes, notes, report, config), cost=cost)
+            return dataclasses.replace(_option(loss, codes, notes, report, used), cost=cost)
         first_problem = first_problem or result
     return f"no conversion makes the call clean: {first_problem}" if first_problem else f"takes {_takes_words(loss)}"
 
@@ -398,7 +416,8 @@ def _verified(checker: Checker, loss: CompiledLoss, codes: dict[str, str], tenso
     names = list(codes)
     first = None
     squeezed = False
-    for _ in range(4):
+    uncast: dict[str, str] = {}  # an argument's code before a dtype fix, which a later conversion may make unneeded
+    for _ in range(5):
         values = {}
         for name, code in codes.items():
             try:
@@ -414,7 +433,7 @@ def _verified(checker: Checker, loss: CompiledLoss, codes: dict[str, str], tenso
             squeezed = True
             if _squeezed(codes, names, values):
                 continue
-        if not _repair(codes, blocking, values):
+        if not _repair(codes, blocking, values, uncast):
             return first
     return first
 
@@ -447,41 +466,58 @@ def _squeezed(codes: dict[str, str], names: list[str], values: dict[str, Any]) -
     if not (isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)):
         return False
     for column, value, other in ((names[0], a, b), (names[1], b, a)):
-        # (N, 1) against (N,), and (N, 1, *d) scores against a (N, *d) mask.
-        if value.ndim >= 2 and value.shape[1] == 1 and tuple(other.shape) == tuple(value.shape[:1]) + tuple(value.shape[2:]):
-            codes[column] = conversion.compose(f"{column}.squeeze(1)", column, codes[column])
-            return True
+        # (N, 1) against (N,), (N, 1, *d) scores against a (N, *d) mask, and a channels-last (N, *d, 1) head
+        # against it (squeezed as check()'s help line writes it: input.squeeze(3)).
+        for dim in dict.fromkeys((1, value.ndim - 1)):
+            if value.ndim >= 2 and dim >= 1 and value.shape[dim] == 1 and tuple(other.shape) == tuple(value.shape[:dim]) + tuple(value.shape[dim + 1 :]):
+                codes[column] = conversion.compose(f"{column}.squeeze({dim})", column, codes[column])
+                return True
     return False
 
 
-def _repair(codes: dict[str, str], blocking: list[Finding], values: dict) -> bool:
+def _repair(codes: dict[str, str], blocking: list[Finding], values: dict, uncast: dict[str, str]) -> bool:
     """Apply check()'s own fix where it is mechanical (a dtype, a squeeze) or a conversion that keeps the
     meaning (`conversion.MEANING_PRESERVING`: a layout move, 1-based labels, an unscaled mask), each run
     on the user's tensors first; True when something changed."""
     changed = False
-    for finding in blocking:
+    # An argument a conversion just changed is checked again before a dtype fix: `target / 255` of a
+    # uint8 mask is already float, and `(target / 255).float()` would say otherwise.
+    converted: set[str] = set()
+    for finding in sorted(blocking, key=lambda f: f.code not in conversion.MEANING_PRESERVING):
         if finding.code in conversion.MEANING_PRESERVING and finding.argument in codes:
             for expression in conversion.meaning_preserving(finding.code, finding.argument, finding.message, finding.fix):
                 try:
                     conversion.apply(expression, values)
                     # The move or relabelling belongs to the user's own tensor, before the rule's
                     # conversion: F.log_softmax(input.movedim(-1, 1), dim=1), not a log_softmax
-                    # over the wrong dim moved afterwards.
-                    fixed = conversion.compose(codes[finding.argument], finding.argument, expression)
+                    # over the wrong dim moved afterwards. A dtype fix made before the finding showed
+                    # (check() reads a uint8 mask's values only once it is float) is dropped and
+                    # checked again: `target / 255` is float already.
+                    base = uncast.pop(finding.argument, codes[finding.argument])
+                    fixed = conversion.compose(base, finding.argument, expression)
                 except Exception:  # noqa: BLE001 - it does not run on these tensors
                     continue
                 codes[finding.argument] = fixed
+                converted.add(finding.argument)
                 changed = True
                 break
             continue
+        if finding.argument in converted:
+            continue
         mechanical = finding.code in _DTYPE_CODES or finding.fix.startswith(f"{finding.argument}.squeeze(")  # LL203: a (N, 1) column
-        if mechanical and finding.argument in codes and finding.fix.startswith(finding.argument + "."):
+        # The help line's first expression over the argument alone (`build the target as float: target.float() (...)`).
+        written = conversion.expressions_in(finding.fix, finding.argument)[:1] if mechanical and finding.argument in codes else []
+        for fix in written:
+            if not fix.startswith(finding.argument + "."):
+                continue  # a method of the argument (a dtype, a squeeze), nothing else
             try:
-                conversion.apply(finding.fix, values)  # a plain expression over the argument, or not
-                fixed = conversion.compose(finding.fix, finding.argument, codes[finding.argument])
+                conversion.apply(fix, values)  # a plain expression over the argument, or not
+                fixed = conversion.compose(fix, finding.argument, codes[finding.argument])
             except Exception:  # noqa: BLE001
                 continue
             if fixed != codes[finding.argument]:
+                if finding.code in _DTYPE_CODES:
+                    uncast.setdefault(finding.argument, codes[finding.argument])
                 codes[finding.argument] = fixed
                 changed = True
     return changed

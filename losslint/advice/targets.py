@@ -146,6 +146,8 @@ def take_rows(rule: LossRule) -> list[tuple[str, str, str, str]]:
         values = _kinds(take.target, TARGET_KINDS)
         if tgt is not None and tgt.domain:
             values += f", `{tgt.domain}`"
+        if take.config:
+            values += ", with " + ", ".join(f"`{key}={value!r}`" for key, value in take.config.items())
         rows.append((inputs, dtype, shape, values))
     return rows
 

@@ -110,7 +110,7 @@ def expressions_in(fix: str, argument: str) -> list[str]:
     """The expressions over `argument` alone that a finding's help line proposes, in its order.
 
     "target / 255, or (target > 127).float()" gives both; "loss(input.movedim(-1, 1), target)" gives
-    "input.movedim(-1, 1)"; "target - 1 (labels must run from 0 to C-1 = 4)" gives "target - 1".
+    "input.movedim(-1, 1)", and so does "nn.CrossEntropyLoss()(input.movedim(-1, 1), target)"; "target - 1 (labels must run from 0 to C-1 = 4)" gives "target - 1".
     """
     found: list[str] = []
     for piece in re.split(r";|, or |\s+# or ", fix):
@@ -122,7 +122,12 @@ def expressions_in(fix: str, argument: str) -> list[str]:
                 tree = ast.parse(candidate, mode="eval").body
             except SyntaxError:
                 continue
-            if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id == "loss":
+            # A whole call, `loss(input.movedim(-1, 1), target)` or `nn.NLLLoss()(F.log_softmax(input, dim=1),
+            # target.argmax(dim=1))`: the argument's own expression inside it.
+            called = isinstance(tree, ast.Call) and (
+                (isinstance(tree.func, ast.Name) and tree.func.id == "loss") or isinstance(tree.func, ast.Call)
+            )
+            if called:
                 tree = next((a for a in tree.args if _names(a) == {argument}), None)
                 if tree is None:
                     break

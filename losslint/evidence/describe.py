@@ -34,6 +34,14 @@ class Description:
     ignore: int | None = None
     # How the kind reads where the task changes it ("real-valued predictions" for a regression head).
     named: str | None = None
+    # The expression over `target` that makes the values the kind they are read as, where they need one
+    # whatever the loss (a {0, 255} mask against a 2-class head: `(target / 255).long()`); suggest()
+    # applies it before any conversion of the loss's own.
+    conversion: str | None = None
+    # The layout both tensors need first, as (an expression over `input`, one over `target`), where the
+    # target says the classes are not dim 1: a teacher's distributions over the last dim of (N, L, V)
+    # token logits, flattened to one distribution per row.
+    layout: tuple[str, str] | None = None
 
     @property
     def words(self) -> str:
@@ -57,6 +65,8 @@ class Description:
             "shape": list(self.shape) if self.shape is not None else None,
             "dtype": self.dtype,
             "ignore": self.ignore,
+            "conversion": self.conversion,
+            "layout": list(self.layout) if self.layout else None,
         }
 
 
@@ -84,16 +94,26 @@ VOID_LABEL = 255  # the void/boundary label of segmentation masks
 
 
 def _ignore_label(value: torch.Tensor, classes: int) -> int | None:
-    """The one ignore label (-100, or 255 when it is no class) that the values outside [0, classes) all are, else None."""
+    """The one ignore label that the values outside [0, classes) all are, else None: a negative one (-100,
+    torch's default; -1, the unlabeled or padding mark of many datasets) or 255 (the void label of masks).
+    Another positive value is no ignore label: the labels may run from 1 to C."""
     with torch.no_grad():
         data = value.detach().reshape(-1)
         outside = data[(data < 0) | (data >= classes)]
         if outside.numel() == 0 or outside.numel() == data.numel():
             return None
-        for label in (IGNORE_INDEX, VOID_LABEL):
-            if (label < 0 or label >= classes) and bool((outside == label).all()):
-                return label
+        label = int(outside[0])
+        if (label < 0 or label == VOID_LABEL) and bool((outside == label).all()):
+            return label
     return None
+
+
+def _ignore_words(label: int) -> str:
+    if label == IGNORE_INDEX:
+        return "ignored by CrossEntropyLoss/NLLLoss's default ignore_index"
+    if label == VOID_LABEL:
+        return "the usual void label of segmentation masks: pass ignore_index=255"
+    return f"an ignore label: pass ignore_index={label}"
 
 
 def _each(shape: tuple[int, ...], noun: str = "value") -> str:
@@ -181,8 +201,9 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
     )
     if classes_last:
         last = pred_shape[-1]  # type: ignore[index]
-        ignored = None if vr.min >= 0 else _ignore_label(value, last)
-        if vr.max < last and (vr.min >= 0 or ignored is not None):
+        # -100 (token padding) or 255 (the void label of a channels-last mask), as for classes at dim 1.
+        ignored = _ignore_label(value, last)
+        if (vr.min >= 0 and vr.max < last) or ignored is not None:
             return Description(
                 kind="class_indices",
                 evidence=f"integers in [0, {last}), one per position of the prediction's leading dims: its {last} classes are its last dim"
@@ -190,16 +211,40 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
                 ignore=ignored,
                 **made,
             )
+    # Distributions (or log-distributions) along the last dim of a prediction of the same shape, (N, L, V)
+    # token logits against a teacher's softmax over the vocabulary: the classes are last, and every loss
+    # takes them as one distribution per row once both are flattened (KLDivLoss's batchmean included).
+    same_layout = (
+        pred_shape is not None and len(pred_shape) >= 3 and facts.shape == pred_shape and facts.is_floating
+        and prediction_kind != "embeddings" and pred_shape[-1] >= 2
+    )
+    if same_layout:
+        sample = facts.sample_rows(0)
+        tol = kinds.tolerance(facts.dtype)
+        along_1, along_last = kinds.normalization(sample, 1), kinds.normalization(sample, -1)
+        normalized_1 = along_1 is not None and (along_1.is_probabilities(tol) or along_1.is_log_probabilities(tol))
+        if along_last is not None and not normalized_1:
+            flat = ("input.flatten(0, -2)", "target.flatten(0, -2)")
+            last = pred_shape[-1]  # type: ignore[index]
+            if along_last.is_probabilities(tol) and vr.all_integral:
+                # {0, 1} with one 1 per row over the last dim: one-hot labels of the tokens, also class probabilities.
+                return Description(kind="one_hot", evidence=f"{{0, 1}} with exactly one 1 per row over the last dim ({along_last.rows} rows): the prediction's {last} classes are its last dim", alternatives=("distribution",), layout=flat, **made)
+            if along_last.is_probabilities(tol):
+                return Description(kind="distribution", evidence=f"non-negative, every row sums to 1 over the last dim ({along_last.rows} rows): the prediction's {last} classes are its last dim", layout=flat, **made)
+            if along_last.is_log_probabilities(tol):
+                return Description(kind="log_distribution", evidence=f"every row's logsumexp over the last dim is 0 ({along_last.rows} rows): the prediction's {last} classes are its last dim", layout=flat, **made)
     distinct = set(facts.distinct_values(3) or ())
     where = "pixel" if pred_shape is not None and len(pred_shape) > 2 else "sample"
-    if distinct == {0.0, 255.0} and facts.shape == pred_shape:
-        # An image mask loaded as 0/255 and never scaled: binary labels, once divided by 255.
-        return Description(kind="binary", evidence="every value is 0 or 255: a binary mask that was never scaled (target / 255)", **made)
-    # One score per pixel, (N, 1, *d), against a (N, *d) or (N, 1, *d) mask: a binary segmentation mask.
-    mask_of_one_channel = (
-        pred_shape is not None and len(pred_shape) > 2 and pred_shape[1] == 1
-        and facts.shape in (pred_shape[:1] + pred_shape[2:], pred_shape)
+    # One score per pixel, (N, 1, *d) or channels-last (N, *d, 1), against a mask of the pixels (with or
+    # without the channel): a binary segmentation mask.
+    mask_of_one_channel = pred_shape is not None and len(pred_shape) > 2 and (
+        (pred_shape[1] == 1 and facts.shape in (pred_shape[:1] + pred_shape[2:], pred_shape))
+        or (pred_shape[-1] == 1 and facts.shape in (pred_shape[:-1], pred_shape))
     )
+    if distinct == {0.0, 255.0} and (facts.shape == pred_shape or mask_of_one_channel):
+        # An image mask loaded as 0/255 (uint8, as image files hold it) and never scaled: binary labels,
+        # once divided by 255; with or without the channel of the one-score-per-pixel head.
+        return Description(kind="binary", evidence="every value is 0 or 255: a binary mask that was never scaled (target / 255)", **made)
     if mask_of_one_channel and vr.all_integral and distinct and distinct <= {0.0, 1.0}:
         return Description(kind="binary", evidence="every value is 0 or 1, one per pixel: a binary mask", **made)
     # Rows over dim 1, one per sample: one-hot, multi-hot, distributions (also against a mismatched prediction).
@@ -207,15 +252,20 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
     if vr.all_integral:
         if distinct and distinct <= {-1.0, 1.0} and -1.0 in distinct:
             return Description(kind="signed", evidence="every value is -1 or 1", **made)
+        if without_class_dim and classes == 2 and distinct == {0.0, 255.0}:
+            # A binary mask loaded as 0/255 against a head of two classes (background, foreground): 255 is
+            # the foreground, not the void label; reading it as void would drop every foreground pixel.
+            return Description(
+                kind="class_indices",
+                evidence=f"every value is 0 or 255, one per {where}, against 2 classes: a binary mask that was never scaled; (target / 255).long() gives the classes 0 and 1",
+                conversion="(target / 255).long()",
+                **made,
+            )
         if without_class_dim and vr.min >= 0 and vr.max < classes:  # type: ignore[operator]
             return Description(kind="class_indices", evidence=f"integers in [0, {classes}), one per {where}: the prediction has {classes} classes", **made)
         ignored = _ignore_label(value, classes) if without_class_dim and not facts.is_floating else None  # type: ignore[arg-type]
         if ignored is not None:
-            why = (
-                "ignored by CrossEntropyLoss/NLLLoss's default ignore_index"
-                if ignored == IGNORE_INDEX
-                else "the usual void label of segmentation masks: pass ignore_index=255"
-            )
+            why = _ignore_words(ignored)
             return Description(
                 kind="class_indices",
                 evidence=f"integers in [0, {classes}), one per {where}: the prediction has {classes} classes; with {ignored} ({why})",
@@ -244,6 +294,11 @@ def describe_target(value: object, prediction: object = None, prediction_kind: s
         norm = kinds.normalization(facts.sample_rows(0), 1)
         if norm is not None and norm.is_probabilities(kinds.tolerance(facts.dtype)):
             return Description(kind="distribution", evidence=f"non-negative, every row sums to 1 over dim 1 ({norm.rows} rows)", **made)
+    if facts.is_floating and rows_shape and vr.max <= 0:
+        # A teacher's log_softmax output: KLDivLoss takes it with log_target=True, cross entropy after exp().
+        norm = kinds.normalization(facts.sample_rows(0), 1)
+        if norm is not None and norm.is_log_probabilities(kinds.tolerance(facts.dtype)):
+            return Description(kind="log_distribution", evidence=f"every row's logsumexp over dim 1 is 0 ({norm.rows} rows): log_softmax outputs", **made)
     if facts.is_floating and vr.min >= 0 and vr.max <= 1:
         return Description(kind="soft_labels", evidence="values in [0, 1], not only 0 and 1" + (", rows do not sum to 1" if rows_shape else ""), **made)
     return Description(kind="real_values", evidence=f"values in [{vr.min:.3g}, {vr.max:.3g}]", **made)

@@ -243,6 +243,9 @@ class Take(_Model):
     format: str | None = None
     # The target's shape in words, where the format's patterns do not say it ("the input's shape").
     shape: str = ""
+    # The configuration this way of feeding needs (KLDivLoss takes log-probability targets with
+    # log_target=True); suggest() builds the loss with it when the target is taken as it is.
+    config: dict[str, Any] = Field(default_factory=dict)
 
 
 class Conversion(_Model):
@@ -337,6 +340,7 @@ class LossRule(_Model):
         for take in usage.takes:
             if take.format is not None and take.format not in formats:
                 problems.append(f"usage → takes: no format {take.format!r}; formats: {', '.join(formats)}")
+            problems += [f"usage → takes → config: {key!r} is not a configuration argument of the loss" for key in take.config if key not in self.config]
         example = next((e for e in self.examples if e.name == usage.example), None)
         if example is None:
             problems.append(f"usage → example: no [[examples]] entry named {usage.example!r}")

@@ -51,6 +51,7 @@ TARGET_KINDS = {
     "real_values": "real values",
     "counts": "counts (non-negative integers)",
     "distribution": "distributions (rows that sum to 1)",
+    "log_distribution": "log-distributions (rows whose logsumexp is 0)",
     "index_lists": "class-index lists padded with -1",
 }
 
@@ -65,6 +66,7 @@ TARGET_TASKS = {
     "real_values": ("regression",),
     "counts": ("regression",),
     "distribution": ("distillation", "multiclass"),
+    "log_distribution": ("distillation", "multiclass"),
     "index_lists": ("multilabel",),
 }
 
