@@ -277,43 +277,11 @@ class Hook(Monitor):
         if thread.watches or thread.busy:
             return None if thread.busy else self._judge(module, args, kwargs, None)
         __tracebackhide__ = True
-        # Steady state: a metadata-depth call whose arguments' metadata, and the module's
-        # configuration, are what an earlier clean call from the same line had is only counted.
-        hop = self._hop
-        if hop:
-            # The user's frame where it was last time: one frame object made instead of one for each
-            # frame of torch's call machinery (Python makes a frame object on first access, and
-            # walking the stack makes one per frame). Only for counting: a call whose metadata is
-            # that of a clean call, at a line already seen (so a frame of the user's). Which line it
-            # is counted at only matters to sampling, since a metadata verdict does not depend on the
-            # line; a call judged finds its frame by the walk below.
-            try:
-                guess = sys._getframe(hop)
-            except ValueError:
-                guess = None
-            if guess is not None:
-                code = guess.f_code
-                line = self._last
-                if line is None or line.code is not code or line.lineno != guess.f_lineno:
-                    line = self._lines.get((id(code), guess.f_lineno))
-                if (
-                    line is not None
-                    and line.code is code
-                    and line.budget > 0
-                    and (record := line.record) is not None
-                    and _unchanged(record, self._config, module, args, kwargs)
-                ):
-                    # `_count`, written out: this is the call a training loop makes every step.
-                    line.tally.append(None)
-                    line.budget -= 1
-                    self._last = line
-                    if thread.predicted is not None:
-                        thread.predicted = None
-                    return None
+        # (The steady state, a call only counted, is `CheckedForward.__call__`'s, before this.)
         frame, steps = callsite.user_frame_and_steps(sys._getframe(1))
         if frame is None:
             return self._judge(module, args, kwargs, None)
-        self._hop = 1 + steps  # sys._getframe(1) was the walk's start
+        self._hop = steps  # from CheckedForward.__call__, sys._getframe(1) here and the walk's start
         code, lineno = frame.f_code, frame.f_lineno
         line = self._last
         if line is None or line.code is not code or line.lineno != lineno:
@@ -511,6 +479,44 @@ class CheckedForward:
         if _is_compiling():
             hook._compiling(module, args, kwargs)
             return self.forward(*args, **kwargs)
+        # Steady state, written out here (this is the call a training loop makes every step): a
+        # metadata-depth call whose arguments' metadata, and the module's configuration, are what an
+        # earlier clean call from the same line had is only counted.
+        thread = state
+        hop = hook._hop
+        if hop and not (thread.watches or thread.busy or hook.device_asserts):
+            # The user's frame where it was last time: one frame object made instead of one for each
+            # frame of torch's call machinery (Python makes a frame object on first access, and
+            # walking the stack makes one per frame). Only for counting: a call whose metadata is
+            # that of a clean call, at a line already seen (so a frame of the user's). Which line it
+            # is counted at only matters to sampling, since a metadata verdict does not depend on the
+            # line; a call judged finds its frame by walking the stack (`Hook._before`).
+            try:
+                guess = sys._getframe(hop)
+            except ValueError:
+                guess = None
+            if guess is not None:
+                code = guess.f_code
+                line = hook._last
+                if line is None or line.code is not code or line.lineno != guess.f_lineno:
+                    line = hook._lines.get((id(code), guess.f_lineno))
+                if (
+                    line is not None
+                    and line.code is code
+                    and line.budget > 0
+                    and (record := line.record) is not None
+                    and _unchanged(record, hook._config, module, args, kwargs)
+                ):
+                    line.tally.append(None)  # counted without a lock (see Hook._fold)
+                    line.budget -= 1
+                    hook._last = line
+                    if thread.predicted is not None:
+                        thread.predicted = None
+                    try:
+                        return self.forward(*args, **kwargs)
+                    except Exception:
+                        hook._after(module, args, kwargs, None)  # torch's error is in flight: explained on it
+                        raise
         hook._before(module, args, kwargs)
         try:
             output = self.forward(*args, **kwargs)

@@ -266,17 +266,16 @@ def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tu
     from here, taken only where it is used: a call only counted needs none, and Python makes the
     frame object on first access."""
     __tracebackhide__ = True
-    if traced_by_aot(args, kwargs) and releases.holds("dynamo_inlines_loss_modules"):
-        return _inside(_call, current, args, kwargs)  # judged while Dynamo traced it
-    if watch.device_asserts:
-        # AOT autograd tracing a loss module that Dynamo did not inline (older releases): into its graph.
-        assert_class_range(original.__name__, args, kwargs, compiling=traced_by_aot(args, kwargs))
     # Steady state (`steady`): a call like its line's last clean one, between values samples, is only
     # counted. With one watch active and no claim pending: nested watches each count the call, and a
-    # hook's claim is consumed by `_judged`.
+    # hook's claim is consumed by `_judged`. Asked first: a site records plain tensors only, so a call
+    # with a tracer's tensors (below) is never counted, and the call a loop makes every step is not
+    # asked about tracers at all. Device asserts go into every call, counted or not.
     thread = state
     steady = watch.steady if len(thread.watches) == 1 else None
     if steady is not None and not thread.claims and steady.counted(original, args, kwargs, watch.provenance):
+        if watch.device_asserts:
+            assert_class_range(original.__name__, args, kwargs, compiling=False)  # plain tensors: not traced
         if thread.predicted is not None:
             thread.predicted = None
         local.inside = True  # what the loss calls inside is not judged again
@@ -290,6 +289,12 @@ def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tu
             raise
         finally:
             local.inside = False
+    traced = traced_by_aot(args, kwargs)
+    if traced and releases.holds("dynamo_inlines_loss_modules"):
+        return _inside(_call, current, args, kwargs)  # judged while Dynamo traced it
+    if watch.device_asserts:
+        # AOT autograd tracing a loss module that Dynamo did not inline (older releases): into its graph.
+        assert_class_range(original.__name__, args, kwargs, compiling=traced)
     # Under a mode of the user's, torch's own functional is handed over as torch would (`_call`).
     return _judged(watch, original, loss, args, kwargs, sys._getframe(2), _call, (current, args, kwargs), {}, steady)
 

@@ -75,6 +75,11 @@ def _same(site: _Site, loss: object, args: tuple, kwargs: dict, provenance, _gra
     return True
 
 
+def _plain_tensors(args: tuple, kwargs: dict, _tensor=torch.Tensor) -> bool:
+    """No argument is a tensor subclass (plain tensors, scalars, lists and other objects are)."""
+    return not any(isinstance(v, _tensor) and type(v) is not _tensor for v in (*args, *kwargs.values()))
+
+
 class Steady:
     """The steady state of one watch: its call sites, by (id of code object, line number)."""
 
@@ -118,7 +123,9 @@ class Steady:
         site = self.sites.get((id(code), lineno))
         if site is None or site.code is not code:
             site = new_site(self.sites, frame, _Site, lambda: self.forget(watch))
-        if site.location is None or depth is None or not clean:
+        if site.location is None or depth is None or not clean or not _plain_tensors(args, kwargs):
+            # Only calls on plain tensors are counted: a tensor subclass (a tracer's fake tensor, which
+            # `intercept._loss_call` asks about only after this state) is judged every time.
             site.args, site.budget = None, 0
             return
         if depth == "values" and site.metadata_clean and _same(site, loss, args, kwargs, watch.provenance):
