@@ -657,3 +657,19 @@ if __name__ == "__main__":
 
     sys.path.insert(0, str(Path(__file__).parent))
     print(json.dumps(tally(), indent=1, default=str))
+
+
+def test_check_help_line_for_token_distributions_moves_both_tensors_and_the_result_is_clean():
+    """(N, L, V) logits against (N, L, V) teacher probabilities: check()'s LL404 help line moves the classes
+    of both tensors to dim 1 (renormalizing along dim 1 would make a distribution over the sequence), and
+    the call it writes is clean and computes the per-token cross entropy."""
+    torch.manual_seed(0)
+    logits, teacher = torch.randn(4, 12, 20), torch.randn(4, 12, 20).softmax(-1)
+    report = losslint.check(nn.CrossEntropyLoss(), logits, teacher)
+    [finding] = report.findings
+    assert finding.code == "LL404" and "last dim" in finding.message
+    assert "input.transpose(1, 2), target.transpose(1, 2)" in finding.fix
+    moved = (logits.transpose(1, 2), teacher.transpose(1, 2))
+    assert not losslint.check(nn.CrossEntropyLoss(), *moved).findings
+    expected = -(teacher * logits.log_softmax(-1)).sum(-1).mean()
+    torch.testing.assert_close(nn.CrossEntropyLoss()(*moved), expected)

@@ -64,6 +64,17 @@ def _one_hot_rows(ctx: CallContext, argument: str, class_dim: int = 1) -> kinds.
     return kinds.binary_rows(sample, class_dim) if sample is not None else None
 
 
+def _distributions_along_last_dim(sample, facts) -> int | None:
+    """The class count when a float target of 3 or more dims holds distributions along its last dim."""
+    if facts.ndim < 3 or sample is None or sample.shape[-1] < 2:
+        return None
+    norm = kinds.normalization(sample, sample.ndim - 1)
+    tol = max(kinds.tolerance(facts.dtype), 1e-3)
+    if norm is None or not norm.nonnegative or norm.max_sum_error > tol:
+        return None
+    return int(sample.shape[-1])
+
+
 @check("probability_target_rows")
 def probability_target_rows(ctx: CallContext) -> None:
     """Class-probability targets: each row a distribution. Multi-hot rows mean a multi-label task."""
@@ -116,6 +127,16 @@ def probability_target_rows(ctx: CallContext) -> None:
     else:
         seen = f"has rows that sum to {1 + norm.max_sum_error:.3g} or {1 - norm.max_sum_error:.3g}, not 1"
         fix = "target / target.sum(dim=1, keepdim=True)"
+        last = _distributions_along_last_dim(sample, facts)
+        if last is not None:
+            # (N, L, V) teacher probabilities against (N, L, V) logits: the distributions are along the last
+            # dim, and renormalizing along dim 1 would make a distribution over the sequence.
+            seen = (
+                f"sums to 1 along its last dim ({last} values per row), not along dim 1 where "
+                f"{ctx.loss.name} reads the classes (size {facts.shape[1]}): the classes are last, (N, L, C)"
+            )
+            move = ".transpose(1, 2)" if facts.ndim == 3 else ".movedim(-1, 1)"
+            fix = f"loss(input{move}, target{move}); or flatten both: loss(input.reshape(-1, {last}), target.reshape(-1, {last}))"
     ctx.emit(
         "LL404",
         "target",
