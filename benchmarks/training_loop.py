@@ -9,7 +9,10 @@ warm-up of 300 steps). Variants, one step each:
 - empty pre-hook: torch's own empty forward pre-hook on the loss module;
 - attach(): `losslint.attach(criterion)`;
 - watch(): the same step inside `losslint.watch()` (the watch is entered around each round's steps,
-  the same watch object every round, as the Lightning and Trainer callbacks do around steps).
+  the same watch object every round, as the Lightning and Trainer callbacks do around steps);
+- and each hook again with `Policy(every=0)` (values on the first 10 calls only): its steady state is
+  the counted call alone, the hot path every step takes. The default policy's figure minus this one
+  is the values sample (1 call in 100), spread over the calls.
 
 The unit is E, what torch's own empty forward pre-hook costs over no hook, measured in the same
 rounds: a ratio that does not depend on the machine's speed. Each figure is the median over rounds of
@@ -28,6 +31,7 @@ import torch
 import torch.nn as nn
 
 import losslint
+from losslint import Policy
 
 BATCH, FEATURES, CLASSES, POOL = 32, 64, 10, 64
 
@@ -59,7 +63,7 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
     torch.manual_seed(0)
     batches = _batches()
     variants: dict[str, tuple] = {}
-    for name in ("plain", "empty", "attach", "watch"):
+    for name in ("plain", "empty", "attach", "watch", "attach_hot", "watch_hot"):
         head, criterion = nn.Linear(FEATURES, CLASSES), nn.CrossEntropyLoss()
         context = None
         if name == "empty":
@@ -68,6 +72,10 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
             losslint.attach(criterion, action="collect")
         elif name == "watch":
             context = losslint.watch(action="collect")
+        elif name == "attach_hot":
+            losslint.attach(criterion, action="collect", policy=Policy(every=0))
+        elif name == "watch_hot":
+            context = losslint.watch(action="collect", policy=Policy(every=0))
         variants[name] = (_loop(head, criterion, batches), context)
 
     def run(name: str, n: int) -> float:
@@ -99,6 +107,8 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
 
     attach = in_e([a - e for a, e in zip(per_round["attach"], per_round["empty"])])
     watch = in_e([w - p for w, p in zip(per_round["watch"], per_round["plain"])])
+    attach_hot = in_e([a - e for a, e in zip(per_round["attach_hot"], per_round["empty"])])
+    watch_hot = in_e([w - p for w, p in zip(per_round["watch_hot"], per_round["plain"])])
     return {
         "E_us": unit * 1e6,
         "E_spread_us": (lambda q: (q[2] - q[0]) * 1e6)(statistics.quantiles(e_rounds, n=4)),
@@ -107,6 +117,8 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
         "attach_spread_E": attach[1],
         "watch_E": watch[0],
         "watch_spread_E": watch[1],
+        "attach_hot_E": attach_hot[0],
+        "watch_hot_E": watch_hot[0],
         "rounds": rounds,
         "calls": calls,
     }
@@ -127,6 +139,10 @@ def lines(result: dict[str, object]) -> list[str]:
         f"IQR {r['attach_spread_E']:.2f} E; {r['attach_E'] * r['E_us']:.1f} us)",
         f"  watch() over no hook, a loss call {r['watch_E']:7.2f} E    (target <= {TARGETS['watch_E']} E, {verdict['watch_E']}; "
         f"IQR {r['watch_spread_E']:.2f} E; {r['watch_E'] * r['E_us']:.1f} us)",
+        f"  of which the counted call (hot path, Policy(every=0)): attach() {r['attach_hot_E']:.2f} E "
+        f"({r['attach_hot_E'] * r['E_us']:.1f} us), watch() {r['watch_hot_E']:.2f} E ({r['watch_hot_E'] * r['E_us']:.1f} us); "
+        f"the values sample, spread: {(r['attach_E'] - r['attach_hot_E']) * r['E_us']:.1f} and "
+        f"{(r['watch_E'] - r['watch_hot_E']) * r['E_us']:.1f} us a call",
     ]
 
 

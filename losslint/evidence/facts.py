@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass
 from functools import cached_property
 
 import torch
@@ -28,13 +27,35 @@ def _no_grad():
     return contextlib.nullcontext() if not torch.is_grad_enabled() else torch.no_grad()
 
 
-@dataclass(frozen=True)
 class ValueRange:
-    min: float
-    max: float
-    has_nan: bool
-    has_inf: bool
-    all_integral: bool
+    """Exact min, max and non-finite flags of a tensor's values; whether every finite value is a whole
+    number is asked of few tensors (masks, labels), so it is computed on first access: the values
+    sample of a training loop's steady state reads the range of every argument and pays for three
+    tensor ops less on each. Holds the finite values until then, inside the check that made it."""
+
+    __slots__ = ("min", "max", "has_nan", "has_inf", "_integral", "_real")
+
+    def __init__(self, min: float, max: float, has_nan: bool, has_inf: bool, all_integral: "bool | None" = None, real: "torch.Tensor | None" = None):
+        self.min, self.max, self.has_nan, self.has_inf = min, max, has_nan, has_inf
+        self._integral, self._real = all_integral, real
+
+    @property
+    def all_integral(self) -> bool:
+        if self._integral is None:
+            real, self._real = self._real, None
+            with _no_grad():
+                self._integral = bool((real == real.round()).all()) if real is not None else False
+        return self._integral
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ValueRange):
+            return NotImplemented
+        return (self.min, self.max, self.has_nan, self.has_inf, self.all_integral) == (other.min, other.max, other.has_nan, other.has_inf, other.all_integral)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ValueRange(min={self.min}, max={self.max}, has_nan={self.has_nan}, has_inf={self.has_inf})"
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -158,8 +179,7 @@ class TensorFacts:
                 if real.numel() == 0:
                     return ValueRange(math.nan, math.nan, has_nan, has_inf, False)
                 lo, hi = torch.aminmax(real.float() if real.dtype in (torch.float16, torch.bfloat16) else real)
-                integral = bool((real == real.round()).all())
-                return ValueRange(float(lo), float(hi), has_nan, has_inf, integral)
+                return ValueRange(float(lo), float(hi), has_nan, has_inf, real=real)
             lo, hi = torch.aminmax(data.reshape(-1))
             return ValueRange(float(lo), float(hi), False, False, True)
 
