@@ -205,7 +205,7 @@ def _negative_target(ctx: CallContext, b: _Shape, swapped: bool) -> None:
 
 @check("kl_div_reduction")
 def kl_div_reduction(ctx: CallContext) -> None:
-    """'mean' is KL / (number of elements); 'batchmean' divides by dim 0 only."""
+    """'mean' is KL / (number of elements); 'batchmean' divides by dim 0 only (an info beyond 2-D)."""
     reduction = ctx.config.get("reduction")
     inp = ctx.fact("input")
     if reduction in ("mean", "elementwise_mean"):
@@ -229,20 +229,27 @@ def kl_div_reduction(ctx: CallContext) -> None:
             expected="reduction='sum'" if ndim <= 1 else "reduction='batchmean'",
         )
     elif reduction == "batchmean" and inp is not None and inp.ndim > 2:
+        # torch documents 'batchmean' as the summed loss divided by input.size(0), whatever the other dims:
+        # for (B, T, V) or (N, C, H, W) distributions that is the KL per sequence (or image), averaged over
+        # the batch. A definition of the scale, not a wrong value: an info (the catalog's severity).
         shape = list(inp.shape)
+        positions = inp.numel // max(shape[0], 1)
         ctx.emit(
             "LL503",
             "reduction",
-            f"`reduction` is 'batchmean' on {inp.ndim}-D `input` {inp.summary}: the KL summed over dims {shape[1:]} "
-            f"is divided by the batch size {shape[0]} only, so it grows with the other dims; expected one distribution per row",
+            f"`reduction` is 'batchmean' on {inp.ndim}-D `input` {inp.summary}: torch sums the KL over dims {shape[1:]} "
+            f"and divides by the batch size {shape[0]} only, so the value is the KL per sample summed over its positions "
+            "and grows with them",
             explanation=(
-                f"'batchmean' divides the summed loss by input.size(0) = {shape[0]}. With (B, T, V) or (N, C, H, W) "
-                "inputs the KL of every position is summed, so the loss grows with the sequence length or image "
-                "size and its scale changes with the input shape."
+                f"'batchmean' divides the summed loss by input.size(0) = {shape[0]}, as torch documents; the other "
+                f"{positions} elements of each sample are summed, not averaged. With (B, T, V) or (N, C, H, W) inputs "
+                "that is the KL of a whole sequence or image: correct, on a scale that grows with the sequence "
+                "length or image size (and so changes the effective learning rate). For the mean KL of one "
+                "distribution, flatten first."
             ),
-            fix="flatten to one distribution per row first: loss(input.flatten(0, -2), target.flatten(0, -2))  # (B*T, V) for (B, T, V)",
+            fix="for the mean KL per distribution: loss(input.flatten(0, -2), target.flatten(0, -2))  # (B*T, V) for (B, T, V)",
             observed=f"input {inp.summary}, reduction='batchmean'",
-            expected="2-D (rows, classes) input with 'batchmean'",
+            expected="2-D (rows, classes) input for the mean KL per distribution, or the per-sample KL on purpose",
         )
 
 
