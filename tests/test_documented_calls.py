@@ -47,3 +47,43 @@ def test_batchmean_over_positions_is_an_info_that_says_what_it_divides_by(shape,
     assert info.severity == "info"
     assert f"divides by the batch size {shape[0]} only" in info.message
     assert "flatten(0, -2)" in info.fix
+
+
+# ---- KLDivLoss: a KL that rounds to a few ulps below 0 ----------------------------------------------
+
+
+def _near_teacher(dtype, seed, offset):
+    """A student whose logits differ from its teacher's by `offset` (relative), and the KL torch computes."""
+    g = _gen(seed)
+    teacher = torch.randn(64, 10, generator=g) * 3
+    student = teacher + offset * teacher.abs().mean() * torch.randn(64, 10, generator=g)
+    return F.log_softmax(student, 1).to(dtype), F.softmax(teacher, 1).to(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_student_that_nearly_matches_its_teacher_is_not_identically_zero(dtype):
+    # Found as a user meets it: the KL comes out a few ulps below 0 (rounding), and the distributions
+    # differ by far more than the dtype's rounding: the gradient is small, not 0.
+    offset = 1e-4 if dtype == torch.float32 else 1e-7
+    below = None
+    for seed in range(50):
+        lp, p = _near_teacher(dtype, seed, offset)
+        if float(_torch_value(nn.KLDivLoss(reduction="sum"), lp, p)) < 0:
+            below = (lp, p)
+            break
+    assert below is not None, "no seed gave a KL below 0"
+    lp, p = below
+    for reduction in ("batchmean", "sum", "none"):
+        report = losslint.check(nn.KLDivLoss(reduction=reduction), lp, p)
+        assert not _loud(report), str(report)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_the_same_distribution_on_both_sides_is_still_identically_zero(dtype, log_target):
+    # The teacher's own log_softmax against its softmax (or its log): equal to within the dtype's
+    # rounding, computed separately, so not bit for bit.
+    z = (torch.randn(32, 10, generator=_gen(3)) * 3).to(dtype)
+    target = torch.log(F.softmax(z, 1)) if log_target else F.softmax(z, 1)
+    report = losslint.check(nn.KLDivLoss(reduction="batchmean", log_target=log_target), F.log_softmax(z, 1), target)
+    assert "LL315" in {f.code for f in report.findings}, str(report)
