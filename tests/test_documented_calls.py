@@ -87,3 +87,67 @@ def test_the_same_distribution_on_both_sides_is_still_identically_zero(dtype, lo
     target = torch.log(F.softmax(z, 1)) if log_target else F.softmax(z, 1)
     report = losslint.check(nn.KLDivLoss(reduction="batchmean", log_target=log_target), F.log_softmax(z, 1), target)
     assert "LL315" in {f.code for f in report.findings}, str(report)
+
+
+# ---- GaussianNLLLoss: a target shared along one dimension --------------------------------------------
+
+E, N, D = 5, 32, 3
+
+# GaussianNLLLoss's documentation: "Target: same shape as the input, or same shape as the input but with
+# one dimension equal to 1 (to allow for broadcasting)". A missing leading dim is the size-1 dim that
+# broadcasting puts there: (N, D) against (E, N, D) is (1, N, D).
+DOCUMENTED_TARGETS = {
+    "ensemble (E, N, D) sharing one (N, D) target": ((E, N, D), (N, D)),
+    "ensemble (E, N, D) sharing one (1, N, D) target": ((E, N, D), (1, N, D)),
+    "ensemble (E, N, 1) sharing one (N, 1) target": ((E, N, 1), (N, 1)),
+    "(N, D) means sharing one (N, 1) target per sample": ((N, D), (N, 1)),
+    "(E, N, D) means sharing an (E, 1, D) target over the batch": ((E, N, D), (E, 1, D)),
+}
+# Accepted by torch too, but not what the documentation describes: repeated along two dims or more, or
+# a comparison of everything with everything.
+UNDOCUMENTED_TARGETS = {
+    "(E, N, D) against one (D,) vector": ((E, N, D), (D,)),
+    "(E, N, D) against (N, 1)": ((E, N, D), (N, 1)),
+    "(N, 1) means against (N,) targets": ((N, 1), (N,)),
+    "(N,) means against (N, 1) targets": ((N,), (N, 1)),
+}
+VARIANCES = {
+    "var of the input's shape": lambda shape, g: torch.rand(*shape, generator=g) + 0.1,
+    "var per sample (last dim dropped)": lambda shape, g: torch.rand(*shape[:-1], generator=g) + 0.1,
+    "a float var": lambda shape, g: 0.5,
+}
+
+
+def _gaussian_call(shapes, var):
+    g = _gen(7)
+    x_shape, t_shape = shapes
+    return torch.randn(*x_shape, generator=g), torch.randn(*t_shape, generator=g), VARIANCES[var](x_shape, g)
+
+
+@pytest.mark.parametrize("var", sorted(VARIANCES))
+@pytest.mark.parametrize("case", sorted(DOCUMENTED_TARGETS))
+def test_a_documented_shared_target_is_at_most_an_info(case, var):
+    x, t, v = _gaussian_call(DOCUMENTED_TARGETS[case], var)
+    loss = nn.GaussianNLLLoss()
+    try:
+        _torch_value(loss, x, t, v)
+    except (ValueError, RuntimeError):
+        # A per-sample var of an input whose last dim is 1 is the input's shape without it: fine; torch
+        # rejects only var shapes, which losslint must then predict.
+        assert losslint.check(loss, x, t, v).torch_raises
+        return
+    out = _torch_value(nn.GaussianNLLLoss(reduction="none"), x, t, v)
+    assert out.shape == x.shape  # the target only repeats: one term per prediction
+    report = losslint.check(loss, x, t, v)
+    assert not _loud(report) and not report.torch_raises, str(report)
+    assert [f.severity for f in report.findings if f.code == "LL205"] == ["info"], str(report)
+
+
+@pytest.mark.parametrize("case", sorted(UNDOCUMENTED_TARGETS))
+def test_an_undocumented_broadcast_is_still_flagged(case):
+    x, t, v = _gaussian_call(UNDOCUMENTED_TARGETS[case], "var of the input's shape")
+    loss = nn.GaussianNLLLoss()
+    _torch_value(loss, x, t, v)  # torch computes a value, silently
+    report = losslint.check(loss, x, t, v)
+    assert not report.torch_raises
+    assert any(f.code == "LL205" and f.severity in ("warning", "error") for f in report.findings), str(report)

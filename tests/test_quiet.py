@@ -72,6 +72,8 @@ CASES = {
     "ctc-padded-with-blank": lambda n: (nn.CTCLoss(blank=0), _ctc(n)),
     "gaussian-positive-var": lambda n: (nn.GaussianNLLLoss(), (torch.randn(n, 3, generator=_gen(n)), torch.randn(n, 3, generator=_gen(n + 1)), torch.rand(n, 3, generator=_gen(n + 2)) + 0.1)),
     "gaussian-var-per-sample": lambda n: (nn.GaussianNLLLoss(), (torch.randn(n, 3, generator=_gen(n)), torch.randn(n, 3, generator=_gen(n + 1)), torch.rand(n, 1, generator=_gen(n + 2)) + 0.1)),
+    # torch documents a target with one dimension of size 1: an ensemble's predictions sharing one target.
+    "gaussian-ensemble-shared-target": lambda n: (nn.GaussianNLLLoss(), (torch.randn(4, n, 3, generator=_gen(n)), torch.randn(n, 3, generator=_gen(n + 1)), torch.rand(4, n, 3, generator=_gen(n + 2)) + 0.1)),
     "poisson-log-rates": lambda n: (nn.PoissonNLLLoss(), (torch.randn(n, generator=_gen(n)), torch.poisson(torch.rand(n, generator=_gen(n + 1)) * 3, generator=_gen(n + 2)))),
     "poisson-rates": lambda n: (nn.PoissonNLLLoss(log_input=False), (torch.rand(n, generator=_gen(n)) * 4 + 0.1, torch.poisson(torch.rand(n, generator=_gen(n + 1)) * 3, generator=_gen(n + 2)))),
     # Issue 11: calls that look NaN-prone, bounded or mis-broadcast, and are not.
