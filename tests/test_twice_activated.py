@@ -111,3 +111,17 @@ if __name__ == "__main__":
         print(f"  recognised at scale >= 0.3: {_share(hits, totals):.1%}; >= 3: {_share(hits, totals, ('hi',)):.1%}")
     alarms, _, _ = sample(2000, seed=12, dtypes=(torch.bfloat16, torch.float16))
     print(f"bfloat16/float16, 2000 draws: false alarms {len(alarms)}")
+
+
+def test_a_zero_initialised_head_with_a_bias_is_no_evidence():
+    # Bias 1 on one class and 0 elsewhere, weights 0: every row is log_softmax of a one-hot row, exactly
+    # the pressed pattern, but one row repeated says nothing about what the model computes.
+    head = nn.Linear(16, 10)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.zero_()
+        head.bias[3] = 1.0
+        rows = head(torch.randn(32, 16, generator=torch.Generator().manual_seed(0))).log_softmax(1)
+    assert not _twice(rows, torch.float32)
+    report = losslint.check(nn.CrossEntropyLoss(), rows, torch.randint(0, 10, (32,)))
+    assert "LL319" not in {f.code for f in report.findings}, str(report)
