@@ -273,21 +273,13 @@ def strict_bool(ctx: CallContext, config: str) -> None:
 
 # ---- KLDivLoss ---------------------------------------------------------------------------------------
 
-# "Equal" for LL315 means equal to within the rounding of the dtype the values were computed in:
+# "Equal" for LL315 means equal to within the rounding of the dtype the values were computed in
+# (kinds.carried_eps: a bf16 softmax cast up rounds like bf16):
 # log_softmax(z) against log(softmax(z)) differs by at most about one ulp of (1 + |value|) in float64,
 # float32, float16 and bfloat16 alike (measured over 2..1000 classes, logit scales 0.01..20); 4 ulps
 # leave room for a few more ops. A student whose log-probabilities differ from the teacher's by more is
 # a different distribution, however small its KL (which rounding can put a few ulps below 0).
 _SAME_ULPS = 4
-
-
-def _rounding(sample: torch.Tensor, dtype: torch.dtype) -> float:
-    """The machine epsilon of the precision the values carry: a bf16 or fp16 result cast up for the
-    loss (mixed precision) rounds like its own dtype."""
-    for lower in (torch.bfloat16, torch.float16):
-        if dtype in (torch.float32, torch.float64) and bool((sample.to(lower).to(sample.dtype) == sample).all()):
-            return torch.finfo(lower).eps
-    return torch.finfo(dtype).eps if dtype.is_floating_point else torch.finfo(torch.float32).eps
 
 
 def _same_distribution(a: torch.Tensor, b: torch.Tensor, log_target: bool, eps_a: float, eps_b: float, target_dtype) -> bool:
@@ -321,7 +313,7 @@ def kl_target_distribution(ctx: CallContext) -> None:
     if a is None or b is None:
         return
     if a.shape == b.shape:
-        same = _same_distribution(a, b, log_target, _rounding(a, inp.dtype), _rounding(b, tgt.dtype), tgt.dtype)
+        same = _same_distribution(a, b, log_target, kinds.carried_eps(a, inp.dtype), kinds.carried_eps(b, tgt.dtype), tgt.dtype)
         if same:
             ctx.emit(
                 "LL315",
