@@ -19,7 +19,10 @@ import contract_matrix
 KNOWN_DISAGREEMENTS: set[tuple[str, str, str]] = set()
 
 # Raised as the checks cover more of the contract; never lowered.
-MISUSE_FLAGGED_FLOOR = 0.97  # before: 1355/1725 (78.6%); kinds 1537; producer layout 1549; prediction range 1649; Poisson 1665; batch-dim softmax 1678 (97.3%)
+MISUSE_FLAGGED_FLOOR = 0.998  # before: 1355/1725 (78.6%); kinds 1537; producer layout 1549; prediction range 1649; Poisson 1665; batch-dim softmax 1678 (97.3%); log-rates that cannot meet the counts, exp overflow 1723 (99.9%)
+# The two misses left: softplus outputs passed as log-rates against counts of mean 3 and {0, 255} masks.
+# exp of softplus's [0, 5] is [1, 150], which holds both means: a log-rate head fitted to such counts
+# can take the same values, so no reading of the values tells them apart.
 
 
 @pytest.fixture(scope="module")

@@ -72,6 +72,8 @@ CASES = {
     "ctc-padded-with-blank": lambda n: (nn.CTCLoss(blank=0), _ctc(n)),
     "gaussian-positive-var": lambda n: (nn.GaussianNLLLoss(), (torch.randn(n, 3, generator=_gen(n)), torch.randn(n, 3, generator=_gen(n + 1)), torch.rand(n, 3, generator=_gen(n + 2)) + 0.1)),
     "gaussian-var-per-sample": lambda n: (nn.GaussianNLLLoss(), (torch.randn(n, 3, generator=_gen(n)), torch.randn(n, 3, generator=_gen(n + 1)), torch.rand(n, 1, generator=_gen(n + 2)) + 0.1)),
+    # torch documents a target with one dimension of size 1: an ensemble's predictions sharing one target.
+    "gaussian-ensemble-shared-target": lambda n: (nn.GaussianNLLLoss(), (torch.randn(4, n, 3, generator=_gen(n)), torch.randn(n, 3, generator=_gen(n + 1)), torch.rand(4, n, 3, generator=_gen(n + 2)) + 0.1)),
     "poisson-log-rates": lambda n: (nn.PoissonNLLLoss(), (torch.randn(n, generator=_gen(n)), torch.poisson(torch.rand(n, generator=_gen(n + 1)) * 3, generator=_gen(n + 2)))),
     "poisson-rates": lambda n: (nn.PoissonNLLLoss(log_input=False), (torch.rand(n, generator=_gen(n)) * 4 + 0.1, torch.poisson(torch.rand(n, generator=_gen(n + 1)) * 3, generator=_gen(n + 2)))),
     # Issue 11: calls that look NaN-prone, bounded or mis-broadcast, and are not.
@@ -88,6 +90,8 @@ CASES = {
     "smooth-l1-pairwise-quantiles-none": lambda n: (nn.SmoothL1Loss(reduction="none"), (torch.randn(n, 5, 1, generator=_gen(n)), torch.randn(n, 1, 5, generator=_gen(n + 1)))),
     "hinge-cosine-distance": lambda n: (nn.HingeEmbeddingLoss(), (1 - F.cosine_similarity(torch.randn(n, 8, generator=_gen(n)), torch.randn(n, 8, generator=_gen(n + 1))), torch.where(torch.rand(n, generator=_gen(n + 2)) > 0.5, 1.0, -1.0))),
     "poisson-softplus-rates": lambda n: (nn.PoissonNLLLoss(log_input=False), (F.softplus(torch.randn(n, generator=_gen(n))), torch.poisson(torch.rand(n, generator=_gen(n + 1)) * 3, generator=_gen(n + 2)))),
+    # torch documents 'batchmean' as the sum over (B, T, V) divided by B: the KL per sequence, a scale choice.
+    "kl-batchmean-sequence": lambda n: (nn.KLDivLoss(reduction="batchmean"), (F.log_softmax(torch.randn(n, 6, 10, generator=_gen(n)), -1), F.softmax(torch.randn(n, 6, 10, generator=_gen(n + 1)), -1))),
     "kl-distillation-4d": lambda n: (nn.KLDivLoss(reduction="sum"), (F.log_softmax(torch.randn(n, 5, 4, 4, generator=_gen(n)) / 2, 1), F.softmax(torch.randn(n, 5, 4, 4, generator=_gen(n + 1)) / 2, 1))),
 }
 

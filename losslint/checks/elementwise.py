@@ -20,7 +20,9 @@ def elementwise_shapes(
     a ValueError even for shapes that would broadcast).
     shared_target: the loss documents a target broadcast over the input (GaussianNLLLoss: "same shape as
     the input but with one dimension equal to 1"), e.g. one target shared by an ensemble's (E, N, D)
-    predictions: an info, as long as the input's shape is the result (the target only repeats).
+    predictions: an info, as long as the input's shape is the result (the target only repeats) along
+    exactly one dim (a missing leading dim is the size-1 dim torch's broadcasting puts there). A target
+    repeated along two dims or more is no longer the documented form and stays LL205.
     """
     a, b = ctx.fact(first), ctx.fact(second)
     if a is None or b is None or a.shape == b.shape:
@@ -50,7 +52,8 @@ def elementwise_shapes(
     total = math.prod(joint)
     if ctx.config.get("reduction") == "none" and _pairwise(a.shape, b.shape):
         return  # (N, K, 1) against (N, 1, K) with reduction='none': a deliberate pairwise loss
-    if shared_target and tuple(joint) == tuple(a.shape) and b.numel < a.numel:
+    documented = shared_target and tuple(joint) == tuple(a.shape) and _repeated_dims(a.shape, b.shape) == 1
+    if documented and b.numel < a.numel:
         reuse = a.numel // max(b.numel, 1)
         ctx.emit(
             "LL205",
@@ -84,11 +87,24 @@ def elementwise_shapes(
         explanation=(
             f"{ctx.loss.name} is element-wise: torch broadcasts the two shapes to {list(joint)}, so predictions are "
             "paired with targets they do not belong to. The loss trains, on the wrong objective."
+            + (
+                f" {ctx.loss.name} documents a target shared along one dimension (one of size 1); this one is "
+                f"repeated along {_repeated_dims(a.shape, b.shape)}."
+                if shared_target and tuple(joint) == tuple(a.shape)
+                else ""
+            )
         ),
         fix=_fix(first, a.shape, second, b.shape),
         observed=f"{first} {a.summary}, {second} {b.summary}",
         expected=f"{second} of shape {list(a.shape)}",
     )
+
+
+def _repeated_dims(a: tuple, b: tuple) -> int:
+    """How many of `a`'s dims `b` is repeated along when broadcast to it (b's missing leading dims count,
+    as the size-1 dims broadcasting gives them)."""
+    padded = (1,) * (len(a) - len(b)) + tuple(b)
+    return sum(1 for x, y in zip(a, padded) if y == 1 and x > 1)
 
 
 def _pairwise(a: tuple, b: tuple) -> bool:

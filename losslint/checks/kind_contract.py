@@ -13,11 +13,10 @@ for the argument.
 
 from __future__ import annotations
 
-from ..evidence import kinds
 from ..judging.context import CallContext
 from ..language.vocabulary import DECLARED_KINDS, KIND_FIXES, VALUE_KINDS
 from . import check
-from .value_kinds import BY_DECLARED_KIND, _layout_misread
+from .value_kinds import BY_DECLARED_KIND, _layout_misread, inferred_kind
 
 
 # Every code a kind mismatch is reported with: an info among them (a weak sigmoid reading that watch()
@@ -54,10 +53,7 @@ def kind_contract(
         return  # raw scores: both signs, beyond [-1, 1] (the common case, decided without a pass)
     if _spoken_for(ctx, argument) or _layout_misread(ctx, argument, class_dim):
         return
-    sample = facts.sample_view(0)
-    if sample is None:
-        return
-    inferred = kinds.infer(sample, facts.dtype, dim, whole_batch=sample.ndim >= 1 and sample.shape[0] == facts.shape[0])
+    inferred = inferred_kind(ctx, argument, dim)  # once per argument: a declared kind's reading may have asked
     if inferred is None or inferred.confidence != "strong":
         return
     if inferred.kind in contract.accepts or inferred.kind in contract.harmless or inferred.kind in harmless:

@@ -32,7 +32,7 @@ from ..language import releases
 from ..judging.context import CallContext
 from ..evidence.facts import TensorFacts, dtype_name, scalar_type_name
 from ..language.shapes import broadcast_shape, render_shape
-from . import check
+from . import check, numerics
 
 _BOOL_SUBTRACTION = "Subtraction, the `-` operator, with a bool tensor is not supported"
 
@@ -541,6 +541,41 @@ def _emit_negative_var(ctx: CallContext, observed: str, count: int, lowest: floa
 
 # ---- PoissonNLLLoss ----------------------------------------------------------------------------------
 
+
+def _exp_overflow(ctx: CallContext, facts) -> bool:
+    """log_input=True: torch computes exp(input) in the input's dtype (autocast's float32 list casts it
+    first); a value above log(max) is inf there, and inf - target * input is inf: a certain inf loss."""
+    vr = facts.value_range
+    if vr is None or vr.has_nan or not math.isfinite(vr.max):
+        return False  # NaN and inf inputs are LL605's
+    dtype = facts.dtype
+    if ctx.autocast is not None and ctx.autocast.policy == "fp32" and dtype in (torch.float16, torch.bfloat16):
+        dtype = torch.float32
+    if dtype == torch.float16 and numerics.result_dtype(ctx) == torch.float16:
+        return False  # a float16 result: LL607 estimates the element-wise terms, this overflow among them
+    limit = math.log(torch.finfo(dtype).max)
+    if vr.max <= limit + 0.01:  # a hair above log(max) may still round to max: only a certain inf
+        return False
+    data = ctx.args["input"].detach()
+    count = int((data > limit).sum())
+    ctx.emit(
+        "LL609",
+        "input",
+        f"`input` reaches {vr.max:.3g} with log_input=True: exp(input) overflows {str(dtype).removeprefix('torch.')} "
+        f"above {limit:.4g} ({count} value{'s' if count > 1 else ''}), so the loss is inf",
+        explanation=(
+            "PoissonNLLLoss computes exp(input) - target * input with log_input=True, exp in the input's dtype; an inf "
+            "there makes the loss inf and its gradients inf or nan. A log-rate that large is a rate above 1e38: "
+            "these values are rates (an exp or softplus output) or an unbounded head, not log-rates."
+        ),
+        fix="pass the log-rate from before the exp/softplus, or the rate with nn.PoissonNLLLoss(log_input=False)",
+        observed=f"{facts.summary}, max {vr.max:.3g}",
+        expected=f"log-rates below {limit:.4g} (exp(input) finite in {str(dtype).removeprefix('torch.')})",
+        confidence="certain",
+    )
+    return True
+
+
 # LL310 is a heuristic; it needs enough elements to mean something and clear separation.
 _POISSON_MIN_ELEMENTS = 8
 _POISSON_MIN_COUNT_MEAN = 1.0  # below this, exp(rate) cannot be told from a count
@@ -579,6 +614,8 @@ def poisson_input(ctx: CallContext) -> None:
         )
         return
     if log_input is not True:
+        return
+    if _exp_overflow(ctx, facts):
         return
     tgt = ctx.values("target")
     if tgt is None or tgt.is_complex or facts.numel < _POISSON_MIN_ELEMENTS:

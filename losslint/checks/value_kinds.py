@@ -343,9 +343,97 @@ def _in_batch_pairs(ctx: CallContext, facts) -> bool:
     return bool(torch.equal(t, torch.arange(t.numel(), dtype=t.dtype, device=t.device)))
 
 
+# ---- log-rates for PoissonNLLLoss(log_input=True) -----------------------------------------------------
+
+
+def inferred_kind(ctx: CallContext, argument: str, dim: int | None) -> kinds.Inference | None:
+    """kinds.infer on the argument's bounded sample, once per argument and dim (the reading and the
+    contract ask the same question)."""
+    facts = ctx.values(argument)
+    if facts is None or not facts.is_floating or facts.ndim == 0:
+        return None
+    key = f"_inferred_{dim}"
+    if key in facts.__dict__:
+        return facts.__dict__[key]
+    sample = facts.sample_view(0)
+    inferred = None
+    if sample is not None:
+        whole = sample.ndim >= 1 and sample.shape[0] == facts.shape[0]
+        inferred = kinds.infer(sample, facts.dtype, dim, whole_batch=whole)
+    facts.__dict__[key] = inferred
+    return inferred
+
+
+# Kinds a log-rate can hold, but that an activation leaves: a log-rate is any real number, so a sigmoid's
+# (0, 1) or a softplus's [0, inf) is a log-rate only where the rates it gives, exp(input), can meet the
+# counts. "sigmoid of sigmoid" is a band inside (0, 1) that a fitted log-rate near log(1.8) also fills.
+_RATE_IMAGE_KINDS = {"element_probabilities", "positive"}
+
+
+def log_rates_kind(ctx: CallContext, argument: str, class_dim: int | None) -> None:
+    """log_input=True: the loss computes exp(input) - target * input, and is smallest where exp(input)
+    equals the count's mean. An activation's output (sigmoid, softplus, exp, one applied twice) whose
+    rates exp(input) all lie above, or all below, the counts' mean cannot be log-rates fitted to these
+    counts: it is rates (or probabilities) passed with log_input=True."""
+    facts = ctx.values(argument)
+    target = ctx.values("target")
+    if facts is None or target is None or not facts.is_floating or facts.ndim == 0 or target.is_complex:
+        return
+    inferred = inferred_kind(ctx, argument, 1 if facts.ndim >= 2 else None)
+    if inferred is None or inferred.confidence != "strong":
+        return
+    twice = inferred.kind == "twice_activated"
+    if not twice and inferred.kind not in _RATE_IMAGE_KINDS:
+        return
+    sample = facts.sample_view(0)
+    t = target.sample_rows(0) if target.ndim > 0 else ctx.args["target"].detach().to(torch.float64).reshape(1)
+    if sample is None or t is None or t.numel() == 0:
+        return
+    t = t.to(torch.float64)
+    if not bool(torch.isfinite(t).all()) or float(t.min()) < 0:
+        return  # negative or non-finite counts: LL416 / LL605 say so
+    lo, hi = (float(v) for v in torch.aminmax(sample.to(torch.float64)))
+    count_mean = float(t.mean())
+    rate_lo, rate_hi = math.exp(lo), math.exp(min(hi, 700.0))
+    unreachable = count_mean < rate_lo or count_mean > rate_hi
+    # Rows that are a (log_)softmax of distributions are an activation applied twice whatever the counts;
+    # the sigmoid-of-sigmoid band is decided like a single sigmoid, by the counts.
+    if not unreachable and not (twice and inferred.producer != "sigmoid of sigmoid"):
+        return
+    where = "above" if count_mean < rate_lo else "below"
+    code = "LL319" if twice else "LL310"
+    reach = f"the rates exp(input) lie in [{rate_lo:.3g}, {rate_hi:.3g}]"
+    seen = f"{reach}, all {where} the counts' mean {count_mean:.3g}" if unreachable else reach
+    ctx.emit(
+        code,
+        argument,
+        f"`{argument}` holds {VALUE_KINDS_SHORT.get(inferred.kind, inferred.kind)} ({inferred.evidence}); read as log-rates "
+        f"(log_input=True) {seen}: these look like {'an activation applied twice' if twice else 'rates'}, not log-rates",
+        explanation=(
+            "PoissonNLLLoss() defaults to log_input=True and computes exp(input) - target * input, smallest where "
+            f"exp(input) equals the mean count. Values left by {inferred.producer or 'an activation'} "
+            + ("cannot express the rates these counts need, so the loss cannot approach its minimum."
+               if unreachable else "are squashed twice, so the rates they give are confined to a narrow band.")
+        ),
+        fix="nn.PoissonNLLLoss(log_input=False) for rates, or pass the log-rate from before the activation",
+        observed=f"{facts.summary}, rates exp(input) in [{rate_lo:.3g}, {rate_hi:.3g}]; target mean {count_mean:.3g}",
+        expected="log-rates: exp(input) on the counts' scale",
+        confidence="strong",
+    )
+
+
+# Short words for an inferred kind in a message.
+VALUE_KINDS_SHORT = {
+    "element_probabilities": "values strictly inside (0, 1), like sigmoid outputs",
+    "positive": "positive values crowding 0, like softplus or exp outputs",
+    "twice_activated": "an activation applied twice",
+}
+
+
 # The reading for each declared kind that has one; every other declared kind has only the contract.
 BY_DECLARED_KIND = {
     "logits": logits_kind,
     "log_probabilities": log_probabilities_kind,
     "binary_logits": binary_logits_kind,
+    "log_rates": log_rates_kind,
 }

@@ -130,10 +130,19 @@ def plural(n: int, word: str) -> str:
 
 # Fewer values than this say nothing about a one-signed or bounded range: a small fresh head does that too.
 MIN_ELEMENTS_FOR_SHAPE_OF_RANGE = 64
-# log_softmax of probabilities (or softmax of softmax) is told from a mild distribution by rows whose
-# recovered probabilities reach from near 0 to near 1: a fresh head's small logits never spread that far.
-_TWICE_SPREAD = 0.9
-_MIN_ROWS_TWICE = 8
+# log_softmax of probabilities (or softmax of softmax) is log_softmax (softmax) of rows p on the simplex,
+# and p is recovered exactly: p = log-row + c, c fixed by sum(p) = 1. log_softmax of logits z gives the same
+# rows with p = z - mean(z) + 1/C, a point of the simplex whenever the logits are close enough together,
+# so being on the simplex is no evidence, and neither is a wide row (logits (0.95, 0, 0) recover to
+# (0.97, 0.02, 0.02)). What is: "pressed" rows, whose smallest recovered p lies within _PRESSED / C of 0.
+# A softmax of a model with any confidence has classes at ~0; logits have no reason to put their minimum
+# exactly 1/C below their mean, let alone in three distinct rows at once. Sampled over 2..1000 classes,
+# logit scales 0.01..20, batches 1..64 and the worst-case scales (tests/test_twice_activated.py): no
+# such triple at a band of 0.01, the first at 0.03. Decided only where the dtype's rounding of C * p is
+# below the band (float32 and float64; bfloat16's and float16's ulps are wider).
+_PRESSED = 0.005
+_MIN_PRESSED_ROWS = 3
+_ROUNDING_ULPS = 4  # log_softmax and the recovery each round by about an ulp of (1 + |value|)
 _SIGMOID_OF_UNIT = 1 / (1 + math.exp(-1))
 _SIGMOID_SPREAD = 0.25  # as bounded_logits: a narrower (0, 1) band is a zero-initialised head as often
 _TWICE_SIGMOID_SPREAD = 0.1  # sigmoid(1) = 0.731: sigmoid of (0, 1) stays in (0.5, 0.731)
@@ -149,19 +158,33 @@ class Inference:
     producer: str = ""  # the activation that leaves such values, where one does
 
 
-def _recovered_distributions(rows: torch.Tensor, log: bool, tol: float) -> bool:
+def _recovered_distributions(rows: torch.Tensor, log: bool, eps: float) -> bool:
     """Whether normalized rows are the (log_)softmax of rows that already were distributions.
 
     softmax(p) = exp(p) / sum(exp(p)), so p = log(softmax(p)) + c per row, with c fixed by sum(p) = 1;
     for log_softmax(p) = p - logsumexp(p) the same holds with the row itself in place of its log.
+    `eps` is the machine epsilon of the precision the values carry.
     """
     logs = rows if log else rows.clamp_min(1e-300).log()
-    c = (1 - logs.sum(dim=1, keepdim=True)) / rows.shape[1]
-    p = logs + c
-    if not bool(((p >= -tol) & (p <= 1 + tol)).all()):
+    classes = rows.shape[1]
+    p = logs + (1 - logs.sum(dim=1, keepdim=True)) / classes
+    rounding = _ROUNDING_ULPS * eps * (1 + logs.abs().amax(dim=1))
+    if not bool(((p >= -rounding[:, None]) & (p <= 1 + rounding[:, None])).all()):
         return False
-    spread = p.max(dim=1).values - p.min(dim=1).values
-    return float(spread.max()) >= _TWICE_SPREAD
+    low = p.min(dim=1).values
+    pressed = (classes * low <= _PRESSED) & (classes * rounding <= _PRESSED)
+    # Distinct rows: a zero-initialised head repeats one row (a bias of exactly 1 on one class and 0 on
+    # the others is log_softmax of a one-hot row), which says nothing about the values a model computes.
+    return int(pressed.sum()) >= _MIN_PRESSED_ROWS and p[pressed].unique(dim=0).shape[0] >= _MIN_PRESSED_ROWS
+
+
+def carried_eps(sample: torch.Tensor, dtype: torch.dtype) -> float:
+    """The machine epsilon of the precision the values were computed in (see carried_tolerance)."""
+    if dtype in (torch.float32, torch.float64) and sample.numel():
+        for lower in (torch.bfloat16, torch.float16):
+            if bool((sample.to(lower).to(sample.dtype) == sample).all()):
+                return torch.finfo(lower).eps
+    return torch.finfo(dtype).eps if dtype.is_floating_point else torch.finfo(torch.float32).eps
 
 
 def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None, whole_batch: bool = False) -> Inference | None:
@@ -190,9 +213,9 @@ def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None
             norm.is_probabilities(loose) or norm.is_log_probabilities(loose)
         ):
             tol = carried_tolerance(sample, dtype)  # computed in bf16 or fp16 and cast up: its own rounding
-        if norm.rows >= _MIN_ROWS_TWICE and (norm.is_probabilities(tol) or norm.is_log_probabilities(tol)):
+        if norm.rows >= _MIN_PRESSED_ROWS and (norm.is_probabilities(tol) or norm.is_log_probabilities(tol)):
             log = norm.nonpositive and not norm.nonnegative
-            if _recovered_distributions(norm._rows, log, tol):
+            if _recovered_distributions(norm._rows, log, carried_eps(sample, dtype)):
                 what = "log_softmax" if log else "softmax"
                 return Inference(
                     "twice_activated",

@@ -150,8 +150,10 @@ DECLARED_KINDS = {
         {"twice_activated": "LL319", "wrong_dim": "LL304"},
     ),
     # PoissonNLLLoss(log_input=True) exponentiates its input: a log-rate takes any value. A ReLU's exact
-    # zeros and rows that sum to 1 are an activation's doing, not a log-rate (positive or (0, 1) values
-    # can be the log-rates of counts above 1, so they are left to LL310's scale heuristic).
+    # zeros and rows that sum to 1 are an activation's doing, not a log-rate. Positive or (0, 1) values,
+    # and an activation applied twice, can be the log-rates of counts above 1: the reading of this kind
+    # (checks/value_kinds.py log_rates_kind) flags them where exp(input) cannot meet the counts' mean
+    # (LL310, LL319), and LL310's scale heuristic where it is far above it.
     "log_rates": DeclaredKind(
         "log-rates (any real values: log_input=True exponentiates them)",
         {"raw_scores", "log_probabilities", "element_log_probabilities", "bounded", "positive", "element_probabilities"},
