@@ -36,6 +36,7 @@ def kind_contract(
     class_dim: int | None,
     declared: str,
     harmless: tuple[str, ...] = (),
+    codes: dict[str, str] | None = None,
 ) -> None:
     reading = BY_DECLARED_KIND.get(declared)
     if reading is not None:
@@ -43,6 +44,10 @@ def kind_contract(
     contract = DECLARED_KINDS.get(declared)
     facts = ctx.values(argument)
     if contract is None or facts is None or not facts.is_floating or facts.ndim == 0:
+        return
+    codes = {**contract.codes, **(codes or {})}
+    accepts = contract.accepts - set(codes)  # a rule's own code for an accepted kind makes it a mismatch
+    if "raw_scores" in codes and "raw_scores" not in accepts and _outside_unit_interval(ctx, argument, codes["raw_scores"]):
         return
     # Rows are read along the class dim; an element-wise loss declares none, and dim 1 (where a Linear or
     # conv head puts its outputs) is probed instead: a row pattern there does not arise by chance either.
@@ -60,9 +65,9 @@ def kind_contract(
     inferred = kinds.infer(sample, facts.dtype, dim, whole_batch=sample.ndim >= 1 and sample.shape[0] == facts.shape[0])
     if inferred is None or inferred.confidence != "strong":
         return
-    if inferred.kind in contract.accepts or inferred.kind in contract.harmless or inferred.kind in harmless:
+    if inferred.kind in accepts or inferred.kind in contract.harmless or inferred.kind in harmless:
         return
-    code = contract.codes.get(inferred.kind)
+    code = codes.get(inferred.kind)
     if code is None:
         return
     if inferred.kind == "twice_activated":
@@ -83,6 +88,33 @@ def kind_contract(
     )
 
 
+def _outside_unit_interval(ctx: CallContext, argument: str, code: str) -> bool:
+    """Raw scores where the loss (or one of its terms) scores probabilities: a value outside [0, 1] is
+    no probability, whatever made it (logits, a ReLU's or a tanh's output), and the loss computes on it
+    silently. Decided from the value range (one min/max), the same evidence the range check reads."""
+    if _spoken_for(ctx, argument):
+        return False
+    facts = ctx.values(argument)
+    known = facts.value_range if facts is not None else None
+    if known is None or known.has_nan or known.has_inf:
+        return False  # NaN or inf: the numerical checks speak of that
+    slack = kinds.tolerance(facts.dtype) / 10  # probabilities that rounding left a hair outside [0, 1]
+    if -slack <= known.min and known.max <= 1 + slack:
+        return False
+    ctx.emit(
+        code,
+        argument,
+        f"`{argument}` has values from {known.min:.3g} to {known.max:.3g}, outside [0, 1]: raw scores, which "
+        f"{ctx.loss.name} takes as probabilities in this configuration",
+        explanation=_why(ctx, code, raw=True),
+        fix=KIND_FIXES.get("raw_scores"),
+        observed=f"{facts.summary}, values in [{known.min:.3g}, {known.max:.3g}]",
+        expected="probabilities in [0, 1]",
+        confidence="certain",
+    )
+    return True
+
+
 # A code's catalog text is written for the loss it is best known by (LL301's names CrossEntropyLoss);
 # for another loss that declares the same kind, the reader gets what holds for every such loss.
 _NEUTRAL_WHY = (
@@ -91,7 +123,13 @@ _NEUTRAL_WHY = (
 )
 
 
-def _why(ctx, code: str) -> str:
+_NEUTRAL_WHY_RAW = (
+    "Values outside [0, 1] are no probabilities: the loss multiplies them with the target as if they were, "
+    "so negative values and values above 1 give a meaningless score, without an error."
+)
+
+
+def _why(ctx, code: str, raw: bool = False) -> str:
     why = ctx.loss.codes[code].why
     named = [name for name in ("CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "KLDivLoss") if name in why]
-    return why if not named or ctx.loss.name in named else _NEUTRAL_WHY
+    return why if not named or ctx.loss.name in named else _NEUTRAL_WHY_RAW if raw else _NEUTRAL_WHY
