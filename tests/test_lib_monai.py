@@ -213,7 +213,9 @@ def test_softmax_true_on_a_model_that_ends_in_softmax():
     assert loud(report) == ["LL301"]
     f = finding(report, "LL301")
     assert "softmax=False" in f.fix and "Softmax" in f.fix and "nn.CrossEntropyLoss" not in f.fix
-    assert "watch() saw the op" in f.message  # nn.Softmax's F.softmax was seen: certain, not a guess
+    # nn.Softmax's F.softmax was seen: certain, not a guess (the one kind check's provenance reading)
+    assert "produced by `nn.Softmax`" in f.message and "watch() saw the op" in f.explanation
+    assert "CrossEntropyLoss" not in f.explanation  # the catalog's torch wording is not this loss's
 
 
 def test_sigmoid_true_on_sigmoid_outputs():

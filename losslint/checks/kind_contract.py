@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..evidence import kinds
 from ..judging.context import CallContext
+from ..judging.origin import why_for as _why
 from ..language.vocabulary import DECLARED_KINDS, KIND_FIXES, VALUE_KINDS
 from . import check
 from .value_kinds import BY_DECLARED_KIND, _layout_misread
@@ -113,23 +114,3 @@ def _outside_unit_interval(ctx: CallContext, argument: str, code: str) -> bool:
         confidence="certain",
     )
     return True
-
-
-# A code's catalog text is written for the loss it is best known by (LL301's names CrossEntropyLoss);
-# for another loss that declares the same kind, the reader gets what holds for every such loss.
-_NEUTRAL_WHY = (
-    "Values already squashed by an activation cannot express the scores the loss expects: their range is "
-    "bounded, so the loss cannot approach its minimum and its gradients shrink."
-)
-
-
-_NEUTRAL_WHY_RAW = (
-    "Values outside [0, 1] are no probabilities: the loss multiplies them with the target as if they were, "
-    "so negative values and values above 1 give a meaningless score, without an error."
-)
-
-
-def _why(ctx, code: str, raw: bool = False) -> str:
-    why = ctx.loss.codes[code].why
-    named = [name for name in ("CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "KLDivLoss") if name in why]
-    return why if not named or ctx.loss.name in named else _NEUTRAL_WHY_RAW if raw else _NEUTRAL_WHY
