@@ -26,7 +26,6 @@ SoftBCEWithLogitsLoss, SoftCrossEntropyLoss and MCCLoss have no mode: their rule
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import torch
@@ -92,30 +91,6 @@ def _domain(ctx: CallContext, domain: str, code: str, raises: bool, explanation:
         torch_raises=raises,
     )
     return True
-
-
-def _in_smp_terms(ctx: CallContext, before: int, origin) -> None:
-    """The kind check's provenance reading (judge_origin) explains with the catalog's torch wording
-    (BCEWithLogitsLoss, CrossEntropyLoss): say what this smp loss does instead. Wording only: the
-    verdict is the declared kind's (`kind_by` on from_logits and mode in the rule files)."""
-    inside = "the softmax" if ctx.config.get("mode") == "multiclass" and ctx.loss.name not in ("smp.FocalLoss", "smp.SoftBCEWithLogitsLoss") else "the sigmoid"
-    if ctx.loss.name == "smp.LovaszLoss" and inside == "the sigmoid":
-        inside = "its hinge on raw logits"
-    elif ctx.loss.name == "smp.SoftCrossEntropyLoss":
-        inside = "log_softmax"
-    setting = " (from_logits=True, the default)" if "from_logits" in ctx.config else " (it ignores from_logits)" if ctx.loss.name == "smp.LovaszLoss" else ""
-    for i in range(before, len(ctx.findings)):
-        finding = ctx.findings[i]
-        if finding.code in ("LL301", "LL305") and finding.argument == "input":
-            ctx.findings[i] = dataclasses.replace(
-                finding,
-                explanation=(
-                    f"{ctx.loss.name} applies {inside} itself{setting}: after the model's own {origin.op} the prediction is "
-                    "squashed twice, so its scores stay in a narrow band and the loss cannot reach its minimum "
-                    "(a model built with activation=\"sigmoid\" or \"softmax2d\" returns probabilities, not logits). "
-                    "watch() saw the op that made it, so this is certain rather than read from the values."
-                ),
-            )
 
 
 def _batch(ctx: CallContext, family: str, inp, tgt) -> bool:
@@ -245,8 +220,6 @@ def smp_mode(ctx: CallContext, family: str) -> None:
         )
     judge = {"binary": _binary, "multiclass": _multiclass, "multilabel": _multilabel}[mode]
     judge(ctx, family, inp, tgt)
-    if "input" in ctx.origins:
-        _in_smp_terms(ctx, 0, ctx.origins["input"])
 
 
 def _mask_values(ctx: CallContext, family: str) -> None:
@@ -510,8 +483,6 @@ def _multiclass(ctx: CallContext, family: str, inp, tgt) -> None:
 @check("smp_soft_bce")
 def smp_soft_bce(ctx: CallContext) -> None:
     """SoftBCEWithLogitsLoss: torch's binary_cross_entropy_with_logits on (1 - y) * s + y * (1 - s)."""
-    if "input" in ctx.origins:
-        _in_smp_terms(ctx, 0, ctx.origins["input"])
     inp, tgt = ctx.fact("input"), ctx.fact("target")
     if inp is None or tgt is None:
         return
@@ -552,8 +523,6 @@ def smp_soft_bce(ctx: CallContext) -> None:
 @check("smp_soft_ce")
 def smp_soft_ce(ctx: CallContext) -> None:
     """SoftCrossEntropyLoss: log_softmax over `dim`, then gather() at the class indices."""
-    if "input" in ctx.origins:
-        _in_smp_terms(ctx, 0, ctx.origins["input"])
     smoothing = ctx.config.get("smooth_factor")
     if smoothing is None:
         ctx.emit(
