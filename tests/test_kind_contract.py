@@ -215,3 +215,18 @@ def test_a_declaration_table_with_an_unknown_field_is_a_rule_file_error(tmp_path
     with pytest.raises(losslint.RuleFileError, match=r"kind_codes → raw_scores: unknown code 'LL999'"):
         _register(tmp_path, monkeypatch, TABLE_DECLARATION.replace('"LL711"', '"LL999"'))
     sources.reset()
+
+
+def test_a_batch_of_large_volumes_is_read_from_its_first_slices_with_the_class_rows_whole():
+    from losslint.evidence.facts import SAMPLE_ELEMENTS, TensorFacts
+
+    x = torch.randn(2, 4, 48, 48, 48, generator=gen())
+    sample = TensorFacts(x).sample_view_keeping(1)
+    assert sample.numel() <= SAMPLE_ELEMENTS < x.numel()
+    assert sample.shape[:2] == (2, 4) and torch.equal(sample, x[:, :, : sample.shape[2], : sample.shape[3], : sample.shape[4]])
+    # The class dim last (token logits): its rows stay whole, the sequence is cut instead.
+    tokens = torch.randn(4, 512, 1000, generator=gen())
+    assert TensorFacts(tokens).sample_view_keeping(-1).shape[2] == 1000
+    # The kind is still read, on a part of the rows.
+    report = losslint.check(nn.CrossEntropyLoss(), x.softmax(1), torch.randint(0, 4, (2, 48, 48, 48), generator=gen(1)))
+    assert loud(report) == ["LL301"] and "rows examined" in report.findings[0].message

@@ -13,6 +13,10 @@ for the argument.
 
 from __future__ import annotations
 
+import math
+
+import torch
+
 from ..evidence import kinds
 from ..judging.context import CallContext
 from ..judging.origin import why_for as _why
@@ -60,7 +64,7 @@ def kind_contract(
         return  # raw scores: both signs, beyond [-1, 1] (the common case, decided without a pass)
     if _spoken_for(ctx, argument) or _layout_misread(ctx, argument, class_dim):
         return
-    sample = facts.sample_view(0)
+    sample = facts.sample_view_keeping(dim)
     if sample is None:
         return
     inferred = kinds.infer(sample, facts.dtype, dim, whole_batch=sample.ndim >= 1 and sample.shape[0] == facts.shape[0])
@@ -92,24 +96,27 @@ def kind_contract(
 def _outside_unit_interval(ctx: CallContext, argument: str, code: str) -> bool:
     """Raw scores where the loss (or one of its terms) scores probabilities: a value outside [0, 1] is
     no probability, whatever made it (logits, a ReLU's or a tanh's output), and the loss computes on it
-    silently. Decided from the value range (one min/max), the same evidence the range check reads."""
+    silently. Read on the bounded sample the inference reads (one min/max)."""
     if _spoken_for(ctx, argument):
         return False
     facts = ctx.values(argument)
-    known = facts.value_range if facts is not None else None
-    if known is None or known.has_nan or known.has_inf:
+    sample = facts.sample_view_keeping(1 if facts.ndim >= 2 else None) if facts is not None else None
+    if sample is None or sample.numel() == 0:
+        return False
+    low, high = (float(v) for v in torch.aminmax(sample))
+    if not (math.isfinite(low) and math.isfinite(high)):
         return False  # NaN or inf: the numerical checks speak of that
     slack = kinds.tolerance(facts.dtype) / 10  # probabilities that rounding left a hair outside [0, 1]
-    if -slack <= known.min and known.max <= 1 + slack:
+    if -slack <= low and high <= 1 + slack:
         return False
     ctx.emit(
         code,
         argument,
-        f"`{argument}` has values from {known.min:.3g} to {known.max:.3g}, outside [0, 1]: raw scores, which "
+        f"`{argument}` has values from {low:.3g} to {high:.3g}, outside [0, 1]: raw scores, which "
         f"{ctx.loss.name} takes as probabilities in this configuration",
         explanation=_why(ctx, code, raw=True),
         fix=KIND_FIXES.get("raw_scores"),
-        observed=f"{facts.summary}, values in [{known.min:.3g}, {known.max:.3g}]",
+        observed=f"{facts.summary}, values in [{low:.3g}, {high:.3g}]",
         expected="probabilities in [0, 1]",
         confidence="certain",
     )

@@ -28,8 +28,9 @@ def _sample(ctx: CallContext, argument: str, class_dim: int | None) -> torch.Ten
     if facts.ndim <= 1 or class_dim == 0:
         # Unbatched: one distribution, read whole.
         return facts.sample_view(0) if facts.ndim == 0 else ctx.args[argument].detach()
-    # A view in the tensor's own dtype: kinds.normalization converts only what it sums.
-    return facts.sample_view(0)
+    # A view in the tensor's own dtype: kinds.normalization converts only what it sums. Of a batch of
+    # large volumes, the first slices: rows along the class dim stay whole.
+    return facts.sample_view_keeping(class_dim)
 
 
 def _rows_text(norm: kinds.Normalization, total: int) -> str:
@@ -211,7 +212,11 @@ def binary_logits_kind(ctx: CallContext, argument: str, class_dim: int | None) -
     facts = ctx.values(argument)
     if facts is None or not facts.is_floating:
         return
-    sample = facts.sample_rows(0) if facts.ndim else ctx.args[argument].detach().to(torch.float64).reshape(1)
+    if facts.ndim:
+        view = facts.sample_view_keeping(1 if facts.ndim >= 2 else None)
+        sample = view.to(torch.float64) if view is not None else None
+    else:
+        sample = ctx.args[argument].detach().to(torch.float64).reshape(1)
     if sample is None or sample.numel() == 0 or not bool(torch.isfinite(sample).all()):
         return
     if not kinds.strictly_inside_unit_interval(sample):
@@ -264,7 +269,7 @@ def _values_sample(ctx: CallContext, name: str) -> torch.Tensor | None:
     facts = ctx.values(name)
     if facts is None or not facts.is_floating or facts.ndim == 0:
         return None
-    sample = facts.sample_view(0)
+    sample = facts.sample_view_keeping(1 if facts.ndim >= 2 else None)
     if sample is None or sample.numel() == 0:
         return None
     return sample
