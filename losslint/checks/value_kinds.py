@@ -314,8 +314,9 @@ def _bounded_scores(ctx: CallContext, argument: str = "input", class_dim: int = 
         what = "in-batch cosine similarities (an (N, N) matrix with targets arange(N))"
     why = (
         f"{ctx.loss.name} applies softmax to its input; scores that differ by at most {hi - lo:.2g} give a "
-        f"nearly uniform softmax over {classes} classes, so the loss cannot go below about {floor:.2f} "
-        "(it would approach 0 for logits) and the gradients stay small. "
+        f"nearly uniform softmax over {classes} classes (no class above {math.exp(-floor):.2f}), so the loss "
+        f"cannot approach its minimum (a cross-entropy on them cannot go below about {floor:.2f}; it would "
+        "approach 0 for logits) and the gradients stay small. "
         + (
             "Values that stay inside (0, 1) or touch the bound of [-1, 1] without crossing it were squashed."
             if warn
@@ -325,7 +326,9 @@ def _bounded_scores(ctx: CallContext, argument: str = "input", class_dim: int = 
     ctx.emit(
         "LL311",
         argument,
-        f"`{argument}` looks like {what}, not logits: {evidence}; the loss cannot go below {floor:.2f}",
+        # The cap on the softmax holds for every loss that applies one (a Dice term too); the floor of
+        # the loss itself only for a cross-entropy, so the explanation says it as such.
+        f"`{argument}` looks like {what}, not logits: {evidence}; their softmax gives no class more than {math.exp(-floor):.2f}",
         explanation=why,
         fix="pass the scores from before the sigmoid/tanh; for cosine similarities divide by a temperature: "
         "loss(cos_sim / 0.07, target)",
