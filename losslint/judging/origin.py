@@ -71,8 +71,10 @@ def judge_origin(ctx: CallContext, kind: str, argument: str, class_dim: int | No
             )
             return True
         what = "sigmoid outputs" if origin.kind == "sigmoid" else "probabilities"
+        # The code the values would get (the kind contract's: softmax rows LL301, sigmoid outputs LL305),
+        # so that a loss's own fix for each (MONAI's "drop the final Sigmoid") meets its case.
         return emit(
-            "LL301",
+            "LL305" if origin.kind == "sigmoid" else "LL301",
             f"{produced}: these are {what}; expected raw logits",
             f"pass the logits from before the {_NAMES[origin.kind]} (`{origin.op}`" + (f" at {origin.location}" if origin.location else "") + "): loss(logits, target)",
             "raw logits (any real values)",
