@@ -2,8 +2,11 @@
 rule file declares.
 
 A rule file says `kind = "logits"` (or `binary_logits`, `scores`, `log_probabilities`, `probabilities`)
-on an argument; `language.vocabulary.DECLARED_KINDS` says which inferred kinds each accepts, which are
-harmless, and which code every other one gets. `evidence.kinds.infer` reads the values once. A new loss
+on an argument, switched by the loss's own options where they decide it (`kind_by`: MONAI's sigmoid= /
+softmax= / other_act, smp's from_logits and mode); `language.vocabulary.DECLARED_KINDS` says which
+inferred kinds each accepts, which are harmless, and which code every other one gets, and the rule's
+`kind_codes` add the loss's own (raw scores into a Dice term with no activation: LL711, read from a
+value outside [0, 1]). `evidence.kinds.infer` reads the values once. A new loss
 gets these verdicts by declaring its kinds; a new inferred kind is added once, in the vocabulary and the
 inference. This is the only kind check the engine runs: it first says what only the declared kind knows
 (`value_kinds.BY_DECLARED_KIND`: a wrong normalization dim, the redundant log_softmax, the loss's floor
@@ -50,15 +53,15 @@ def kind_contract(
     facts = ctx.values(argument)
     if contract is None or facts is None or not facts.is_floating or facts.ndim == 0:
         return
-    codes = {**contract.codes, **(codes or {})}
-    accepts = contract.accepts - set(codes)  # a rule's own code for an accepted kind makes it a mismatch
-    if "raw_scores" in codes and "raw_scores" not in accepts and _outside_unit_interval(ctx, argument, codes["raw_scores"]):
-        return
     # Rows are read along the class dim; an element-wise loss declares none, and dim 1 (where a Linear or
     # conv head puts its outputs) is probed instead: a row pattern there does not arise by chance either.
     dim = 1 if facts.ndim >= 2 else None
     if class_dim is not None and facts.ndim >= 2:
         dim = class_dim if class_dim >= 0 else facts.ndim + class_dim
+    codes = {**contract.codes, **(codes or {})}
+    accepts = contract.accepts - set(codes)  # a rule's own code for an accepted kind makes it a mismatch
+    if "raw_scores" in codes and "raw_scores" not in accepts and _outside_unit_interval(ctx, argument, dim, codes["raw_scores"]):
+        return
     known = facts.__dict__.get(f"_normalization_{dim}")  # the declared kind's reading read the range already
     if known is not None and known.low < -1 and known.high > 1:
         return  # raw scores: both signs, beyond [-1, 1] (the common case, decided without a pass)
@@ -93,14 +96,14 @@ def kind_contract(
     )
 
 
-def _outside_unit_interval(ctx: CallContext, argument: str, code: str) -> bool:
+def _outside_unit_interval(ctx: CallContext, argument: str, dim: int | None, code: str) -> bool:
     """Raw scores where the loss (or one of its terms) scores probabilities: a value outside [0, 1] is
     no probability, whatever made it (logits, a ReLU's or a tanh's output), and the loss computes on it
     silently. Read on the bounded sample the inference reads (one min/max)."""
     if _spoken_for(ctx, argument):
         return False
     facts = ctx.values(argument)
-    sample = facts.sample_view_keeping(1 if facts.ndim >= 2 else None) if facts is not None else None
+    sample = facts.sample_view_keeping(dim) if facts is not None else None
     if sample is None or sample.numel() == 0:
         return False
     low, high = (float(v) for v in torch.aminmax(sample))
