@@ -471,3 +471,10 @@ _MASK = (_LABELS > 0).float()
 )
 def test_the_prediction_is_judged_against_the_kind_its_switches_declare(make, prediction, target, codes):
     assert loud(losslint.check(make(), prediction, target)) == codes
+
+
+def test_the_expected_line_names_the_switches_that_decided_the_kind():
+    report = losslint.check(DiceLoss(to_onehot_y=True), _X, _LABELS)
+    assert finding(report, "LL711").expected == "probabilities in [0, 1], for sigmoid=False, softmax=False, other_act=None"
+    report = losslint.check(DiceCELoss(to_onehot_y=True, softmax=True), _X.softmax(1), _LABELS)
+    assert finding(report, "LL301").expected.endswith(", for sigmoid=False, softmax=True, C=3")
