@@ -58,10 +58,14 @@ def kind_contract(
     dim = 1 if facts.ndim >= 2 else None
     if class_dim is not None and facts.ndim >= 2:
         dim = class_dim if class_dim >= 0 else facts.ndim + class_dim
-    codes = {**contract.codes, **(codes or {})}
-    accepts = contract.accepts - set(codes)  # a rule's own code for an accepted kind makes it a mismatch
-    if "raw_scores" in codes and "raw_scores" not in accepts and _outside_unit_interval(ctx, argument, dim, codes["raw_scores"]):
-        return
+    accepts = contract.accepts
+    if codes:
+        codes = {**contract.codes, **codes}
+        accepts = accepts - set(codes)  # a rule's own code for an accepted kind makes it a mismatch
+        if "raw_scores" in codes and "raw_scores" not in accepts and _outside_unit_interval(ctx, argument, dim, codes["raw_scores"]):
+            return
+    else:
+        codes = contract.codes
     known = facts.__dict__.get(f"_normalization_{dim}")  # the declared kind's reading read the range already
     if known is not None and known.low < -1 and known.high > 1:
         return  # raw scores: both signs, beyond [-1, 1] (the common case, decided without a pass)

@@ -951,7 +951,7 @@ def _judge_kind(ctx: CallContext, name: str, arg, declared: str, codes) -> None:
     if fn is None:
         return
     try:
-        fn(ctx, argument=name, class_dim=class_dim, declared=declared, harmless=arg.kind_harmless, codes=dict(codes))
+        fn(ctx, argument=name, class_dim=class_dim, declared=declared, harmless=arg.kind_harmless, codes=dict(codes) if codes else None)
     except Exception as exc:  # noqa: BLE001
         _internal_error(ctx, f"kind check {declared} on `{name}`", exc)
 
