@@ -184,7 +184,8 @@ def _class_weights(ctx: CallContext, channels: int) -> None:
 @check("smp_mode")
 def smp_mode(ctx: CallContext, family: str) -> None:
     """smp's mode losses: the target's layout, dtype and values per `mode` (the prediction's kind per
-    `from_logits` and `mode` is declared in the rule files). family: "overlap" (Dice, Jaccard, Tversky), "focal" or "lovasz"."""
+    `from_logits` and `mode` is declared in the rule files). family: "overlap" (Dice, Jaccard,
+    Tversky), "focal" or "lovasz"."""
     mode = ctx.config.get("mode")
     inp, tgt = ctx.fact("input"), ctx.fact("target")
     if mode not in _MODES or inp is None or tgt is None or ctx.format is None or inp.ndim < 2:
