@@ -163,3 +163,70 @@ def test_softmax_over_the_batch_is_seen_for_any_declared_kind():
     assert loud(losslint.check(nn.BCELoss(), x, target)) == ["LL304"]
     # Only on the whole batch: the first rows of a column need not sum to anything.
     assert kinds.infer(x[:32], x.dtype, 1, whole_batch=False).kind == "element_probabilities"
+
+
+# A declaration that one switch alone does not decide: a table with the argument's own kind fields,
+# codes of the loss's own (raw scores scored as probabilities), a switch on a dimension's size.
+TABLE_DECLARATION = """\
+kind = "binary_logits"
+kind_by.from_logits = {{ "false" = {{ kind = "probabilities", kind_codes = {{ raw_scores = "LL711" }}, kind_by = {{ C = {{ "1" = {{ kind = "probabilities", kind_codes = {{ raw_scores = "LL308" }} }} }} }} }} }}
+"""
+
+
+def _register(tmp_path, monkeypatch, declaration: str):
+    module = f"softdice_{tmp_path.name.replace('-', '_')}"
+    (tmp_path / f"{module}.py").write_text(MODULE)
+    text = RULE.replace('shape = "N *d"\ndtype = ["floating"]\nkind = "probabilities"\nkind_by = {{ from_logits = {{ "true" = "binary_logits" }} }}\n',
+                        'shape = "N C *d"\ndtype = ["floating"]\n' + declaration, 1)
+    text = text.replace('[formats.arguments.mask]\nshape = "N *d"', '[formats.arguments.mask]\nshape = "N C *d"')
+    assert declaration in text
+    rule = tmp_path / "soft_dice.toml"
+    rule.write_text(textwrap.dedent(text.format(module=module)))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sources.reset()
+    losslint.register_rules(rule)
+    return __import__(module).SoftDice
+
+
+def test_a_declaration_table_adds_its_own_codes_and_switches_on_a_dimension(tmp_path, monkeypatch):
+    soft_dice = _register(tmp_path, monkeypatch, TABLE_DECLARATION)
+    try:
+        logits = torch.randn(8, 3, 16, 16, generator=gen()) * 2
+        mask = (torch.rand(8, 3, 16, 16, generator=gen(1)) > 0.5).float()
+        assert loud(losslint.check(soft_dice(from_logits=True), logits, mask)) == []
+        assert loud(losslint.check(soft_dice(from_logits=True), logits.sigmoid(), mask)) == ["LL305"]
+        assert loud(losslint.check(soft_dice(from_logits=False), logits.sigmoid(), mask)) == []
+        # Raw scores are accepted by no probabilities declaration; this loss names the code (a value
+        # outside [0, 1] is the evidence, whatever made it: a ReLU's output too).
+        report = losslint.check(soft_dice(from_logits=False), logits, mask)
+        assert loud(report) == ["LL711"] and "outside [0, 1]" in report.findings[0].message
+        assert loud(losslint.check(soft_dice(from_logits=False), logits.relu() + 1, mask)) == ["LL711"]
+        # One channel: the inner switch on C, whose code replaces the outer one.
+        assert loud(losslint.check(soft_dice(from_logits=False), logits[:, :1], mask[:, :1])) == ["LL308"]
+    finally:
+        sources.reset()
+
+
+def test_a_declaration_table_with_an_unknown_field_is_a_rule_file_error(tmp_path, monkeypatch):
+    bad = TABLE_DECLARATION.replace("kind_codes = {{ raw_scores = \"LL711\" }}", "codes = {{ raw_scores = \"LL711\" }}")
+    with pytest.raises(losslint.RuleFileError, match=r"kind_by: unknown field 'codes'"):
+        _register(tmp_path, monkeypatch, bad)
+    sources.reset()
+    with pytest.raises(losslint.RuleFileError, match=r"kind_codes → raw_scores: unknown code 'LL999'"):
+        _register(tmp_path, monkeypatch, TABLE_DECLARATION.replace('"LL711"', '"LL999"'))
+    sources.reset()
+
+
+def test_a_batch_of_large_volumes_is_read_from_its_first_slices_with_the_class_rows_whole():
+    from losslint.evidence.facts import SAMPLE_ELEMENTS, TensorFacts
+
+    x = torch.randn(2, 4, 48, 48, 48, generator=gen())
+    sample = TensorFacts(x).sample_view_keeping(1)
+    assert sample.numel() <= SAMPLE_ELEMENTS < x.numel()
+    assert sample.shape[:2] == (2, 4) and torch.equal(sample, x[:, :, : sample.shape[2], : sample.shape[3], : sample.shape[4]])
+    # The class dim last (token logits): its rows stay whole, the sequence is cut instead.
+    tokens = torch.randn(4, 512, 1000, generator=gen())
+    assert TensorFacts(tokens).sample_view_keeping(-1).shape[2] == 1000
+    # The kind is still read, on a part of the rows.
+    report = losslint.check(nn.CrossEntropyLoss(), x.softmax(1), torch.randint(0, 4, (2, 48, 48, 48), generator=gen(1)))
+    assert loud(report) == ["LL301"] and "rows examined" in report.findings[0].message

@@ -213,7 +213,9 @@ def test_softmax_true_on_a_model_that_ends_in_softmax():
     assert loud(report) == ["LL301"]
     f = finding(report, "LL301")
     assert "softmax=False" in f.fix and "Softmax" in f.fix and "nn.CrossEntropyLoss" not in f.fix
-    assert "watch() saw the op" in f.message  # nn.Softmax's F.softmax was seen: certain, not a guess
+    # nn.Softmax's F.softmax was seen: certain, not a guess (the one kind check's provenance reading)
+    assert "produced by `nn.Softmax`" in f.message and "watch() saw the op" in f.explanation
+    assert "CrossEntropyLoss" not in f.explanation  # the catalog's torch wording is not this loss's
 
 
 def test_sigmoid_true_on_sigmoid_outputs():
@@ -428,3 +430,51 @@ def test_deep_supervision_judges_the_inner_loss_at_the_users_line():
     (report,) = w.reports
     assert report.loss == "monai.DiceCELoss" and loud(report) == ["LL711"]
     assert report.location.endswith(f"test_lib_monai.py:{DS_LINE}") and "/monai/" in (report.context or "")  # MONAI's own file layout is not pinned
+
+
+# ---- the prediction's kind, declared by each loss's switches in its rule file ---------------------------
+
+_X = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * 2
+_X1 = _X[:, :1]
+_LABELS = torch.randint(0, 3, (2, 1, 8, 8), generator=torch.Generator().manual_seed(1))
+_MASK = (_LABELS > 0).float()
+
+
+@pytest.mark.parametrize(
+    "make, prediction, target, codes",
+    [
+        # The Dice term's own activation: softmax=True / sigmoid=True take logits, none takes probabilities.
+        (lambda: DiceLoss(to_onehot_y=True, softmax=True), _X, _LABELS, []),
+        (lambda: DiceLoss(to_onehot_y=True, softmax=True), _X.softmax(1), _LABELS, ["LL301"]),
+        (lambda: DiceLoss(to_onehot_y=True), _X.softmax(1), _LABELS, []),
+        (lambda: DiceLoss(to_onehot_y=True), _X, _LABELS, ["LL711"]),
+        (lambda: DiceLoss(to_onehot_y=True), _X.relu(), _LABELS, ["LL711"]),  # a ReLU head: no probabilities either
+        (lambda: DiceLoss(sigmoid=True), _X1.sigmoid(), _MASK, ["LL305"]),
+        (lambda: DiceLoss(), _X1.sigmoid(), _MASK, []),
+        # An activation of the user's choice: nothing to compare.
+        (lambda: DiceLoss(to_onehot_y=True, other_act=torch.tanh), _X, _LABELS, []),
+        (lambda: DiceLoss(to_onehot_y=True, other_act=torch.tanh), _X.softmax(1), _LABELS, []),
+        # softmax=True on one channel is skipped by MONAI (LL714 says so): sigmoid outputs are then right.
+        (lambda: DiceLoss(softmax=True), _X1.sigmoid(), _MASK, ["LL714"]),
+        # A cross-entropy or focal term takes logits whatever the Dice options; with no Dice activation
+        # no input is right.
+        (lambda: DiceCELoss(to_onehot_y=True, softmax=True), _X, _LABELS, []),
+        (lambda: DiceCELoss(to_onehot_y=True), _X.softmax(1), _LABELS, ["LL301"]),
+        (lambda: DiceCELoss(to_onehot_y=True), _X, _LABELS, ["LL711"]),
+        (lambda: DiceCELoss(softmax=True), _X1.sigmoid(), _MASK, ["LL305", "LL714"]),  # BCEWithLogitsLoss for one channel
+        (lambda: DiceCELoss(sigmoid=True), _X1, _MASK, []),
+        (lambda: DiceFocalLoss(to_onehot_y=True, softmax=True), _X.softmax(1), _LABELS, ["LL305"]),  # a sigmoid focal term
+        (lambda: DiceFocalLoss(to_onehot_y=True, other_act=torch.tanh), _X, _LABELS, []),
+        (lambda: FocalLoss(to_onehot_y=True, use_softmax=True), _X.softmax(1), _LABELS, ["LL301"]),
+        (lambda: FocalLoss(to_onehot_y=True), _X, _LABELS, []),
+    ],
+)
+def test_the_prediction_is_judged_against_the_kind_its_switches_declare(make, prediction, target, codes):
+    assert loud(losslint.check(make(), prediction, target)) == codes
+
+
+def test_the_expected_line_names_the_switches_that_decided_the_kind():
+    report = losslint.check(DiceLoss(to_onehot_y=True), _X, _LABELS)
+    assert finding(report, "LL711").expected == "probabilities in [0, 1], for sigmoid=False, softmax=False, other_act=None"
+    report = losslint.check(DiceCELoss(to_onehot_y=True, softmax=True), _X.softmax(1), _LABELS)
+    assert finding(report, "LL301").expected.endswith(", for sigmoid=False, softmax=True, C=3")

@@ -67,6 +67,20 @@ def kind_words(kind: str | None) -> str:
     return declared.words if declared is not None else kind.replace("_", " ")
 
 
+def declaration_words(kind: str | None, kind_by: dict | None = None, kind_codes: dict | None = None) -> str:
+    """A declared kind with its switches, first matching first: "sigmoid=true: raw logits ...; otherwise ..."."""
+    base = kind_words(kind)
+    if kind_codes:
+        base += " (" + ", ".join(f"{value_kind.replace('_', ' ')}: {code}" for value_kind, code in kind_codes.items()) + ")"
+    cases = []
+    for option, by_value in (kind_by or {}).items():
+        for when, then in by_value.items():
+            then = then if isinstance(then, dict) else {"kind": then}
+            words = declaration_words(then.get("kind"), then.get("kind_by"), then.get("kind_codes"))
+            cases.append(f"{option}={when}: " + (f"({words})" if then.get("kind_by") else words))
+    return "; ".join(cases + [f"otherwise {base}"]) if cases else base
+
+
 def config_words(rule: ConfigRule) -> str:
     parts = [rule.type + (" or None" if rule.nullable else "")]
     if rule.choices is not None:
@@ -188,7 +202,7 @@ def loss_text(rule: LossRule, origin: str | None = None) -> str:
             if arg.domain:
                 parts.append(f"values in {arg.domain}")
             if arg.kind:
-                parts.append(kind_words(arg.kind))
+                parts.append(declaration_words(arg.kind, arg.kind_by, arg.kind_codes))
             if arg.optional:
                 parts.append("optional")
             lines.append(f"    {own(name):<{width}}  " + ", ".join(parts))
@@ -289,7 +303,7 @@ def loss_page(rule: LossRule, codes: dict[str, CodeDoc], origin: str | None = No
             optional = " (optional)" if arg.optional else ""
             out.append(
                 f"| `{own(name)}`{optional} | `{shape_words(arg.shape)}` | {_md_cell(dtype_words(arg.dtype))} "
-                f"| {_md_cell(f'`{arg.domain}`' if arg.domain else '')} | {_md_cell(kind_words(arg.kind))} |"
+                f"| {_md_cell(f'`{arg.domain}`' if arg.domain else '')} | {_md_cell(declaration_words(arg.kind, arg.kind_by, arg.kind_codes))} |"
             )
         out.append("")
     if rule.examples:

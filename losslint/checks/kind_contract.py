@@ -2,8 +2,11 @@
 rule file declares.
 
 A rule file says `kind = "logits"` (or `binary_logits`, `scores`, `log_probabilities`, `probabilities`)
-on an argument; `language.vocabulary.DECLARED_KINDS` says which inferred kinds each accepts, which are
-harmless, and which code every other one gets. `evidence.kinds.infer` reads the values once. A new loss
+on an argument, switched by the loss's own options where they decide it (`kind_by`: MONAI's sigmoid= /
+softmax= / other_act, smp's from_logits and mode); `language.vocabulary.DECLARED_KINDS` says which
+inferred kinds each accepts, which are harmless, and which code every other one gets, and the rule's
+`kind_codes` add the loss's own (raw scores into a Dice term with no activation: LL711, read from a
+value outside [0, 1]). `evidence.kinds.infer` reads the values once. A new loss
 gets these verdicts by declaring its kinds; a new inferred kind is added once, in the vocabulary and the
 inference. This is the only kind check the engine runs: it first says what only the declared kind knows
 (`value_kinds.BY_DECLARED_KIND`: a wrong normalization dim, the redundant log_softmax, the loss's floor
@@ -13,7 +16,13 @@ for the argument.
 
 from __future__ import annotations
 
+import math
+
+import torch
+
+from ..evidence import kinds
 from ..judging.context import CallContext
+from ..judging.origin import why_for as _why
 from ..language.vocabulary import DECLARED_KINDS, KIND_FIXES, VALUE_KINDS
 from . import check
 from .value_kinds import BY_DECLARED_KIND, _layout_misread, inferred_kind
@@ -35,6 +44,7 @@ def kind_contract(
     class_dim: int | None,
     declared: str,
     harmless: tuple[str, ...] = (),
+    codes: dict[str, str] | None = None,
 ) -> None:
     reading = BY_DECLARED_KIND.get(declared)
     if reading is not None:
@@ -48,6 +58,14 @@ def kind_contract(
     dim = 1 if facts.ndim >= 2 else None
     if class_dim is not None and facts.ndim >= 2:
         dim = class_dim if class_dim >= 0 else facts.ndim + class_dim
+    accepts = contract.accepts
+    if codes:
+        codes = {**contract.codes, **codes}
+        accepts = accepts - set(codes)  # a rule's own code for an accepted kind makes it a mismatch
+        if "raw_scores" in codes and "raw_scores" not in accepts and _outside_unit_interval(ctx, argument, dim, codes["raw_scores"]):
+            return
+    else:
+        codes = contract.codes
     known = facts.__dict__.get(f"_normalization_{dim}")  # the declared kind's reading read the range already
     if known is not None and known.low < -1 and known.high > 1:
         return  # raw scores: both signs, beyond [-1, 1] (the common case, decided without a pass)
@@ -56,9 +74,9 @@ def kind_contract(
     inferred = inferred_kind(ctx, argument, dim)  # once per argument: a declared kind's reading may have asked
     if inferred is None or inferred.confidence != "strong":
         return
-    if inferred.kind in contract.accepts or inferred.kind in contract.harmless or inferred.kind in harmless:
+    if inferred.kind in accepts or inferred.kind in contract.harmless or inferred.kind in harmless:
         return
-    code = contract.codes.get(inferred.kind)
+    code = codes.get(inferred.kind)
     if code is None:
         return
     if inferred.kind == "twice_activated":
@@ -79,15 +97,31 @@ def kind_contract(
     )
 
 
-# A code's catalog text is written for the loss it is best known by (LL301's names CrossEntropyLoss);
-# for another loss that declares the same kind, the reader gets what holds for every such loss.
-_NEUTRAL_WHY = (
-    "Values already squashed by an activation cannot express the scores the loss expects: their range is "
-    "bounded, so the loss cannot approach its minimum and its gradients shrink."
-)
-
-
-def _why(ctx, code: str) -> str:
-    why = ctx.loss.codes[code].why
-    named = [name for name in ("CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "KLDivLoss") if name in why]
-    return why if not named or ctx.loss.name in named else _NEUTRAL_WHY
+def _outside_unit_interval(ctx: CallContext, argument: str, dim: int | None, code: str) -> bool:
+    """Raw scores where the loss (or one of its terms) scores probabilities: a value outside [0, 1] is
+    no probability, whatever made it (logits, a ReLU's or a tanh's output), and the loss computes on it
+    silently. Read on the bounded sample the inference reads (one min/max)."""
+    if _spoken_for(ctx, argument):
+        return False
+    facts = ctx.values(argument)
+    sample = facts.sample_view_keeping(dim) if facts is not None else None
+    if sample is None or sample.numel() == 0:
+        return False
+    low, high = (float(v) for v in torch.aminmax(sample))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return False  # NaN or inf: the numerical checks speak of that
+    slack = kinds.tolerance(facts.dtype) / 10  # probabilities that rounding left a hair outside [0, 1]
+    if -slack <= low and high <= 1 + slack:
+        return False
+    ctx.emit(
+        code,
+        argument,
+        f"`{argument}` has values from {low:.3g} to {high:.3g}, outside [0, 1]: raw scores, which "
+        f"{ctx.loss.name} takes as probabilities in this configuration",
+        explanation=_why(ctx, code, raw=True),
+        fix=KIND_FIXES.get("raw_scores"),
+        observed=f"{facts.summary}, values in [{low:.3g}, {high:.3g}]",
+        expected="probabilities in [0, 1]",
+        confidence="certain",
+    )
+    return True

@@ -28,8 +28,9 @@ def _sample(ctx: CallContext, argument: str, class_dim: int | None) -> torch.Ten
     if facts.ndim <= 1 or class_dim == 0:
         # Unbatched: one distribution, read whole.
         return facts.sample_view(0) if facts.ndim == 0 else ctx.args[argument].detach()
-    # A view in the tensor's own dtype: kinds.normalization converts only what it sums.
-    return facts.sample_view(0)
+    # A view in the tensor's own dtype: kinds.normalization converts only what it sums. Of a batch of
+    # large volumes, the first slices: rows along the class dim stay whole.
+    return facts.sample_view_keeping(class_dim)
 
 
 def _rows_text(norm: kinds.Normalization, total: int) -> str:
@@ -211,7 +212,11 @@ def binary_logits_kind(ctx: CallContext, argument: str, class_dim: int | None) -
     facts = ctx.values(argument)
     if facts is None or not facts.is_floating:
         return
-    sample = facts.sample_rows(0) if facts.ndim else ctx.args[argument].detach().to(torch.float64).reshape(1)
+    if facts.ndim:
+        view = facts.sample_view_keeping(1 if facts.ndim >= 2 else None)
+        sample = view.to(torch.float64) if view is not None else None
+    else:
+        sample = ctx.args[argument].detach().to(torch.float64).reshape(1)
     if sample is None or sample.numel() == 0 or not bool(torch.isfinite(sample).all()):
         return
     if not kinds.strictly_inside_unit_interval(sample):
@@ -264,7 +269,7 @@ def _values_sample(ctx: CallContext, name: str) -> torch.Tensor | None:
     facts = ctx.values(name)
     if facts is None or not facts.is_floating or facts.ndim == 0:
         return None
-    sample = facts.sample_view(0)
+    sample = facts.sample_view_keeping(1 if facts.ndim >= 2 else None)
     if sample is None or sample.numel() == 0:
         return None
     return sample
@@ -309,8 +314,9 @@ def _bounded_scores(ctx: CallContext, argument: str = "input", class_dim: int = 
         what = "in-batch cosine similarities (an (N, N) matrix with targets arange(N))"
     why = (
         f"{ctx.loss.name} applies softmax to its input; scores that differ by at most {hi - lo:.2g} give a "
-        f"nearly uniform softmax over {classes} classes, so the loss cannot go below about {floor:.2f} "
-        "(it would approach 0 for logits) and the gradients stay small. "
+        f"nearly uniform softmax over {classes} classes (no class above {math.exp(-floor):.2f}), so the loss "
+        f"cannot approach its minimum (a cross-entropy on them cannot go below about {floor:.2f}; it would "
+        "approach 0 for logits) and the gradients stay small. "
         + (
             "Values that stay inside (0, 1) or touch the bound of [-1, 1] without crossing it were squashed."
             if warn
@@ -320,7 +326,9 @@ def _bounded_scores(ctx: CallContext, argument: str = "input", class_dim: int = 
     ctx.emit(
         "LL311",
         argument,
-        f"`{argument}` looks like {what}, not logits: {evidence}; the loss cannot go below {floor:.2f}",
+        # The cap on the softmax holds for every loss that applies one (a Dice term too); the floor of
+        # the loss itself only for a cross-entropy, so the explanation says it as such.
+        f"`{argument}` looks like {what}, not logits: {evidence}; their softmax gives no class more than {math.exp(-floor):.2f}",
         explanation=why,
         fix="pass the scores from before the sigmoid/tanh; for cosine similarities divide by a temperature: "
         "loss(cos_sim / 0.07, target)",
@@ -355,7 +363,7 @@ def inferred_kind(ctx: CallContext, argument: str, dim: int | None) -> kinds.Inf
     key = f"_inferred_{dim}"
     if key in facts.__dict__:
         return facts.__dict__[key]
-    sample = facts.sample_view(0)
+    sample = facts.sample_view_keeping(dim)  # bounded for a batch of volumes, the class dim whole
     inferred = None
     if sample is not None:
         whole = sample.ndim >= 1 and sample.shape[0] == facts.shape[0]

@@ -218,6 +218,30 @@ class TensorFacts:
         self.__dict__[key] = part
         return part
 
+    def sample_view_keeping(self, keep: int | None) -> torch.Tensor | None:
+        """`sample_view(0)` bounded to about SAMPLE_ELEMENTS: the first rows of a batch of volumes (a few
+        3-D segmentation outputs are millions of values) keep only their first slices along the other
+        dims, every dim but `keep` (the class dim, whose rows stay whole so that they still sum to 1).
+        A view, as sample_view; the first slices for the reason the first rows are read."""
+        key = f"_sample_keeping_{keep}"
+        if key in self.__dict__:
+            return self.__dict__[key]
+        sample = self.sample_view(0)
+        if sample is not None and sample.ndim >= 2 and sample.numel() > SAMPLE_ELEMENTS:
+            kept = None if keep is None else keep % sample.ndim
+            for dim in range(1, sample.ndim):
+                n = sample.numel()
+                if n <= SAMPLE_ELEMENTS:
+                    break
+                if dim == kept:
+                    continue
+                size = sample.shape[dim]
+                rows = max(1, size * SAMPLE_ELEMENTS // n)
+                if rows < size:
+                    sample = sample.narrow(dim, 0, rows)
+        self.__dict__[key] = sample
+        return sample
+
     def sample_view(self, dim: int = 0) -> torch.Tensor | None:
         """The same rows as `sample_rows`, as a view in the tensor's own dtype (no copy)."""
         if not self.values_readable or self.ndim == 0:

@@ -883,48 +883,77 @@ def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
 
 
-def _declared_kind(ctx: CallContext, arg) -> str:
-    """The argument's declared kind under this call's configuration (`kind_by` in the rule file)."""
-    for option, by_value in arg.kind_by:
-        value = ctx.config.get(option)
-        key = str(value).lower() if isinstance(value, bool) else str(value)
-        for when, kind in by_value:
-            if when == key:
-                return kind
-    return arg.kind
+def _declared_kind(ctx: CallContext, declaration) -> tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The declared kind under this call's configuration, with the codes the rule file adds to it and
+    the switches read to decide it, as `option=value` (`kind`, `kind_codes`, `kind_by` in the rule file;
+    a switch is a configuration option, or a letter of the format's shapes, which switches on that
+    dimension's size)."""
+    codes: tuple[tuple[str, str], ...] = declaration.codes
+    read: list[str] = []
+    while True:
+        for option, by_value in declaration.by:
+            value = ctx.config.get(option) if option in ctx.config or option not in ctx.binding else ctx.binding[option]
+            key = str(value).lower() if isinstance(value, bool) or value is None else str(value)
+            shown = f"{option}={value!r}" if isinstance(value, (bool, str, int, float)) or value is None else f"{option}={type(value).__name__}"
+            if shown not in read:
+                read.append(shown)
+            then = next((then for when, then in by_value if when == key), None)
+            if then is not None:
+                declaration, codes = then, codes + then.codes
+                break
+        else:
+            return declaration.kind, codes, tuple(read)
 
 
 def _check_kinds(ctx: CallContext, fmt: CompiledFormat) -> None:
     """Value-kind heuristics (logits, log-probabilities, probabilities, ...) on a bounded sample."""
     for name, arg in fmt.arguments.items():
-        if arg.kind is None:
+        if arg.declaration is None:
             continue
-        class_dim = None
-        if arg.shape is not None:
-            if "C" in arg.shape.head:
-                class_dim = arg.shape.head.index("C")
-            elif "C" in arg.shape.tail:
-                class_dim = arg.shape.tail.index("C") - len(arg.shape.tail)
-        # What made the tensor, when known, is certain and needs no data access; the value heuristics
-        # only run where it says nothing.
-        if name in ctx.origins:
-            try:
-                if judge_origin(ctx, arg.kind, name, class_dim):
-                    continue
-            except Exception as exc:  # noqa: BLE001
-                _internal_error(ctx, f"origin of `{name}`", exc)
-        if ctx.values(name) is None:
+        declared, codes, read = _declared_kind(ctx, arg.declaration)
+        if declared == "any":
             continue
-        declared = _declared_kind(ctx, arg)
-        # One check for every declared kind: what only that kind knows (a wrong dim, a redundant
-        # log_softmax), then the inferred kind compared with the declaration.
-        fn = check_library.REGISTRY.get("kind_contract")
-        if fn is None:
-            continue
+        before = len(ctx.findings)
+        _judge_kind(ctx, name, arg, declared, codes)
+        if read:
+            # What the loss's own options made the argument's kind: the expected line says which.
+            for i in range(before, len(ctx.findings)):
+                finding = ctx.findings[i]
+                if finding.argument == name and finding.expected:
+                    ctx.findings[i] = dataclasses.replace(finding, expected=f"{finding.expected}, for {', '.join(read)}")
+
+
+def _judge_kind(ctx: CallContext, name: str, arg, declared: str, codes) -> None:
+    """The declared kind of one argument against its provenance, else its values."""
+    class_dim = None
+    if arg.shape is not None:
+        if "C" in arg.shape.head:
+            class_dim = arg.shape.head.index("C")
+        elif "C" in arg.shape.tail:
+            class_dim = arg.shape.tail.index("C") - len(arg.shape.tail)
+    if declared == "logits" and ctx.binding.get("C") == 1:
+        # A softmax over one class is the constant 1: no value of the input changes what it gives
+        # (MONAI skips it and warns, LL714), so no kind is due.
+        return
+    # What made the tensor, when known, is certain and needs no data access; the value heuristics
+    # only run where it says nothing.
+    if name in ctx.origins:
         try:
-            fn(ctx, argument=name, class_dim=class_dim, declared=declared, harmless=arg.kind_harmless)
+            if judge_origin(ctx, declared, name, class_dim):
+                return
         except Exception as exc:  # noqa: BLE001
-            _internal_error(ctx, f"kind check {declared} on `{name}`", exc)
+            _internal_error(ctx, f"origin of `{name}`", exc)
+    if ctx.values(name) is None:
+        return
+    # One check for every declared kind: what only that kind knows (a wrong dim, a redundant
+    # log_softmax), then the inferred kind compared with the declaration.
+    fn = check_library.REGISTRY.get("kind_contract")
+    if fn is None:
+        return
+    try:
+        fn(ctx, argument=name, class_dim=class_dim, declared=declared, harmless=arg.kind_harmless, codes=dict(codes) if codes else None)
+    except Exception as exc:  # noqa: BLE001
+        _internal_error(ctx, f"kind check {declared} on `{name}`", exc)
 
 
 def _run_checks(ctx: CallContext, checks) -> None:

@@ -29,7 +29,7 @@ def judge_origin(ctx: CallContext, kind: str, argument: str, class_dim: int | No
             code,
             argument,
             message,
-            explanation=f"{ctx.loss.codes[code].why} {_CERTAIN}",
+            explanation=f"{why_for(ctx, code)} {_CERTAIN}",
             fix=fix,
             observed=observed,
             expected=expected,
@@ -71,8 +71,10 @@ def judge_origin(ctx: CallContext, kind: str, argument: str, class_dim: int | No
             )
             return True
         what = "sigmoid outputs" if origin.kind == "sigmoid" else "probabilities"
+        # The code the values would get (the kind contract's: softmax rows LL301, sigmoid outputs LL305),
+        # so that a loss's own fix for each (MONAI's "drop the final Sigmoid") meets its case.
         return emit(
-            "LL301",
+            "LL305" if origin.kind == "sigmoid" else "LL301",
             f"{produced}: these are {what}; expected raw logits",
             f"pass the logits from before the {_NAMES[origin.kind]} (`{origin.op}`" + (f" at {origin.location}" if origin.location else "") + "): loss(logits, target)",
             "raw logits (any real values)",
@@ -88,3 +90,24 @@ def judge_origin(ctx: CallContext, kind: str, argument: str, class_dim: int | No
                 f"log-probabilities (log_softmax over dim {class_dim})",
             )
     return False
+
+
+# A code's catalog text is written for the loss it is best known by (LL301's names CrossEntropyLoss);
+# for another loss that declares the same kind, the reader gets what holds for every such loss.
+_NEUTRAL_WHY = (
+    "Values already squashed by an activation cannot express the scores the loss expects: their range is "
+    "bounded, so the loss cannot approach its minimum and its gradients shrink."
+)
+
+
+_NEUTRAL_WHY_RAW = (
+    "Values outside [0, 1] are no probabilities: the loss multiplies them with the target as if they were, "
+    "so negative values and values above 1 give a meaningless score, without an error."
+)
+
+
+def why_for(ctx: CallContext, code: str, raw: bool = False) -> str:
+    """The catalog's reason for `code`, or one that holds for every loss where it names another loss."""
+    why = ctx.loss.codes[code].why
+    named = [name for name in ("CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "KLDivLoss") if name in why]
+    return why if not named or ctx.loss.name in named else _NEUTRAL_WHY_RAW if raw else _NEUTRAL_WHY

@@ -45,8 +45,19 @@ class CompiledArgument:
     optional: bool
     number_ok: bool
     array_ok: bool
-    kind_by: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    declaration: KindDeclaration | None = None  # `kind` with its `kind_codes` and `kind_by` switches
     kind_harmless: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class KindDeclaration:
+    """What an argument takes: a declared kind (`DECLARED_KINDS`), the codes this loss adds over that
+    kind's own (`kind_codes`), and the switches that replace it under a configuration (`kind_by`: option
+    or shape letter, then (value as text, declaration) pairs, first matching option first)."""
+
+    kind: str
+    codes: tuple[tuple[str, str], ...] = ()
+    by: tuple[tuple[str, tuple[tuple[str, "KindDeclaration"], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,38 @@ class CompiledFormat:
     description: str
     arguments: dict[str, CompiledArgument]
     checks: tuple[tuple[CheckFn, dict[str, Any]], ...]
+
+
+def _kind_declaration(table: dict[str, Any], where: str, codes, problems: list[str]) -> KindDeclaration | None:
+    """A `kind` with its `kind_codes` and `kind_by`, each switch value a kind name or a table of the same fields."""
+    unknown = sorted(set(table) - {"kind", "kind_codes", "kind_by"})
+    if unknown:
+        problems.append(f"{where} → kind_by: unknown field {', '.join(map(repr, unknown))}; a declaration has kind, kind_codes, kind_by")
+        return None
+    kind = table.get("kind")
+    if kind not in DECLARED_KINDS:
+        problems.append(f"{where} → kind: unknown kind {kind!r}; known kinds: {', '.join(sorted(DECLARED_KINDS))}")
+        return None
+    added = []
+    for value_kind, code in (table.get("kind_codes") or {}).items():
+        if value_kind not in VALUE_KINDS:
+            problems.append(f"{where} → kind_codes: unknown value kind {value_kind!r}; known: {', '.join(VALUE_KINDS)}")
+        elif code not in codes:
+            problems.append(f"{where} → kind_codes → {value_kind}: unknown code {code!r}")
+        else:
+            added.append((value_kind, code))
+    by = []
+    for option, by_value in (table.get("kind_by") or {}).items():
+        if not isinstance(by_value, dict):
+            problems.append(f"{where} → kind_by → {option}: a table of values, each a kind or a declaration")
+            continue
+        cases = []
+        for when, then in by_value.items():
+            inner = _kind_declaration(then if isinstance(then, dict) else {"kind": then}, f"{where} → kind_by → {option} → {when}", codes, problems)
+            if inner is not None:
+                cases.append((str(when), inner))
+        by.append((option, tuple(cases)))
+    return KindDeclaration(kind, tuple(added), tuple(by))
 
 
 class Ref:
@@ -218,10 +261,13 @@ def compile_rule(
             for code in (arg.dtype_code, arg.domain_code):
                 if code is not None and code not in codes:
                     problems.append(f"{where}: unknown code {code!r}")
-            known_kinds = set(DECLARED_KINDS)
-            for kind in [arg.kind] + [k for by in (arg.kind_by or {}).values() for k in by.values()]:
-                if kind is not None and kind not in known_kinds:
-                    problems.append(f"{where} → kind: unknown kind {kind!r}; known kinds: {', '.join(sorted(known_kinds))}")
+            declaration = None
+            if arg.kind is not None:
+                declaration = _kind_declaration(
+                    {"kind": arg.kind, "kind_codes": arg.kind_codes or {}, "kind_by": arg.kind_by or {}}, where, codes, problems
+                )
+            elif arg.kind_by or arg.kind_codes:
+                problems.append(f"{where}: kind_by and kind_codes need a `kind` (what the argument takes when no switch matches)")
             for kind in arg.kind_harmless or ():
                 if kind not in VALUE_KINDS:
                     problems.append(f"{where} → kind_harmless: unknown value kind {kind!r}; known: {', '.join(VALUE_KINDS)}")
@@ -240,7 +286,7 @@ def compile_rule(
                 optional=arg.optional,
                 number_ok=arg.number_ok,
                 array_ok=arg.array_ok,
-                kind_by=tuple((o, tuple(by.items())) for o, by in (arg.kind_by or {}).items()),
+                declaration=declaration,
                 kind_harmless=tuple(arg.kind_harmless or ()),
             )
         checks = _compile_checks(fmt.checks, f"{source} → formats[{fi}]", problems)

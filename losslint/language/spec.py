@@ -83,8 +83,13 @@ class ArgumentRule(_Model):
     domain_raises: bool = False
     kind: str | None = None
     # The declared kind under a configuration switch: { sigmoid = { "false" = "probabilities" } } (values
-    # as lowercase text); see losslint/checks/kind_contract.py.
-    kind_by: dict[str, dict[str, str]] | None = None
+    # as lowercase text; a letter of the argument's shape switches on that dimension's size). A value is
+    # a declared kind, or a table of the same three fields (kind, kind_codes, kind_by) for a declaration
+    # that needs codes of its own or a further switch; see losslint/checks/kind_contract.py.
+    kind_by: dict[str, dict[str, str | dict[str, Any]]] | None = None
+    # Codes this loss reports for inferred kinds, over the declared kind's own; a code for a kind the
+    # declared kind accepts makes it a mismatch here (raw scores into a Dice term with no activation).
+    kind_codes: dict[str, str] | None = None
     # Inferred kinds that compute the same value for this loss (a per-row shift for a margin loss).
     kind_harmless: list[str] | None = None
     # May be None (an optional weight) or a Python number instead of a tensor (GaussianNLL's var).

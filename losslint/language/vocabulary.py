@@ -164,10 +164,14 @@ DECLARED_KINDS = {
         "rates (non-negative: log_input=False takes their log)",
         {"probabilities", "element_probabilities", "rectified", "positive", "twice_activated"}, set(), {},
     ),
+    # Whatever an activation of the user's choice makes of it (MONAI's other_act=torch.tanh): nothing to
+    # compare, so a switch can declare that no kind is due.
+    "any": DeclaredKind("any values (the loss's own activation decides)", set(VALUE_KINDS), set(), {}),
 }
 
 # How to undo each inferred kind, for a finding's help line.
 KIND_FIXES = {
+    "raw_scores": "apply the activation first (torch.sigmoid / torch.softmax), or let the loss apply it: loss(probabilities, target)",
     "probabilities": "pass the logits from before the softmax: loss(logits, target)",
     "element_probabilities": "pass the logits from before the sigmoid: loss(logits, target)",
     "rectified": "drop the ReLU (or clamp(min=0)) after the last layer: loss(logits, target)",

@@ -5,8 +5,10 @@ MONAI's segmentation losses (monai.losses, checked against MONAI 1.6.1) take a p
 the loss (`to_onehot_y=True`) or already one channel per class (B, C, H, W[, D], `to_onehot_y=False`).
 What the prediction must hold depends on the configuration: the Dice-family terms score probabilities,
 so raw logits need `softmax=True` / `sigmoid=True` / `other_act`; the cross-entropy and focal terms
-(DiceCELoss, DiceFocalLoss, FocalLoss, GeneralizedDiceFocalLoss) always take raw logits. A rule file's
-formats cannot say that, so the judgement is here, reading `ctx.config`.
+(DiceCELoss, DiceFocalLoss, FocalLoss, GeneralizedDiceFocalLoss) always take raw logits. The rule
+files declare that kind by those switches (`kind_by`), and the one kind check
+(checks/kind_contract.py) compares it with the values; what is judged here is the target against
+to_onehot_y, the label values and the class weight.
 
 What MONAI does with each mistake (read from monai/losses/dice.py, focal_loss.py, tversky.py and
 monai/networks/utils.py:one_hot, and run):
@@ -26,124 +28,28 @@ from __future__ import annotations
 
 import torch
 
-from ..evidence import kinds
 from ..judging.context import CallContext
-from ..evidence.facts import SAMPLE_ELEMENTS
 from ..checks import check
-from ..checks.bounded_predictions import untracked
 
 # How many label values to show in a message.
 _SHOW = 5
-# The prediction's values read for its kind: thousands of voxels are evidence enough, and a reduction
-# this small stays on one thread (torch splits larger ones, which costs more than it saves here).
-_SAMPLE = min(SAMPLE_ELEMENTS, 1 << 14)
 
 
 def _short(ctx: CallContext) -> str:
     return ctx.loss.name.removeprefix("monai.")
 
 
-def _activation(ctx: CallContext, channels: int) -> str | None:
-    """The activation the Dice-family term applies: 'sigmoid', 'softmax', 'other' or None."""
-    config = ctx.config
-    if config.get("other_act") is not None:
-        return "other"
-    if config.get("sigmoid"):
-        return "sigmoid"
-    if config.get("softmax") and channels > 1:
-        return "softmax"
-    return None
-
-
-def _logits_term(ctx: CallContext, logits: str | None, channels: int) -> tuple[str, str] | None:
-    """(what squashes the logits inside, the term's name) for a term that takes raw logits."""
-    if logits == "ce":
-        return ("softmax", "cross-entropy term") if channels > 1 else ("sigmoid", "binary cross-entropy term (BCEWithLogitsLoss, one channel)")
-    if logits == "softmax":
-        return ("softmax", "softmax over the channels (F.softmax inside)")
-    if logits == "focal":
-        return ("softmax", "focal term (use_softmax=True)") if ctx.config.get("use_softmax") else ("sigmoid", "focal term (a sigmoid focal loss)")
-    return None
-
-
-def _input_kind(ctx: CallContext, channels: int) -> tuple[str, str, str, bool] | None:
-    """What the prediction holds: (kind, evidence, observed, certain). kind is 'softmax' (C >= 2 values
-    per voxel that sum to 1), 'sigmoid' (every value strictly inside (0, 1)), 'logits' (a value outside
-    [0, 1]) or 'unit' (inside [0, 1], undecided)."""
-    facts = ctx.fact("input")
-    if facts is None:
-        return None
-    origin = ctx.origins.get("input")
-    if origin is not None and origin.kind in ("softmax", "sigmoid"):
-        return (
-            origin.kind,
-            f"`input` was produced by {origin.describe(facts.ndim)} (watch() saw the op, so this is certain)",
-            f"{facts.summary}, output of {origin.op}",
-            True,
-        )
-    facts = ctx.values("input")
-    if facts is None or not facts.is_floating:
-        return None
-    sample = _bounded_sample(facts)
-    if sample is None or sample.numel() == 0:
-        return None
-    norm = kinds.normalization(sample, 1) if facts.ndim >= 2 else None
-    if norm is None:
-        return None  # NaN or inf: the numerical checks speak of that
-    lo, hi = norm.low, norm.high
-    n = sample.numel()
-    seen = f"all {n} values" if n >= facts.numel else f"all {n} values of the first samples examined ({facts.numel} in all)"
-    observed = f"{facts.summary}, values in [{lo:.3g}, {hi:.3g}]"
-    slack = kinds.tolerance(facts.dtype) / 10  # probabilities that rounding left a hair outside [0, 1]
-    if lo < -slack or hi > 1 + slack:
-        return "logits", f"`input` has values from {lo:.3g} to {hi:.3g}, outside [0, 1]", observed, True
-    if channels >= 2 and norm.is_probabilities(kinds.tolerance(facts.dtype)):
-        voxels = norm.rows
-        return (
-            "softmax",
-            f"every voxel's {channels} channel values are non-negative and sum to 1 over dim 1 ({voxels} voxels examined)",
-            f"{observed}, channel sums 1 ± {norm.max_sum_error:.1e}",
-            True,
-        )
-    if lo > 0 and hi < 1 and n >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
-        return "sigmoid", f"{seen} lie strictly inside (0, 1)", observed, not untracked(ctx, "input")
-    return "unit", "", observed, False
-
-
-def _bounded_sample(facts) -> torch.Tensor | None:
-    """The first samples of the batch (facts.sample_view) and, of a large volume, only the first rows
-    along its spatial dimensions: a view of at most ~_SAMPLE elements, with every channel of each voxel
-    kept, so that channel sums stay whole."""
-    sample = facts.sample_view(0)
-    if sample is None or sample.ndim < 3:
-        return sample
-    budget = max(1, _SAMPLE // max(sample.shape[0] * sample.shape[1], 1))  # voxels
-    for dim in range(2, sample.ndim):
-        inner = 1
-        for size in sample.shape[dim + 1:]:
-            inner *= size
-        rows = max(1, budget // inner)
-        if rows >= sample.shape[dim]:
-            break
-        sample = sample.narrow(dim, 0, rows)
-        if budget >= inner:
-            break  # rows * inner voxels fit the budget
-    return sample
-
-
 @check("monai_segmentation")
 def monai_segmentation(
     ctx: CallContext,
     dice: bool = True,
-    logits: str | None = None,
     weight: str | None = None,
     ignore: bool = False,
     bool_target: bool = False,
 ) -> None:
-    """The target's layout against to_onehot_y, its label values, and the prediction against the
-    activation options. dice: the loss has a Dice-family term that scores probabilities (after its
-    sigmoid / softmax / other_act). logits: 'ce' or 'focal' when a term takes raw logits whatever the
-    options. weight: how the loss checks its class weight ('dice', 'ce', 'focal'). ignore: whether
+    """The target's layout against to_onehot_y and its label values (the prediction's kind under the
+    activation options is declared in the rule files). dice: the loss has a Dice-family term whose
+    softmax=True makes an integer prediction raise. weight: how the loss checks its class weight ('dice', 'ce', 'focal'). ignore: whether
     `ignore_index` values are replaced before the one-hot conversion. bool_target: the loss computes
     1 - target, which raises for a bool target that is not one-hot converted (TverskyLoss, HausdorffDTLoss)."""
     inp, tgt = ctx.fact("input"), ctx.fact("target")
@@ -251,7 +157,6 @@ def monai_segmentation(
             expected="a float (or integer) mask",
             torch_raises=True,
         )
-    _prediction(ctx, loss, dice, logits, channels)
 
 
 def _single_channel(ctx: CallContext, loss: str) -> None:
@@ -468,87 +373,6 @@ def _weight(ctx: CallContext, loss: str, weight: str | None, channels: int) -> N
     )
 
 
-def _prediction(ctx: CallContext, loss: str, dice: bool, logits: str | None, channels: int) -> None:
-    """The prediction's kind against what each term of the loss applies to it."""
-    found = _input_kind(ctx, channels)
-    if found is None:
-        return
-    kind, evidence, observed, certain = found
-    act = _activation(ctx, channels)
-    term = _logits_term(ctx, logits, channels)
-    final = {"softmax": "Softmax", "sigmoid": "Sigmoid"}.get(kind, "activation")
-    if term is not None and kind in ("softmax", "sigmoid"):
-        inside, name = term
-        code = "LL301" if kind == "softmax" and inside == "softmax" else "LL305"
-        keep = {"softmax": "softmax=True", "sigmoid": "sigmoid=True"}.get(act or "", "softmax=True (or sigmoid=True)") if dice else ""
-        ctx.emit(
-            code,
-            "input",
-            f"`input` holds {'softmax' if kind == 'softmax' else 'sigmoid'} outputs ({evidence}); {loss}'s {name} expects raw logits",
-            explanation=(
-                f"{loss}'s {name} applies the {inside} itself, so these probabilities are squashed a second time: the "
-                "gradients shrink and the loss cannot approach its minimum."
-                + (" The Dice term's own activation is applied on top as well." if act in ("softmax", "sigmoid") else "")
-            ),
-            fix=f"drop the model's final {final} and pass raw logits"
-            + (f"; keep {keep} on {loss} so that its Dice term still scores probabilities" if dice else f" ({loss} applies the {inside} itself)"),
-            observed=observed,
-            expected="raw logits (any real values)",
-            confidence="strong" if certain else "weak",
-            severity=None if certain else "info",
-        )
-        return
-    if not dice or act == "other":
-        return
-    if act == "softmax" and kind in ("softmax", "sigmoid"):
-        code = "LL301" if kind == "softmax" else "LL305"
-        ctx.emit(
-            code,
-            "input",
-            f"`input` holds {kind} outputs ({evidence}) and {loss} has softmax=True: a second softmax",
-            explanation=(
-                f"softmax=True makes {loss} apply torch.softmax over the channels; on probabilities it flattens every "
-                "voxel towards 1/C, so the Dice term can never reach 0 and its gradients shrink."
-            ),
-            fix=f"softmax=False on {loss} (the model already ends in {final}), or drop the model's final {final} and keep softmax=True",
-            observed=observed,
-            expected="raw logits for softmax=True",
-            confidence="strong" if certain else "weak",
-            severity=None if certain else "info",
-        )
-    elif act == "sigmoid" and kind in ("softmax", "sigmoid"):
-        ctx.emit(
-            "LL305",
-            "input",
-            f"`input` holds {kind} outputs ({evidence}) and {loss} has sigmoid=True: a second sigmoid",
-            explanation=(
-                f"sigmoid=True makes {loss} apply torch.sigmoid; on values in (0, 1) it gives (0.5, 0.73), so the "
-                "prediction can never fall below 0.5 and the Dice term cannot reach 0."
-            ),
-            fix=f"sigmoid=False on {loss} (the model already ends in {final}), or drop the model's final {final} and keep sigmoid=True",
-            observed=observed,
-            expected="raw logits for sigmoid=True",
-            confidence="strong" if certain else "weak",
-            severity=None if certain else "info",
-        )
-    elif act is None and kind == "logits" and not ctx.has("LL714", "softmax"):
-        wanted = "softmax=True" if channels > 1 else "sigmoid=True"
-        ctx.emit(
-            "LL711",
-            "input",
-            f"`input` is raw logits ({evidence}) but {loss} applies no activation (softmax=False, sigmoid=False, other_act=None)",
-            explanation=(
-                f"{ctx.loss.codes['LL711'].why} MONAI computes it without a warning."
-                + (f" Its {term[1]} takes these logits correctly; only the Dice term is wrong." if term is not None else "")
-            ),
-            fix=f"{wanted} on {loss}"
-            + (" (one class per voxel; sigmoid=True for overlapping labels)" if channels > 1 else " (one foreground channel)")
-            + (f"; it applies to the Dice term only, the {term[1]} keeps the logits" if term is not None else ""),
-            observed=observed,
-            expected="probabilities in [0, 1], or an activation option on the loss",
-        )
-
-
 @check("monai_wasserstein")
 def monai_wasserstein(ctx: CallContext) -> None:
     """GeneralizedWassersteinDiceLoss: logits (B, C, ...) with the softmax inside, a label map of B x the
@@ -594,5 +418,3 @@ def monai_wasserstein(ctx: CallContext) -> None:
         return
     if per_sample == voxels:
         _label_values(ctx, loss, channels, False, how=_GATHER)
-    if inp.is_floating:
-        _prediction(ctx, loss, False, "softmax", channels)

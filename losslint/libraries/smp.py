@@ -2,8 +2,9 @@
 
 smp's segmentation losses (DiceLoss, JaccardLoss, TverskyLoss, FocalLoss, LovaszLoss) take a `mode`,
 and what the target must be depends on it; a rule file's formats cannot be conditioned on
-configuration, so the rule files declare only the prediction's layout (N, C, *) and `smp_mode`
-judges the rest from `ctx.config["mode"]`. What smp 0.6.0 does (read from its source and run, see
+configuration, so the rule files declare the prediction's layout (N, C, *) and its kind (by
+from_logits and mode, `kind_by`, judged by the one kind check), and `smp_mode` judges the target from
+`ctx.config["mode"]`. What smp 0.6.0 does (read from its source and run, see
 tests/test_lib_smp.py and the rules' examples):
 
 - binary: prediction (N, 1, *), a {0, 1} mask of the same number of elements, (N, H, W) or
@@ -25,7 +26,6 @@ SoftBCEWithLogitsLoss, SoftCrossEntropyLoss and MCCLoss have no mode: their rule
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import torch
@@ -34,11 +34,8 @@ from ..judging.context import CallContext
 from ..language.domains import parse_domain
 from ..checks import DOMAIN_HINTS, check, raiser
 from ..checks.classification import _one_hot_rows
-from ..checks.value_kinds import BY_DECLARED_KIND
-from ..judging.origin import judge_origin
 
 _MODES = ("binary", "multiclass", "multilabel")
-_SQUASHED = ("softmax", "sigmoid")
 
 
 def _number(value: float) -> str:
@@ -94,75 +91,6 @@ def _domain(ctx: CallContext, domain: str, code: str, raises: bool, explanation:
         torch_raises=raises,
     )
     return True
-
-
-def _prediction(ctx: CallContext, expected: str) -> None:
-    """What the prediction must hold, decided by the loss's configuration: raw logits for a softmax
-    (`logits`) or a sigmoid (`binary_logits`) inside, or `probabilities` (from_logits=False, MCCLoss).
-
-    Under watch() the op that made it is certain (provenance); else the value kind checks decide.
-    """
-    facts = ctx.fact("input")
-    if facts is None or not facts.is_floating or ctx.has("LL605", "input"):
-        return
-    class_dim = 1 if facts.ndim >= 2 else None
-    origin = ctx.origins.get("input")
-    if expected == "probabilities":
-        if origin is not None and origin.kind in _SQUASHED:
-            return  # made by a softmax or a sigmoid: what from_logits=False wants
-        values = ctx.values("input")
-        known = values.value_range if values is not None else None
-        if known is None or known.has_nan or known.has_inf or (0.0 <= known.min and known.max <= 1.0):
-            return
-        ctx.emit(
-            "LL308",
-            "input",
-            f"`input` has values in [{known.min:.3g}, {known.max:.3g}], outside [0, 1]: these are raw logits, "
-            f"and {ctx.loss.name} takes probabilities here"
-            + (" (from_logits=False)" if "from_logits" in ctx.config else ""),
-            explanation=(
-                f"{ctx.loss.name} "
-                + ("applies no sigmoid or softmax with from_logits=False" if "from_logits" in ctx.config else "applies no sigmoid")
-                + ": it multiplies the prediction with the mask as if it were probabilities, so negative values "
-                "and values above 1 give a meaningless score (smp accepts it silently)."
-            ),
-            fix="from_logits=True on the loss (the default), or pass probabilities",
-            observed=f"{facts.summary}, values in [{known.min:.3g}, {known.max:.3g}]",
-            expected="probabilities in [0, 1]",
-            confidence="certain",
-        )
-        return
-    if origin is not None:
-        before = len(ctx.findings)
-        judge_origin(ctx, expected, "input", class_dim)
-        _in_smp_terms(ctx, before, origin)
-        return
-    if ctx.values("input") is None:
-        return
-    BY_DECLARED_KIND[expected](ctx, argument="input", class_dim=class_dim)
-
-
-def _in_smp_terms(ctx: CallContext, before: int, origin) -> None:
-    """judge_origin explains with the catalog's torch wording (BCEWithLogitsLoss, CrossEntropyLoss):
-    say what this smp loss does instead."""
-    inside = "the softmax" if ctx.config.get("mode") == "multiclass" and ctx.loss.name not in ("smp.FocalLoss", "smp.SoftBCEWithLogitsLoss") else "the sigmoid"
-    if ctx.loss.name == "smp.LovaszLoss" and inside == "the sigmoid":
-        inside = "its hinge on raw logits"
-    elif ctx.loss.name == "smp.SoftCrossEntropyLoss":
-        inside = "log_softmax"
-    setting = " (from_logits=True, the default)" if "from_logits" in ctx.config else " (it ignores from_logits)" if ctx.loss.name == "smp.LovaszLoss" else ""
-    for i in range(before, len(ctx.findings)):
-        finding = ctx.findings[i]
-        if finding.code in ("LL301", "LL305") and finding.argument == "input":
-            ctx.findings[i] = dataclasses.replace(
-                finding,
-                explanation=(
-                    f"{ctx.loss.name} applies {inside} itself{setting}: after the model's own {origin.op} the prediction is "
-                    "squashed twice, so its scores stay in a narrow band and the loss cannot reach its minimum "
-                    "(a model built with activation=\"sigmoid\" or \"softmax2d\" returns probabilities, not logits). "
-                    "watch() saw the op that made it, so this is certain rather than read from the values."
-                ),
-            )
 
 
 def _batch(ctx: CallContext, family: str, inp, tgt) -> bool:
@@ -255,8 +183,9 @@ def _class_weights(ctx: CallContext, channels: int) -> None:
 
 @check("smp_mode")
 def smp_mode(ctx: CallContext, family: str) -> None:
-    """smp's mode losses: the target's layout, dtype and values per `mode`, and the prediction's kind
-    per `from_logits`. family: "overlap" (Dice, Jaccard, Tversky), "focal" or "lovasz"."""
+    """smp's mode losses: the target's layout, dtype and values per `mode` (the prediction's kind per
+    `from_logits` and `mode` is declared in the rule files). family: "overlap" (Dice, Jaccard,
+    Tversky), "focal" or "lovasz"."""
     mode = ctx.config.get("mode")
     inp, tgt = ctx.fact("input"), ctx.fact("target")
     if mode not in _MODES or inp is None or tgt is None or ctx.format is None or inp.ndim < 2:
@@ -292,13 +221,6 @@ def smp_mode(ctx: CallContext, family: str) -> None:
         )
     judge = {"binary": _binary, "multiclass": _multiclass, "multilabel": _multilabel}[mode]
     judge(ctx, family, inp, tgt)
-    from_logits = True if family == "lovasz" else ctx.config.get("from_logits", True) is not False
-    if not from_logits:
-        _prediction(ctx, "probabilities")
-    elif mode == "multiclass" and family != "focal":
-        _prediction(ctx, "logits")
-    else:
-        _prediction(ctx, "binary_logits")
 
 
 def _mask_values(ctx: CallContext, family: str) -> None:
@@ -562,8 +484,6 @@ def _multiclass(ctx: CallContext, family: str, inp, tgt) -> None:
 @check("smp_soft_bce")
 def smp_soft_bce(ctx: CallContext) -> None:
     """SoftBCEWithLogitsLoss: torch's binary_cross_entropy_with_logits on (1 - y) * s + y * (1 - s)."""
-    if "input" in ctx.origins:
-        _in_smp_terms(ctx, 0, ctx.origins["input"])
     inp, tgt = ctx.fact("input"), ctx.fact("target")
     if inp is None or tgt is None:
         return
@@ -604,8 +524,6 @@ def smp_soft_bce(ctx: CallContext) -> None:
 @check("smp_soft_ce")
 def smp_soft_ce(ctx: CallContext) -> None:
     """SoftCrossEntropyLoss: log_softmax over `dim`, then gather() at the class indices."""
-    if "input" in ctx.origins:
-        _in_smp_terms(ctx, 0, ctx.origins["input"])
     smoothing = ctx.config.get("smooth_factor")
     if smoothing is None:
         ctx.emit(
@@ -727,4 +645,3 @@ def smp_mcc(ctx: CallContext) -> None:
             torch_raises=True,
         )
     _domain(ctx, "[0, 1]", "LL402", False, "MCCLoss counts true/false positives as products with the mask: other values give a meaningless (often NaN) loss.")
-    _prediction(ctx, "probabilities")
