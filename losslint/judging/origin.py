@@ -110,4 +110,6 @@ def why_for(ctx: CallContext, code: str, raw: bool = False) -> str:
     """The catalog's reason for `code`, or one that holds for every loss where it names another loss."""
     why = ctx.loss.codes[code].why
     named = [name for name in ("CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "BCELoss", "KLDivLoss") if name in why]
-    return why if not named or ctx.loss.name in named else _NEUTRAL_WHY_RAW if raw else _NEUTRAL_WHY
+    # The loss at hand may be named in short ("NLL of probabilities is negative" speaks of NLLLoss).
+    own = ctx.loss.name in named or ctx.loss.name.removesuffix("Loss") in why
+    return why if not named or own else _NEUTRAL_WHY_RAW if raw else _NEUTRAL_WHY
