@@ -10,6 +10,8 @@ warm-up of 300 steps). Variants, one step each:
 - attach(): `losslint.attach(criterion)`;
 - watch(): the same step inside `losslint.watch()` (the watch is entered around each round's steps,
   the same watch object every round, as the Lightning and Trainer callbacks do around steps);
+- watch() per step: the same watch entered and left around every step, as the Lightning and Trainer
+  callbacks do (`integrations/training.py`);
 - and each hook again with `Policy(every=0)` (values on the first 10 calls only): its steady state is
   the counted call alone, the hot path every step takes. The default policy's figure minus this one
   is the values sample (1 call in 100), spread over the calls.
@@ -59,11 +61,29 @@ def _loop(head: nn.Module, criterion: nn.Module, batches: list) -> object:
     return steps
 
 
+def _loop_entering(head: nn.Module, criterion: nn.Module, batches: list, context) -> object:
+    """`_loop`'s steps, with `context` entered and left around each step (the callbacks' way)."""
+    position = [0]
+
+    def steps(n: int) -> None:
+        at = position[0]
+        for _ in range(n):
+            x, y = batches[at % POOL]
+            at += 1
+            with context:
+                loss = criterion(head(x), y)
+                loss.backward()
+        position[0] = at
+        head.zero_grad(set_to_none=True)
+
+    return steps
+
+
 def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, object]:
     torch.manual_seed(0)
     batches = _batches()
     variants: dict[str, tuple] = {}
-    for name in ("plain", "empty", "attach", "watch", "attach_hot", "watch_hot"):
+    for name in ("plain", "empty", "attach", "watch", "attach_hot", "watch_hot", "watch_step"):
         head, criterion = nn.Linear(FEATURES, CLASSES), nn.CrossEntropyLoss()
         context = None
         if name == "empty":
@@ -76,6 +96,9 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
             losslint.attach(criterion, action="collect", policy=Policy(every=0))
         elif name == "watch_hot":
             context = losslint.watch(action="collect", policy=Policy(every=0))
+        if name == "watch_step":
+            variants[name] = (_loop_entering(head, criterion, batches, losslint.watch(action="collect")), None)
+            continue
         variants[name] = (_loop(head, criterion, batches), context)
 
     def run(name: str, n: int) -> float:
@@ -109,6 +132,7 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
     watch = in_e([w - p for w, p in zip(per_round["watch"], per_round["plain"])])
     attach_hot = in_e([a - e for a, e in zip(per_round["attach_hot"], per_round["empty"])])
     watch_hot = in_e([w - p for w, p in zip(per_round["watch_hot"], per_round["plain"])])
+    watch_step = in_e([w - p for w, p in zip(per_round["watch_step"], per_round["plain"])])
     return {
         "E_us": unit * 1e6,
         "E_spread_us": (lambda q: (q[2] - q[0]) * 1e6)(statistics.quantiles(e_rounds, n=4)),
@@ -119,6 +143,7 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
         "watch_spread_E": watch[1],
         "attach_hot_E": attach_hot[0],
         "watch_hot_E": watch_hot[0],
+        "watch_step_E": watch_step[0],
         "rounds": rounds,
         "calls": calls,
     }
@@ -143,6 +168,8 @@ def lines(result: dict[str, object]) -> list[str]:
         f"({r['attach_hot_E'] * r['E_us']:.1f} us), watch() {r['watch_hot_E']:.2f} E ({r['watch_hot_E'] * r['E_us']:.1f} us); "
         f"the values sample, spread: {(r['attach_E'] - r['attach_hot_E']) * r['E_us']:.1f} and "
         f"{(r['watch_E'] - r['watch_hot_E']) * r['E_us']:.1f} us a call",
+        f"  watch() entered and left around each step (the callbacks' way) {r['watch_step_E']:.2f} E "
+        f"({r['watch_step_E'] * r['E_us']:.1f} us a step over no hook)",
     ]
 
 

@@ -72,6 +72,35 @@ def test_someone_elses_wrapper_is_left_in_place_and_ours_passes_through():
         F.cross_entropy = original
 
 
+def test_a_watch_entered_again_puts_back_the_same_wrappers_unless_a_function_was_replaced_in_between():
+    """The callbacks enter a watch around every step: the second install reuses the first's wrappers
+    (compiled code guarded on them is not recompiled), and a function replaced between two watches is
+    wrapped as it now is, then restored to the replacement."""
+    original = F.mse_loss
+    with losslint.watch(action="collect"):
+        first = snapshot()
+    with losslint.watch(action="collect"):
+        assert snapshot() == first
+    calls = []
+
+    def replaced(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    try:
+        F.mse_loss = replaced
+        with losslint.watch(action="collect") as w:
+            assert F.mse_loss is not replaced and F.mse_loss.__losslint_original__ is original
+            F.mse_loss(torch.zeros(4, 1), torch.zeros(4))
+        assert calls and [r.codes for r in w.reports] == [["LL205"]]  # the replacement ran, and the call was judged
+        assert F.mse_loss is replaced
+    finally:
+        F.mse_loss = original
+    with losslint.watch(action="collect"):
+        assert F.mse_loss is not replaced and F.mse_loss.__losslint_original__ is original
+    assert F.mse_loss is original and not intercept.installed()
+
+
 def test_other_threads_pass_straight_through_and_keep_the_wrappers_alive():
     logits, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
     entered, release = threading.Event(), threading.Event()

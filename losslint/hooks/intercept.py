@@ -65,16 +65,17 @@ ORIGINAL: dict[object, object] = {}
 
 
 class _Patch:
-    __slots__ = ("owner", "name", "previous", "had_own", "wrapper", "retired")
+    __slots__ = ("owner", "own", "name", "previous", "had_own", "wrapper", "retired")
 
     def __init__(self, owner: Any, name: str) -> None:
         self.owner, self.name, self.wrapper = owner, name, None
-        self.had_own = name in vars(owner)
-        self.previous = vars(owner)[name] if self.had_own else None
+        self.own = vars(owner)  # a live view of the owner's attributes (a module's dict, a class's proxy)
+        self.had_own = name in self.own
+        self.previous = self.own[name] if self.had_own else None
         self.retired = False
 
     def restore(self) -> None:
-        current = vars(self.owner).get(self.name)
+        current = self.own.get(self.name)
         if current is not self.wrapper:
             return  # someone wrapped it over ours: leave theirs, ours only passes through from now on
         ORIGINAL.pop(self.wrapper, None)
@@ -106,17 +107,29 @@ def _producers() -> list[tuple[Any, str, Callable]]:
     return found
 
 
+# `_losses` of the last registry asked, by its identity and size: the Lightning and Trainer callbacks
+# enter a watch around every step, and the registry's losses do not change between steps.
+_losses_cache: tuple[tuple[int, int], object, list] | None = None
+
+
 def _losses(registry) -> list[tuple[str, Callable]]:
     """(loss name, functional) of the registry's losses that are attributes of torch.nn.functional."""
-    found = []
+    global _losses_cache
+    key = (id(registry), len(registry.losses))
+    cached = _losses_cache
+    if cached is not None and cached[0] == key and cached[1] is registry:
+        return cached[2]
+    found, seen = [], set()
     for spec in registry.losses.values():
         func = spec.functional
         func = getattr(func, "__losslint_original__", func)
         if func is not None and getattr(func, "__module__", None) == "torch.nn.functional":
             name = getattr(func, "__name__", None)
             current = vars(F).get(name) if name else None
-            if current is not None and getattr(current, "__losslint_original__", current) is func and all(f is not func for _, f in found):
+            if current is not None and getattr(current, "__losslint_original__", current) is func and id(func) not in seen:
+                seen.add(id(func))
                 found.append((spec.name, func))  # once each, even if two rules named the same functional
+    _losses_cache = (key, registry, found)
     return found
 
 
@@ -126,6 +139,8 @@ def enter(registry) -> None:
     with _lock:
         _users += 1
         if _users > 1:
+            return
+        if _reinstall(registry):
             return
         try:
             # torch's warnings keep the user's line: their stacklevel passes over the wrappers.
@@ -151,6 +166,52 @@ def enter(registry) -> None:
             _uninstall()
             _users -= 1
             raise
+        _remember_installed(registry)
+
+
+# What the last full install put in place, to put back at the next first watch when nothing it
+# looked at changed: the Lightning and Trainer callbacks enter a watch around every step, and the
+# full install asks the registry, the libraries and every attribute again (about 25 µs a step).
+# (key, [(owner, name, what getattr gave, what the owner held itself or None, patch), ...])
+_installed_last: tuple[tuple, list] | None = None
+
+
+def _install_key(registry) -> tuple:
+    # The registry's losses and the imported modules decide what is wrapped (`_losses`, `loss_targets`).
+    return (id(registry), len(registry.losses), len(sys.modules))
+
+
+def _remember_installed(registry) -> None:
+    global _installed_last
+    entries = []
+    for patch in _patches:
+        made = _MADE.get((id(patch.owner), patch.name))
+        if made is None or made[2] is not patch:
+            _installed_last = None
+            return
+        entries.append((patch.owner, patch.name, made[0], patch.previous, patch))
+    _installed_last = (_install_key(registry), entries)
+
+
+def _reinstall(registry) -> bool:
+    """Put the last install's wrappers back when every attribute holds what it held then; else
+    nothing is touched and the full install runs."""
+    last = _installed_last
+    if last is None or last[0] != _install_key(registry):
+        return False
+    entries = last[1]
+    for owner, name, current, previous, patch in entries:
+        # What the owner holds itself is what it held (None: nothing then, nothing now), and what the
+        # name gives is what it gave: then the patch's record of what to restore still holds.
+        if patch.own.get(name) is not previous or getattr(owner, name) is not current:
+            return False
+    for owner, name, _, _, patch in entries:
+        patch.retired = False
+        wrapper = patch.wrapper
+        ORIGINAL[wrapper] = wrapper.__losslint_original__
+        setattr(owner, name, wrapper)
+        _patches.append(patch)
+    return True
 
 
 def leave() -> None:
