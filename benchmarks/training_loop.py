@@ -10,8 +10,8 @@ warm-up of 300 steps). Variants, one step each:
 - attach(): `losslint.attach(criterion)`;
 - watch(): the same step inside `losslint.watch()` (the watch is entered around each round's steps,
   the same watch object every round, as the Lightning and Trainer callbacks do around steps);
-- watch() per step: the same watch entered and left around every step, as the Lightning and Trainer
-  callbacks do (`integrations/training.py`);
+- the callbacks' session: the Lightning and Trainer callbacks' `TrainingSession` (one watch, entered
+  and left around every step; `integrations/training.py`), entered and left around each step here;
 - and each hook again with `Policy(every=0)` (values on the first 10 calls only): its steady state is
   the counted call alone, the hot path every step takes. The default policy's figure minus this one
   is the values sample (1 call in 100), spread over the calls.
@@ -61,6 +61,21 @@ def _loop(head: nn.Module, criterion: nn.Module, batches: list) -> object:
     return steps
 
 
+class _Session:
+    """The callbacks' `TrainingSession` as a context manager: entered and left around a step."""
+
+    def __init__(self) -> None:
+        from losslint.integrations.training import TrainingSession
+
+        self.session = TrainingSession(action="collect")
+
+    def __enter__(self) -> None:
+        self.session.enter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.leave()
+
+
 def _loop_entering(head: nn.Module, criterion: nn.Module, batches: list, context) -> object:
     """`_loop`'s steps, with `context` entered and left around each step (the callbacks' way)."""
     position = [0]
@@ -97,7 +112,7 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
         elif name == "watch_hot":
             context = losslint.watch(action="collect", policy=Policy(every=0))
         if name == "watch_step":
-            variants[name] = (_loop_entering(head, criterion, batches, losslint.watch(action="collect")), None)
+            variants[name] = (_loop_entering(head, criterion, batches, _Session()), None)
             continue
         variants[name] = (_loop(head, criterion, batches), context)
 
@@ -168,7 +183,7 @@ def lines(result: dict[str, object]) -> list[str]:
         f"({r['attach_hot_E'] * r['E_us']:.1f} us), watch() {r['watch_hot_E']:.2f} E ({r['watch_hot_E'] * r['E_us']:.1f} us); "
         f"the values sample, spread: {(r['attach_E'] - r['attach_hot_E']) * r['E_us']:.1f} and "
         f"{(r['watch_E'] - r['watch_hot_E']) * r['E_us']:.1f} us a call",
-        f"  watch() entered and left around each step (the callbacks' way) {r['watch_step_E']:.2f} E "
+        f"  the Lightning and Trainer callbacks' session, entered and left around each step: {r['watch_step_E']:.2f} E "
         f"({r['watch_step_E'] * r['E_us']:.1f} us a step over no hook)",
     ]
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 import losslint
+from losslint.hooks import intercept
 
 if os.environ.get("LOSSLINT_REQUIRE_INTEGRATION"):
     import accelerate  # noqa: F401 - the Trainer needs it
@@ -92,9 +93,11 @@ def test_signed_multi_labels_are_reported_once_per_epoch_and_evaluation(tmp_path
     # (Which file inside transformers is transformers' own layout: only the package is pinned.)
     assert "(computed inside " in texts[0] and "/transformers/" in texts[0]
     assert not [w for w in recwarn if issubclass(w.category, losslint.LossLintWarning)]
+    assert not intercept.installed()  # the wrappers kept for the run's steps went at its end
     t.evaluate()
     assert len(hf_log) == 1  # evaluation found nothing new
     assert torch._C._len_torch_function_stack() == 0
+    assert not intercept.installed()
 
 
 def test_padding_with_minus_one_is_stopped_before_torch_sees_it(tmp_path):

@@ -84,6 +84,9 @@ def test_findings_are_reported_once_at_the_end_of_the_epoch(lightning_log, recwa
     assert not [w for w in recwarn if issubclass(w.category, losslint.LossLintWarning)]
     assert {tuple(r.codes) for r in callback.reports} == {("LL301",)}
     assert torch._C._len_torch_function_stack() == 0  # nothing left on the mode stack
+    from losslint.hooks import intercept
+
+    assert not intercept.installed()  # the wrappers kept for the run's steps went at teardown
 
 
 def test_metrics_are_logged_with_the_epoch():
@@ -109,6 +112,9 @@ def test_a_call_torch_would_reject_stops_the_run_with_the_report(lightning_log):
     assert info.value.report.location.endswith("test_lightning.py:37")
     assert "losslint stopped this CrossEntropyLoss call before it ran" in "".join(info.value.__notes__)
     assert torch._C._len_torch_function_stack() == 0  # on_exception left the watch
+    from losslint.hooks import intercept
+
+    assert not intercept.installed()  # and restored the wrappers
 
 
 def test_lightning_is_imported_only_by_the_integration():
