@@ -9,7 +9,6 @@ library the same way; they skip where it is not installed, and fail instead unde
 LOSSLINT_REQUIRE_INTEGRATION=1 (CI installs the `integration` extra).
 """
 
-import os
 
 import pytest
 

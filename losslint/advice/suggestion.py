@@ -26,7 +26,7 @@ from ..judging.engine import Checker
 from ..evidence.facts import describe_value
 from ..judging.findings import Finding
 from ..language.registry import CompiledLoss, Registry
-from ..language.vocabulary import PREDICTION_KINDS, PREDICTION_TASKS, REGRESSION_PREDICTION, TARGET_KINDS, TARGET_TASKS, TASKS, prediction_words
+from ..language.vocabulary import PREDICTION_TASKS, REGRESSION_PREDICTION, TARGET_KINDS, TARGET_TASKS, TASKS, prediction_words
 
 # Codes whose fix is a mechanical dtype change that check() itself writes as code (`target.long()`).
 _DTYPE_CODES = ("LL101", "LL102", "LL103", "LL104", "LL105")

@@ -299,7 +299,7 @@ def softmax_for_multi_label(ctx: CallContext, class_dim: int = 1) -> None:
         f"{multi} target rows have 2 to {most} positives; expected independent per-class probabilities (sigmoid)",
         explanation=(
             "Softmax makes the classes compete for one unit of probability: a row with k positives can put at "
-            f"most 1/k on each, so BCELoss keeps penalizing a correct prediction. A multi-label target needs "
+            "most 1/k on each, so BCELoss keeps penalizing a correct prediction. A multi-label target needs "
             "one independent sigmoid per class."
         ),
         fix="loss(torch.sigmoid(logits), target), or better nn.BCEWithLogitsLoss()(logits, target)",

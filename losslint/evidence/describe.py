@@ -153,7 +153,7 @@ def describe_prediction(value: object) -> Description:
         if bool(((row_norms - 1).abs() <= 10 * tol).all()) and vr.min < 0:
             return Description(kind="embeddings", evidence=f"every row has L2 norm 1 ({rows}): normalized feature vectors", **made)
         if vr.min >= 0 and vr.max <= 1 and facts.numel >= kinds.MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
-            return Description(kind="probabilities", evidence=f"every value lies in [0, 1] and rows do not sum to 1: sigmoid outputs", **made)
+            return Description(kind="probabilities", evidence="every value lies in [0, 1] and rows do not sum to 1: sigmoid outputs", **made)
         return Description(
             kind="logits", evidence=f"{spread}, rows not normalized", alternatives=("embeddings",), **made
         )

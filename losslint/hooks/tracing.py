@@ -28,7 +28,6 @@ import os
 import sys
 import threading
 import warnings
-import weakref
 from typing import Any
 
 import torch

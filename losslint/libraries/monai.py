@@ -113,7 +113,7 @@ def monai_segmentation(
                 f"`target` already has {channels} channels {list(tgt.shape)} (one per class) but to_onehot_y=True: "
                 f"{loss} would one-hot it a second time",
                 explanation=(
-                    f"to_onehot_y=True expects a label map with one channel (B, 1, H, W[, D]); MONAI's one_hot raises "
+                    "to_onehot_y=True expects a label map with one channel (B, 1, H, W[, D]); MONAI's one_hot raises "
                     "'labels should have a channel with length equal to one' for a target of C channels."
                 ),
                 fix=f"to_onehot_y=False on {loss} (the target is already one-hot), or pass the label map before its AsDiscrete(to_onehot=...)",
