@@ -26,6 +26,7 @@ each figure is the interquartile range of the per-round differences, in E.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -44,23 +45,6 @@ def _batches(seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
     return [(torch.randn(BATCH, FEATURES, generator=gen), torch.randint(0, CLASSES, (BATCH,), generator=gen)) for _ in range(POOL)]
 
 
-def _loop(head: nn.Module, criterion: nn.Module, batches: list) -> object:
-    """`steps(n)`: n training steps, forward and backward, each on the next batch of the pool."""
-    position = [0]
-
-    def steps(n: int) -> None:
-        at = position[0]
-        for _ in range(n):
-            x, y = batches[at % POOL]
-            at += 1
-            loss = criterion(head(x), y)  # the call site: one line, as in a training loop
-            loss.backward()
-        position[0] = at
-        head.zero_grad(set_to_none=True)
-
-    return steps
-
-
 class _Session:
     """The callbacks' `TrainingSession` as a context manager: entered and left around a step."""
 
@@ -76,17 +60,20 @@ class _Session:
         self.session.leave()
 
 
-def _loop_entering(head: nn.Module, criterion: nn.Module, batches: list, context) -> object:
-    """`_loop`'s steps, with `context` entered and left around each step (the callbacks' way)."""
+def _loop(head: nn.Module, criterion: nn.Module, batches: list, around=None) -> object:
+    """`steps(n)`: n training steps, forward and backward, each on the next batch of the pool, each
+    inside `around` (the callbacks' session) or inside a context that does nothing: every variant runs
+    the same loop, so their differences are the hooks' alone."""
     position = [0]
+    around = around if around is not None else contextlib.nullcontext()
 
     def steps(n: int) -> None:
         at = position[0]
         for _ in range(n):
             x, y = batches[at % POOL]
             at += 1
-            with context:
-                loss = criterion(head(x), y)
+            with around:
+                loss = criterion(head(x), y)  # the call site: one line, as in a training loop
                 loss.backward()
         position[0] = at
         head.zero_grad(set_to_none=True)
@@ -112,7 +99,7 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
         elif name == "watch_hot":
             context = losslint.watch(action="collect", policy=Policy(every=0))
         if name == "watch_step":
-            variants[name] = (_loop_entering(head, criterion, batches, _Session()), None)
+            variants[name] = (_loop(head, criterion, batches, _Session()), None)
             continue
         variants[name] = (_loop(head, criterion, batches), context)
 
