@@ -1,0 +1,258 @@
+"""The producer x target x loss matrix for library losses whose own switches decide what the input is.
+
+The same discipline as tests/contract_matrix.py (torch's losses): every cell is one call, a segmentation
+head's output made by a *producer* (raw logits, a softmax over the classes, a sigmoid, a softmax over
+the wrong dim, a ReLU, a log_softmax), a target in a layout the loss documents, and one loss
+configuration. The verdict comes from the library's documented contract, written here as data
+(`CONTRACTS`, each entry with the docstring sentence of the installed release it comes from: MONAI
+1.6.1, kornia 0.9), never from what losslint says:
+
+- "raise": the library rejects the call (found by running it, forward only);
+- "misuse": the library computes a value, but the call breaks the documented contract;
+- "ok": the call is what the documentation describes.
+
+Every target here is one the loss documents (MONAI: a label map (N, 1, H, W) with to_onehot_y=True, or
+one channel per class (N, C, H, W); kornia: int64 class indices (N, H, W)), so a verdict is decided by
+the prediction's kind against the kind the configuration's switches (sigmoid=, softmax=, use_softmax)
+make the loss expect. `measure()` counts as contract_matrix.measure() does. Run it as a script:
+
+    PYTHONPATH=$PWD python tests/library_contract_matrix.py [-v]
+"""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn as nn
+
+from contract_matrix import Cell, Figures, _torch_raises
+
+N, C, H, W = 4, 3, 8, 8  # a small batch of 8x8 maps over three classes
+
+# ---- producers: what a segmentation head's output holds -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Producer:
+    name: str
+    kind: str  # the kind of the values, in contract_matrix.KIND_WORDS' words
+    make: Callable[[torch.Generator], torch.Tensor]
+
+
+def _logits(g: torch.Generator) -> torch.Tensor:
+    return torch.randn(N, C, H, W, generator=g) * 2
+
+
+PRODUCERS = [
+    Producer("raw logits", "logits", _logits),
+    Producer("softmax over the classes", "probabilities", lambda g: _logits(g).softmax(1)),
+    Producer("sigmoid", "element_probabilities", lambda g: _logits(g).sigmoid()),
+    Producer("softmax over the batch dim", "wrong_dim", lambda g: _logits(g).softmax(0)),
+    Producer("softmax over the width", "wrong_dim", lambda g: _logits(g).softmax(-1)),
+    Producer("relu", "rectified", lambda g: _logits(g).relu()),
+    Producer("log_softmax", "log_probabilities", lambda g: _logits(g).log_softmax(1)),
+]
+
+# ---- targets: the layouts each library documents, with the option that layout needs ---------------
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    make: Callable[[torch.Generator], torch.Tensor]
+    options: dict  # what the loss must be told for this layout (MONAI's to_onehot_y)
+
+
+def _labels(g: torch.Generator, *shape: int) -> torch.Tensor:
+    return torch.randint(0, C, shape, generator=g)
+
+
+def _ignored(g: torch.Generator) -> torch.Tensor:
+    t = _labels(g, N, H, W)
+    return torch.where(torch.rand(N, H, W, generator=g) < 0.2, torch.full_like(t, -100), t)
+
+
+MONAI_TARGETS = [
+    # "target: the shape should be BNH[WD] or B1H[WD]"; to_onehot_y: "whether to convert the `target`
+    # into the one-hot format, using the number of classes inferred from `input`".
+    Target("label map (N, 1, H, W) int64, to_onehot_y=True", lambda g: _labels(g, N, 1, H, W), {"to_onehot_y": True}),
+    Target("label map (N, 1, H, W) float, to_onehot_y=True", lambda g: _labels(g, N, 1, H, W).float(), {"to_onehot_y": True}),
+    Target("one-hot (N, C, H, W) float", lambda g: nn.functional.one_hot(_labels(g, N, H, W), C).permute(0, 3, 1, 2).float(), {}),
+]
+KORNIA_TARGETS = [
+    # "target: labels torch.Tensor with shape (N, H, W) where each value is 0 <= targets[i] <= C-1";
+    # ignore_index: entries with this value (default -100) are left out.
+    Target("class indices (N, H, W) int64", lambda g: _labels(g, N, H, W), {}),
+    Target("class indices (N, H, W) int64, -100 ignored", _ignored, {}),
+]
+
+# ---- contracts: what each configuration's documentation says its input is --------------------------
+
+# Kinds a loss that takes the softmax (or log_softmax) over the classes itself computes the same value
+# on: a log_softmax is the logits shifted per pixel, and softmax(x - c) = softmax(x).
+LOGITS_UP_TO_SHIFT = frozenset({"logits", "log_probabilities"})
+# A loss that applies a sigmoid element by element: nothing but the raw logits gives the intended value.
+LOGITS = frozenset({"logits"})
+# A loss that scores the values as they are: probabilities for each class, a softmax's or a sigmoid's.
+PROBABILITIES = frozenset({"probabilities", "element_probabilities"})
+# Two terms that want different things of one input (a Dice term with no activation scores
+# probabilities, a cross-entropy or focal term applies its own): no input meets both.
+NOTHING: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Contract:
+    library: str  # "monai" or "kornia": which targets it documents
+    make: Callable[..., nn.Module]  # called with the target's options
+    inputs: frozenset[str]  # producer kinds the documented input admits
+
+
+def _monai(name: str, **config) -> Callable[..., nn.Module]:
+    def make(**options) -> nn.Module:
+        import monai.losses
+
+        return getattr(monai.losses, name)(**config, **options)
+
+    return make
+
+
+def _kornia(name: str, **config) -> Callable[..., nn.Module]:
+    def make(**options) -> nn.Module:
+        import kornia.losses
+
+        return getattr(kornia.losses, name)(**config, **options)
+
+    return make
+
+
+# MONAI DiceLoss: "Note that axis N of `input` is expected to be logits or probabilities for each class,
+# if passing logits as input, must set `sigmoid=True` or `softmax=True`, or specifying `other_act`."
+# sigmoid: "if True, apply a sigmoid function to the prediction"; softmax: "if True, apply a softmax
+# function to the prediction". GeneralizedDiceLoss documents the same three options in the same words.
+#
+# DiceCELoss: sigmoid / softmax are "only used by the `DiceLoss`, don't need to specify activation
+# function for `CrossEntropyLoss` and `BCEWithLogitsLoss`" (its ce() "Compute CrossEntropy loss for the
+# input logits"): the input is logits whatever the Dice options; with C > 1 the cross-entropy is
+# CrossEntropyLoss, which a per-pixel shift leaves unchanged, and so does softmax=True's Dice term;
+# sigmoid=True's Dice term is not.
+#
+# DiceFocalLoss.forward: "input: ... The input should be the original logits due to the restriction of
+# ``monai.losses.FocalLoss``", and its FocalLoss is built without use_softmax: a sigmoid focal term,
+# which only raw logits feed as intended, whatever sigmoid= / softmax= do for the Dice term.
+#
+# FocalLoss.forward: "The input should be the original logits since it will be transformed by a
+# sigmoid/softmax in the forward function"; use_softmax: "If True, softmax is used. If False, sigmoid is
+# used." (softmax_focal_loss takes input.log_softmax(1): a per-pixel shift leaves it unchanged.)
+#
+# kornia focal_loss: "``pred`` holds logits ``(B, C, *)`` and the softmax over dim 1 is taken inside";
+# dice_loss: "``pred`` and ``target`` are those of focal_loss (logits with the softmax taken inside, int64
+# class indices ...)"; tversky_loss: "logits ``(B, C, H, W)`` with the softmax taken inside". Each takes a
+# softmax or log_softmax over dim 1, which a per-pixel shift leaves unchanged.
+CONTRACTS: dict[str, Contract] = {
+    "monai DiceLoss(sigmoid=True)": Contract("monai", _monai("DiceLoss", sigmoid=True), LOGITS),
+    "monai DiceLoss(softmax=True)": Contract("monai", _monai("DiceLoss", softmax=True), LOGITS_UP_TO_SHIFT),
+    "monai DiceLoss()": Contract("monai", _monai("DiceLoss"), PROBABILITIES),
+    "monai GeneralizedDiceLoss(softmax=True)": Contract("monai", _monai("GeneralizedDiceLoss", softmax=True), LOGITS_UP_TO_SHIFT),
+    "monai GeneralizedDiceLoss(sigmoid=True)": Contract("monai", _monai("GeneralizedDiceLoss", sigmoid=True), LOGITS),
+    "monai GeneralizedDiceLoss()": Contract("monai", _monai("GeneralizedDiceLoss"), PROBABILITIES),
+    "monai DiceCELoss(softmax=True)": Contract("monai", _monai("DiceCELoss", softmax=True), LOGITS_UP_TO_SHIFT),
+    "monai DiceCELoss(sigmoid=True)": Contract("monai", _monai("DiceCELoss", sigmoid=True), LOGITS),
+    "monai DiceCELoss()": Contract("monai", _monai("DiceCELoss"), NOTHING),
+    "monai DiceFocalLoss(softmax=True)": Contract("monai", _monai("DiceFocalLoss", softmax=True), LOGITS),
+    "monai DiceFocalLoss(sigmoid=True)": Contract("monai", _monai("DiceFocalLoss", sigmoid=True), LOGITS),
+    "monai DiceFocalLoss()": Contract("monai", _monai("DiceFocalLoss"), NOTHING),
+    "monai FocalLoss()": Contract("monai", _monai("FocalLoss"), LOGITS),
+    "monai FocalLoss(use_softmax=True)": Contract("monai", _monai("FocalLoss", use_softmax=True), LOGITS_UP_TO_SHIFT),
+    "kornia FocalLoss(alpha=0.5, reduction='mean')": Contract("kornia", _kornia("FocalLoss", alpha=0.5, reduction="mean"), LOGITS_UP_TO_SHIFT),
+    "kornia DiceLoss()": Contract("kornia", _kornia("DiceLoss"), LOGITS_UP_TO_SHIFT),
+    "kornia TverskyLoss(alpha=0.5, beta=0.5)": Contract("kornia", _kornia("TverskyLoss", alpha=0.5, beta=0.5), LOGITS_UP_TO_SHIFT),
+}
+
+TARGETS = {"monai": MONAI_TARGETS, "kornia": KORNIA_TARGETS}
+
+KIND_WORDS = {
+    "logits": "raw logits",
+    "probabilities": "a softmax over the classes",
+    "element_probabilities": "a sigmoid's probabilities",
+    "wrong_dim": "a softmax over a dim that is not the classes",
+    "rectified": "a ReLU's output",
+    "log_probabilities": "log-probabilities (log_softmax)",
+}
+
+
+def contract_verdict(loss: str, producer: Producer) -> tuple[str, str]:
+    """'ok' or 'misuse' from the documented contract, with the reason. Every target is documented."""
+    c = CONTRACTS[loss]
+    if producer.kind in c.inputs:
+        return "ok", ""
+    if not c.inputs:
+        return "misuse", "no input meets both terms: the Dice term scores probabilities, the other applies its own activation"
+    return "misuse", f"input is {KIND_WORDS[producer.kind]}; {loss} documents otherwise"
+
+
+# ---- running ----------------------------------------------------------------------------------------
+
+
+def cells(losses=None, producers=None):
+    import losslint
+
+    g = torch.Generator()
+    for loss_name, contract in CONTRACTS.items():
+        if losses and loss_name not in losses:
+            continue
+        for producer in PRODUCERS:
+            if producers and producer.name not in producers:
+                continue
+            for target in TARGETS[contract.library]:
+                g.manual_seed(zlib.crc32(f"{producer.name}/{target.name}".encode()))
+                x = producer.make(g)
+                t = target.make(g)
+                module = contract.make(**target.options)
+                error = _torch_raises(module, x, t)
+                verdict, reason = ("raise", "") if error else contract_verdict(loss_name, producer)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    report = losslint.check(module, x, t)
+                serious = [f for f in report.findings if f.severity in ("warning", "error")]
+                yield Cell(
+                    loss_name, producer.name, target.name, verdict, reason, error,
+                    flagged=bool(serious),
+                    predicted_raise=any(f.torch_raises for f in report.findings),
+                    findings=[f"{f.severity}[{f.code}]" for f in report.findings],
+                )
+
+
+def measure(**selection) -> Figures:
+    all_cells = list(cells(**selection))
+    misuse = [c for c in all_cells if c.verdict == "misuse"]
+    ok = [c for c in all_cells if c.verdict == "ok"]
+    return Figures(
+        misuse=len(misuse),
+        flagged=sum(c.flagged for c in misuse),
+        ok=len(ok),
+        false_alarms=[c for c in ok if c.flagged],
+        raises=sum(c.verdict == "raise" for c in all_cells),
+        raise_mismatches=[c for c in all_cells if c.predicted_raise != (c.verdict == "raise")],
+        missed=[c for c in misuse if not c.flagged],
+    )
+
+
+if __name__ == "__main__":
+    import sys
+    from collections import Counter
+
+    figures = measure()
+    print(figures)
+    if "-v" in sys.argv:
+        for c in figures.false_alarms:
+            print("FALSE ALARM", c)
+        for c in figures.raise_mismatches:
+            print("RAISE", c)
+        for c in figures.missed:
+            print("MISSED", c)
+    print("missed by loss:", dict(Counter(c.loss for c in figures.missed)))
+    print("missed by producer:", dict(Counter(c.producer for c in figures.missed)))
