@@ -90,6 +90,16 @@ KORNIA_TARGETS = [
     Target("class indices (N, H, W) int64, -100 ignored", _ignored, {}),
 ]
 
+SMP_MULTICLASS_TARGETS = [
+    # "y_true - torch.Tensor of shape (N, H, W) or (N, C, H, W)": (N, H, W) class indices in multiclass mode.
+    Target("class map (N, H, W) int64", lambda g: _labels(g, N, H, W), {}),
+]
+SMP_MULTILABEL_TARGETS = [
+    # multilabel mode: a {0, 1} mask per channel, (N, C, H, W).
+    Target("one-hot (N, C, H, W) float", lambda g: nn.functional.one_hot(_labels(g, N, H, W), C).permute(0, 3, 1, 2).float(), {}),
+    Target("multi-hot (N, C, H, W) float", lambda g: (torch.rand(N, C, H, W, generator=g) < 0.4).float(), {}),
+]
+
 # ---- contracts: what each configuration's documentation says its input is --------------------------
 
 # Kinds a loss that takes the softmax (or log_softmax) over the classes itself computes the same value
@@ -106,7 +116,7 @@ NOTHING: frozenset[str] = frozenset()
 
 @dataclass(frozen=True)
 class Contract:
-    library: str  # "monai" or "kornia": which targets it documents
+    library: str  # which targets it documents: "monai", "kornia", "smp-multiclass", "smp-multilabel"
     make: Callable[..., nn.Module]  # called with the target's options
     inputs: frozenset[str]  # producer kinds the documented input admits
 
@@ -125,6 +135,15 @@ def _kornia(name: str, **config) -> Callable[..., nn.Module]:
         import kornia.losses
 
         return getattr(kornia.losses, name)(**config, **options)
+
+    return make
+
+
+def _smp(name: str, *args, **config) -> Callable[..., nn.Module]:
+    def make(**options) -> nn.Module:
+        import segmentation_models_pytorch.losses
+
+        return getattr(segmentation_models_pytorch.losses, name)(*args, **config, **options)
 
     return make
 
@@ -152,6 +171,15 @@ def _kornia(name: str, **config) -> Callable[..., nn.Module]:
 # dice_loss: "``pred`` and ``target`` are those of focal_loss (logits with the softmax taken inside, int64
 # class indices ...)"; tversky_loss: "logits ``(B, C, H, W)`` with the softmax taken inside". Each takes a
 # softmax or log_softmax over dim 1, which a per-pixel shift leaves unchanged.
+#
+# segmentation_models_pytorch 0.6 (only in the libraries venv), DiceLoss / JaccardLoss / FocalLoss:
+# "from_logits: If True, assumes input is raw logits"; in forward, DiceLoss and JaccardLoss take
+# `y_pred.log_softmax(dim=1).exp()` in multiclass mode (a per-pixel shift leaves it unchanged) and
+# `F.logsigmoid(y_pred).exp()` otherwise; with from_logits=False they score the values as they are
+# (probabilities). FocalLoss applies `focal_loss_with_logits` (a sigmoid) to each class in every mode;
+# with from_logits=False in multilabel mode it takes the "inverse sigmoid" of the probabilities first.
+# (FocalLoss(multiclass, from_logits=False) is left out: it passes log(p) of "softmax probabilities" to
+# a sigmoid focal term, which scores p / (1 + p), not p, so no input computes what its words promise.)
 CONTRACTS: dict[str, Contract] = {
     "monai DiceLoss(sigmoid=True)": Contract("monai", _monai("DiceLoss", sigmoid=True), LOGITS),
     "monai DiceLoss(softmax=True)": Contract("monai", _monai("DiceLoss", softmax=True), LOGITS_UP_TO_SHIFT),
@@ -170,9 +198,24 @@ CONTRACTS: dict[str, Contract] = {
     "kornia FocalLoss(alpha=0.5, reduction='mean')": Contract("kornia", _kornia("FocalLoss", alpha=0.5, reduction="mean"), LOGITS_UP_TO_SHIFT),
     "kornia DiceLoss()": Contract("kornia", _kornia("DiceLoss"), LOGITS_UP_TO_SHIFT),
     "kornia TverskyLoss(alpha=0.5, beta=0.5)": Contract("kornia", _kornia("TverskyLoss", alpha=0.5, beta=0.5), LOGITS_UP_TO_SHIFT),
+    "smp DiceLoss('multiclass')": Contract("smp-multiclass", _smp("DiceLoss", "multiclass"), LOGITS_UP_TO_SHIFT),
+    "smp DiceLoss('multiclass', from_logits=False)": Contract("smp-multiclass", _smp("DiceLoss", "multiclass", from_logits=False), PROBABILITIES),
+    "smp DiceLoss('multilabel')": Contract("smp-multilabel", _smp("DiceLoss", "multilabel"), LOGITS),
+    "smp DiceLoss('multilabel', from_logits=False)": Contract("smp-multilabel", _smp("DiceLoss", "multilabel", from_logits=False), PROBABILITIES),
+    "smp JaccardLoss('multiclass')": Contract("smp-multiclass", _smp("JaccardLoss", "multiclass"), LOGITS_UP_TO_SHIFT),
+    "smp JaccardLoss('multilabel')": Contract("smp-multilabel", _smp("JaccardLoss", "multilabel"), LOGITS),
+    "smp FocalLoss('multiclass')": Contract("smp-multiclass", _smp("FocalLoss", "multiclass"), LOGITS),
+    "smp FocalLoss('multilabel')": Contract("smp-multilabel", _smp("FocalLoss", "multilabel"), LOGITS),
+    "smp FocalLoss('multilabel', from_logits=False)": Contract("smp-multilabel", _smp("FocalLoss", "multilabel", from_logits=False), PROBABILITIES),
 }
 
-TARGETS = {"monai": MONAI_TARGETS, "kornia": KORNIA_TARGETS}
+TARGETS = {
+    "monai": MONAI_TARGETS, "kornia": KORNIA_TARGETS,
+    "smp-multiclass": SMP_MULTICLASS_TARGETS, "smp-multilabel": SMP_MULTILABEL_TARGETS,
+}
+# The package each library's cells import: a venv without one measures the others.
+PACKAGES = {"monai": "monai", "kornia": "kornia", "smp-multiclass": "segmentation_models_pytorch",
+            "smp-multilabel": "segmentation_models_pytorch"}
 
 KIND_WORDS = {
     "logits": "raw logits",
@@ -197,12 +240,14 @@ def contract_verdict(loss: str, producer: Producer) -> tuple[str, str]:
 # ---- running ----------------------------------------------------------------------------------------
 
 
-def cells(losses=None, producers=None):
+def cells(losses=None, producers=None, packages=None):
     import losslint
 
     g = torch.Generator()
     for loss_name, contract in CONTRACTS.items():
         if losses and loss_name not in losses:
+            continue
+        if packages and PACKAGES[contract.library] not in packages:
             continue
         for producer in PRODUCERS:
             if producers and producer.name not in producers:
@@ -245,7 +290,10 @@ if __name__ == "__main__":
     import sys
     from collections import Counter
 
-    figures = measure()
+    import importlib.util
+
+    # Every library this interpreter has (smp lives in another venv than kornia).
+    figures = measure(packages={p for p in PACKAGES.values() if importlib.util.find_spec(p) is not None})
     print(figures)
     if "-v" in sys.argv:
         for c in figures.false_alarms:
