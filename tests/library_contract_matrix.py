@@ -55,6 +55,10 @@ PRODUCERS = [
     Producer("softmax over the width", "wrong_dim", lambda g: _logits(g).softmax(-1)),
     Producer("relu", "rectified", lambda g: _logits(g).relu()),
     Producer("log_softmax", "log_probabilities", lambda g: _logits(g).log_softmax(1)),
+    Producer("tanh", "bounded", lambda g: _logits(g).tanh()),
+    Producer("softplus", "positive", lambda g: nn.functional.softplus(_logits(g))),
+    Producer("softmax of softmax", "twice", lambda g: _logits(g).softmax(1).softmax(1)),
+    Producer("sigmoid of sigmoid", "twice", lambda g: _logits(g).sigmoid().sigmoid()),
 ]
 
 # ---- targets: the layouts each library documents, with the option that layout needs ---------------
@@ -224,6 +228,9 @@ KIND_WORDS = {
     "wrong_dim": "a softmax over a dim that is not the classes",
     "rectified": "a ReLU's output",
     "log_probabilities": "log-probabilities (log_softmax)",
+    "bounded": "a tanh's output, confined to [-1, 1]",
+    "positive": "a softplus's output, strictly positive",
+    "twice": "an activation applied twice",
 }
 
 
