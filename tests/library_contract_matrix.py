@@ -11,10 +11,11 @@ configuration. The verdict comes from the library's documented contract, written
 - "misuse": the library computes a value, but the call breaks the documented contract;
 - "ok": the call is what the documentation describes.
 
-Every target here is one the loss documents (MONAI: a label map (N, 1, H, W) with to_onehot_y=True, or
-one channel per class (N, C, H, W); kornia: int64 class indices (N, H, W)), so a verdict is decided by
-the prediction's kind against the kind the configuration's switches (sigmoid=, softmax=, use_softmax)
-make the loss expect. `measure()` counts as contract_matrix.measure() does. Run it as a script:
+The targets are the layouts the loss documents (MONAI: a label map (N, 1, H, W) with to_onehot_y=True,
+or one channel per class (N, C, H, W); kornia: int64 class indices (N, H, W)), where the verdict is
+decided by the prediction's kind against the kind the configuration's switches (sigmoid=, softmax=,
+use_softmax, mode, from_logits) make the loss expect, and a few it does not document (a label map
+without its channel dim, float labels), which the library rejects or computes silently on (misuse). `measure()` counts as contract_matrix.measure() does. Run it as a script:
 
     PYTHONPATH=$PWD python tests/library_contract_matrix.py [-v]
 """
@@ -69,6 +70,7 @@ class Target:
     name: str
     make: Callable[[torch.Generator], torch.Tensor]
     options: dict  # what the loss must be told for this layout (MONAI's to_onehot_y)
+    documented: bool = True  # a layout the loss documents; one it does not is misuse where it runs
 
 
 def _labels(g: torch.Generator, *shape: int) -> torch.Tensor:
@@ -86,22 +88,33 @@ MONAI_TARGETS = [
     Target("label map (N, 1, H, W) int64, to_onehot_y=True", lambda g: _labels(g, N, 1, H, W), {"to_onehot_y": True}),
     Target("label map (N, 1, H, W) float, to_onehot_y=True", lambda g: _labels(g, N, 1, H, W).float(), {"to_onehot_y": True}),
     Target("one-hot (N, C, H, W) float", lambda g: nn.functional.one_hot(_labels(g, N, H, W), C).permute(0, 3, 1, 2).float(), {}),
+    # Layouts the docstrings do not allow: a label map without its channel dim, and one whose loss is
+    # not told to one-hot it (its single channel neither 1-with-to_onehot_y nor C).
+    Target("label map (N, H, W) without its channel dim, to_onehot_y=True", lambda g: _labels(g, N, H, W), {"to_onehot_y": True}, False),
+    Target("label map (N, 1, H, W) int64, to_onehot_y=False", lambda g: _labels(g, N, 1, H, W), {}, False),
 ]
 KORNIA_TARGETS = [
     # "target: labels torch.Tensor with shape (N, H, W) where each value is 0 <= targets[i] <= C-1";
     # ignore_index: entries with this value (default -100) are left out.
     Target("class indices (N, H, W) int64", lambda g: _labels(g, N, H, W), {}),
     Target("class indices (N, H, W) int64, -100 ignored", _ignored, {}),
+    # Not int64 class indices: float labels, a one-hot map.
+    Target("class indices (N, H, W) float", lambda g: _labels(g, N, H, W).float(), {}, False),
+    Target("one-hot (N, C, H, W) int64", lambda g: nn.functional.one_hot(_labels(g, N, H, W), C).permute(0, 3, 1, 2), {}, False),
 ]
 
 SMP_MULTICLASS_TARGETS = [
     # "y_true - torch.Tensor of shape (N, H, W) or (N, C, H, W)": (N, H, W) class indices in multiclass mode.
     Target("class map (N, H, W) int64", lambda g: _labels(g, N, H, W), {}),
+    # A multilabel mask in multiclass mode.
+    Target("one-hot (N, C, H, W) float", lambda g: nn.functional.one_hot(_labels(g, N, H, W), C).permute(0, 3, 1, 2).float(), {}, False),
 ]
 SMP_MULTILABEL_TARGETS = [
     # multilabel mode: a {0, 1} mask per channel, (N, C, H, W).
     Target("one-hot (N, C, H, W) float", lambda g: nn.functional.one_hot(_labels(g, N, H, W), C).permute(0, 3, 1, 2).float(), {}),
     Target("multi-hot (N, C, H, W) float", lambda g: (torch.rand(N, C, H, W, generator=g) < 0.4).float(), {}),
+    # A multiclass class map in multilabel mode.
+    Target("class map (N, H, W) int64", lambda g: _labels(g, N, H, W), {}, False),
 ]
 
 # ---- contracts: what each configuration's documentation says its input is --------------------------
@@ -234,9 +247,11 @@ KIND_WORDS = {
 }
 
 
-def contract_verdict(loss: str, producer: Producer) -> tuple[str, str]:
-    """'ok' or 'misuse' from the documented contract, with the reason. Every target is documented."""
+def contract_verdict(loss: str, producer: Producer, target: Target | None = None) -> tuple[str, str]:
+    """'ok' or 'misuse' from the documented contract, with the reason (the first clause broken)."""
     c = CONTRACTS[loss]
+    if target is not None and not target.documented:
+        return "misuse", f"target {target.name!r} is not a layout {loss} documents"
     if producer.kind in c.inputs:
         return "ok", ""
     if not c.inputs:
@@ -265,7 +280,7 @@ def cells(losses=None, producers=None, packages=None):
                 t = target.make(g)
                 module = contract.make(**target.options)
                 error = _torch_raises(module, x, t)
-                verdict, reason = ("raise", "") if error else contract_verdict(loss_name, producer)
+                verdict, reason = ("raise", "") if error else contract_verdict(loss_name, producer, target)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     report = losslint.check(module, x, t)
