@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 venvs=${LOSSLINT_VENVS:-$root/.venvs}
 venv="$venvs/libraries"
-tests=(tests/test_lib_*.py tests/test_rule_examples.py tests/test_transformers.py)
+tests=(tests/test_lib_*.py tests/test_rule_examples.py tests/test_transformers.py tests/test_library_contract_matrix.py)
 mkdir -p "$venvs"
 need_gb=${LOSSLINT_RELEASE_GB:-8}
 free_gb=$(df -Pk "$venvs" | awk 'NR==2 { printf "%d", $4 / 1048576 }')

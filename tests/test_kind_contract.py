@@ -165,6 +165,21 @@ def test_softmax_over_the_batch_is_seen_for_any_declared_kind():
     assert kinds.infer(x[:32], x.dtype, 1, whole_batch=False).kind == "element_probabilities"
 
 
+def test_softmax_over_a_spatial_dim_is_seen_where_the_loss_names_its_class_dim():
+    logits = torch.randn(4, 3, 8, 8, generator=gen()) * 2
+    labels = torch.randint(0, 3, (4, 8, 8), generator=gen(1))
+    # CrossEntropyLoss's format names C at dim 1: log-distributions along the width are the wrong dim.
+    assert loud(losslint.check(nn.NLLLoss(), logits.log_softmax(-1), labels)) != []
+    inferred = kinds.infer(logits.softmax(-1), torch.float32, 1, other_dims=True)
+    assert (inferred.kind, inferred.producer) == ("wrong_dim", "softmax over dim 3")
+    # Without a named class dim the same values are only probabilities element by element, and a
+    # loss that names none (KLDivLoss over attention maps, rows along the last dim) stays quiet.
+    assert kinds.infer(logits.softmax(-1), torch.float32, 1).kind == "element_probabilities"
+    assert kinds.infer(logits.softmax(1), torch.float32, 1, other_dims=True).kind == "probabilities"
+    student, teacher = torch.randn(4, 2, 8, 8, generator=gen(2)), torch.randn(4, 2, 8, 8, generator=gen(3))
+    assert loud(losslint.check(nn.KLDivLoss(reduction="batchmean"), student.log_softmax(-1), teacher.softmax(-1))) == []
+
+
 # A declaration that one switch alone does not decide: a table with the argument's own kind fields,
 # codes of the loss's own (raw scores scored as probabilities), a switch on a dimension's size.
 TABLE_DECLARATION = """\

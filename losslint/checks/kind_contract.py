@@ -71,7 +71,9 @@ def kind_contract(
         return  # raw scores: both signs, beyond [-1, 1] (the common case, decided without a pass)
     if _spoken_for(ctx, argument) or _layout_misread(ctx, argument, class_dim):
         return
-    inferred = inferred_kind(ctx, argument, dim)  # once per argument: a declared kind's reading may have asked
+    # Once per argument: a declared kind's reading may have asked. Where the format names the class dim,
+    # a distribution along any other dim is a softmax over the wrong dim.
+    inferred = inferred_kind(ctx, argument, dim, other_dims=class_dim is not None)
     if inferred is None or inferred.confidence != "strong":
         return
     if inferred.kind in accepts or inferred.kind in contract.harmless or inferred.kind in harmless:

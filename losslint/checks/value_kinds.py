@@ -354,20 +354,20 @@ def _in_batch_pairs(ctx: CallContext, facts) -> bool:
 # ---- log-rates for PoissonNLLLoss(log_input=True) -----------------------------------------------------
 
 
-def inferred_kind(ctx: CallContext, argument: str, dim: int | None) -> kinds.Inference | None:
+def inferred_kind(ctx: CallContext, argument: str, dim: int | None, other_dims: bool = False) -> kinds.Inference | None:
     """kinds.infer on the argument's bounded sample, once per argument and dim (the reading and the
-    contract ask the same question)."""
+    contract ask the same question); `other_dims` where the loss's format names the class dim."""
     facts = ctx.values(argument)
     if facts is None or not facts.is_floating or facts.ndim == 0:
         return None
-    key = f"_inferred_{dim}"
+    key = f"_inferred_{dim}_{other_dims}"
     if key in facts.__dict__:
         return facts.__dict__[key]
     sample = facts.sample_view_keeping(dim)  # bounded for a batch of volumes, the class dim whole
     inferred = None
     if sample is not None:
         whole = sample.ndim >= 1 and sample.shape[0] == facts.shape[0]
-        inferred = kinds.infer(sample, facts.dtype, dim, whole_batch=whole)
+        inferred = kinds.infer(sample, facts.dtype, dim, whole_batch=whole, other_dims=other_dims)
     facts.__dict__[key] = inferred
     return inferred
 

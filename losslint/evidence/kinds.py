@@ -178,6 +178,21 @@ def _recovered_distributions(rows: torch.Tensor, log: bool, eps: float) -> bool:
     return int(pressed.sum()) >= _MIN_PRESSED_ROWS and p[pressed].unique(dim=0).shape[0] >= _MIN_PRESSED_ROWS
 
 
+def _distributions_along_another_dim(x: torch.Tensor, class_dim: int, low: float, high: float, tol: float) -> Inference | None:
+    """Slices along a dim past the batch that is not the class dim, each summing to 1 (or whose logsumexp
+    is 0), where the class rows do not: a (log_)softmax over that dim. Where the sample kept only the
+    first slices of that dim (a large volume), they sum to less than 1 and nothing is said."""
+    for dim in range(1, x.ndim):
+        if dim == class_dim or x.shape[dim] < 2:
+            continue
+        slices = Normalization(x, dim, low, high)
+        if slices.rows >= 2 and (slices.is_probabilities(tol) or slices.is_log_probabilities(tol)):
+            what = "log_softmax" if slices.nonpositive and not slices.nonnegative else "softmax"
+            return Inference("wrong_dim", f"every slice along dim {dim} is a distribution ({plural(slices.rows, 'slice')}), "
+                             f"the rows over the classes (dim {class_dim}) are not", producer=f"{what} over dim {dim}")
+    return None
+
+
 def carried_eps(sample: torch.Tensor, dtype: torch.dtype) -> float:
     """The machine epsilon of the precision the values were computed in (see carried_tolerance)."""
     if dtype in (torch.float32, torch.float64) and sample.numel():
@@ -187,10 +202,14 @@ def carried_eps(sample: torch.Tensor, dtype: torch.dtype) -> float:
     return torch.finfo(dtype).eps if dtype.is_floating_point else torch.finfo(torch.float32).eps
 
 
-def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None, whole_batch: bool = False) -> Inference | None:
+def infer(
+    sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None, whole_batch: bool = False, other_dims: bool = False
+) -> Inference | None:
     """What the values of `sample` (a bounded sample of a prediction) are, or None where the evidence is thin.
 
-    Rows are read along `class_dim` where the loss has one. Only patterns that do not arise by chance
+    Rows are read along `class_dim` where the loss has one. `other_dims`: the loss's format names its
+    class dim, so distributions along any other dim past the batch (a softmax over the width of a
+    segmentation map) are a softmax over the wrong dim, not values of their own kind. Only patterns that do not arise by chance
     from raw scores are named: rows that sum to 1, values that never leave (0, 1), exact zeros with
     nothing below them, a pile-up just above or just below 0, a range that reaches the bound of [-1, 1].
     """
@@ -234,6 +253,10 @@ def infer(sample: torch.Tensor, dtype: torch.dtype, class_dim: int | None = None
             if columns.rows >= 2 and (columns.is_probabilities(tol) or columns.is_log_probabilities(tol)):
                 return Inference("wrong_dim", f"every column over dim 0 is a distribution ({plural(columns.rows, 'column')}), the rows are not",
                                  producer="softmax over dim 0")
+        if other_dims and x.ndim >= 3 and (norm.nonnegative or norm.nonpositive):
+            wrong = _distributions_along_another_dim(x, class_dim % x.ndim, low, high, tol)
+            if wrong is not None:
+                return wrong
     if n < MIN_ELEMENTS_FOR_RANGE_EVIDENCE:
         return None
     seen = f"all {n} values read"

@@ -99,7 +99,7 @@ VALUE_KINDS = {
     "positive": "strictly positive values crowding 0 (softplus or exp outputs)",
     "bounded": "values confined to [-1, 1] that reach its bound (tanh outputs or cosines)",
     "twice_activated": "an activation applied twice",
-    "wrong_dim": "distributions over the batch dim (a softmax or log_softmax over dim 0)",
+    "wrong_dim": "distributions over a dim that is not the classes (a softmax or log_softmax over the batch or a spatial dim)",
 }
 
 
