@@ -10,8 +10,9 @@ warm-up of 300 steps). Variants, one step each:
 - attach(): `losslint.attach(criterion)`;
 - watch(): the same step inside `losslint.watch()` (the watch is entered around each round's steps,
   the same watch object every round, as the Lightning and Trainer callbacks do around steps);
-- the callbacks' session: the Lightning and Trainer callbacks' `TrainingSession` (one watch, entered
-  and left around every step; `integrations/training.py`), entered and left around each step here;
+- the callbacks' sessions: the Lightning and Trainer callbacks' `TrainingSession` (one watch, entered
+  and left around every step; `integrations/training.py`), entered and left around each step here:
+  Lightning's keeps the wrappers installed for the run, the Trainer's installs them at every step;
 - and each hook again with `Policy(every=0)` (values on the first 10 calls only): its steady state is
   the counted call alone, the hot path every step takes. The default policy's figure minus this one
   is the values sample (1 call in 100), spread over the calls.
@@ -48,16 +49,33 @@ def _batches(seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
 class _Session:
     """The callbacks' `TrainingSession` as a context manager: entered and left around a step."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_installed: bool) -> None:
         from losslint.integrations.training import TrainingSession
 
-        self.session = TrainingSession(action="collect")
+        self.session = TrainingSession(action="collect", keep_installed=keep_installed)
 
     def __enter__(self) -> None:
         self.session.enter()
 
     def __exit__(self, *exc: object) -> None:
         self.session.leave()
+
+    def run(self) -> "_Run":
+        return _Run(self.session)
+
+
+class _Run:
+    """A round's steps as one run of the framework: the session is closed at its end, as Lightning's
+    teardown closes it (what a session kept installed goes)."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        self.session.close()
 
 
 def _loop(head: nn.Module, criterion: nn.Module, batches: list, around=None) -> object:
@@ -85,7 +103,7 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
     torch.manual_seed(0)
     batches = _batches()
     variants: dict[str, tuple] = {}
-    for name in ("plain", "empty", "attach", "watch", "attach_hot", "watch_hot", "watch_step"):
+    for name in ("plain", "empty", "attach", "watch", "attach_hot", "watch_hot", "lightning", "trainer"):
         head, criterion = nn.Linear(FEATURES, CLASSES), nn.CrossEntropyLoss()
         context = None
         if name == "empty":
@@ -98,8 +116,9 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
             losslint.attach(criterion, action="collect", policy=Policy(every=0))
         elif name == "watch_hot":
             context = losslint.watch(action="collect", policy=Policy(every=0))
-        if name == "watch_step":
-            variants[name] = (_loop(head, criterion, batches, _Session()), None)
+        if name in ("lightning", "trainer"):
+            session = _Session(keep_installed=name == "lightning")
+            variants[name] = (_loop(head, criterion, batches, session), session.run())
             continue
         variants[name] = (_loop(head, criterion, batches), context)
 
@@ -134,7 +153,8 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
     watch = in_e([w - p for w, p in zip(per_round["watch"], per_round["plain"])])
     attach_hot = in_e([a - e for a, e in zip(per_round["attach_hot"], per_round["empty"])])
     watch_hot = in_e([w - p for w, p in zip(per_round["watch_hot"], per_round["plain"])])
-    watch_step = in_e([w - p for w, p in zip(per_round["watch_step"], per_round["plain"])])
+    lightning = in_e([w - p for w, p in zip(per_round["lightning"], per_round["plain"])])
+    trainer = in_e([w - p for w, p in zip(per_round["trainer"], per_round["plain"])])
     return {
         "E_us": unit * 1e6,
         "E_spread_us": (lambda q: (q[2] - q[0]) * 1e6)(statistics.quantiles(e_rounds, n=4)),
@@ -145,7 +165,8 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
         "watch_spread_E": watch[1],
         "attach_hot_E": attach_hot[0],
         "watch_hot_E": watch_hot[0],
-        "watch_step_E": watch_step[0],
+        "lightning_E": lightning[0],
+        "trainer_E": trainer[0],
         "rounds": rounds,
         "calls": calls,
     }
@@ -170,8 +191,8 @@ def lines(result: dict[str, object]) -> list[str]:
         f"({r['attach_hot_E'] * r['E_us']:.1f} us), watch() {r['watch_hot_E']:.2f} E ({r['watch_hot_E'] * r['E_us']:.1f} us); "
         f"the values sample, spread: {(r['attach_E'] - r['attach_hot_E']) * r['E_us']:.1f} and "
         f"{(r['watch_E'] - r['watch_hot_E']) * r['E_us']:.1f} us a call",
-        f"  the Lightning and Trainer callbacks' session, entered and left around each step: {r['watch_step_E']:.2f} E "
-        f"({r['watch_step_E'] * r['E_us']:.1f} us a step over no hook)",
+        f"  the callbacks' session around each step, over no hook: Lightning's {r['lightning_E']:.2f} E "
+        f"({r['lightning_E'] * r['E_us']:.1f} us a step), the Trainer's {r['trainer_E']:.2f} E ({r['trainer_E'] * r['E_us']:.1f} us a step)",
     ]
 
 

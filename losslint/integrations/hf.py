@@ -119,8 +119,6 @@ class LossLintCallback(TrainerCallback):
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._report("evaluation")
-        self.session.close()  # trainer.evaluate() after training kept them too; the next step reinstalls
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._report("end of training")
-        self.session.close()  # the wrappers kept installed for the run's steps

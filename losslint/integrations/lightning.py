@@ -58,7 +58,8 @@ class LossLint(Callback):
 
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
         if self.session is None:
-            self.session = TrainingSession(action=self._action, **self._options)
+            # Lightning calls teardown however the run ends: the wrappers can stay for the run.
+            self.session = TrainingSession(action=self._action, keep_installed=True, **self._options)
 
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
         self.session.enter()

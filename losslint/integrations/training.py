@@ -2,12 +2,15 @@
 report of what is new at the end of each epoch, gathered over the ranks of a distributed run.
 
 The watch is entered and left around each batch, not once for the whole run, so that only the
-framework's step (the model, its loss) is judged, not the data loading or logging in between. The
-wrappers of the loss functionals that a watch needs (`hooks.intercept`) are installed at the first step
-and kept until the run ends (`close()`: Lightning's teardown and exception hooks, the Trainer's end of
-training): between steps they pass straight through, since no watch is active, and a step then costs
-the watch's entry and exit alone, not the reinstall of every wrapper (about 35 µs a step on this
-project's machine, `benchmarks/training_loop.py`).
+framework's step (the model, its loss) is judged, not the data loading or logging in between.
+
+With `keep_installed=True` (Lightning), the wrappers of the loss functionals that a watch needs
+(`hooks.intercept`) are installed at the first step and kept until the run ends (`close()`, from
+Lightning's teardown and exception hooks, which run however the run ends): between steps they pass
+straight through, since no watch is active, and a step costs the watch's entry and exit alone, not a
+reinstall of every wrapper (`benchmarks/training_loop.py`). The Trainer has no hook for a run that
+raises (in a backward, an optimizer step), so its callback leaves them at every step's end, as a
+watch does: a raise never leaves losslint's wrappers installed.
 """
 
 from __future__ import annotations
@@ -21,18 +24,19 @@ from ..hooks.distributed import RankedReport, gather_reports, process_group, ren
 class TrainingSession:
     """One `watch(action=...)` for a whole run, entered around the steps, reported per epoch."""
 
-    def __init__(self, *, action: str = "stop", **options: Any):
+    def __init__(self, *, action: str = "stop", keep_installed: bool = False, **options: Any):
         from ..hooks.watcher import watch  # builds the checker now: a broken configuration fails at setup
 
         self.watch = watch(action=action, **options)
         self._inside = 0
+        self._keep_installed = keep_installed
         self._held = False  # the wrappers are installed for the run (see the module's docstring)
         self._reported: dict[tuple, int] = {}  # (call site, findings) -> count already reported
         self.seen: list[RankedReport] = []  # every report so far, merged over ranks, as last gathered
 
     def enter(self) -> None:
         if self._inside == 0:
-            if not self._held:
+            if self._keep_installed and not self._held:
                 intercept.enter(self.watch.checker.registry)
                 self._held = True
             self.watch.__enter__()
