@@ -274,8 +274,6 @@ def _torch_raises(module: nn.Module, x: torch.Tensor, t: torch.Tensor) -> str:
 
 
 def cells(losses=None, producers=None, targets=None):
-    import losslint
-
     g = torch.Generator().manual_seed(0)
     for loss_name, contract in CONTRACTS.items():
         if losses and loss_name not in losses:
@@ -292,18 +290,29 @@ def cells(losses=None, producers=None, targets=None):
                 module = contract.loss()
                 if "pos_weight" in loss_name and producer.classes != C:
                     module = nn.BCEWithLogitsLoss(pos_weight=torch.full((producer.classes,), 2.0))
-                error = _torch_raises(module, x, t)
-                verdict, reason = ("raise", "") if error else contract_verdict(loss_name, producer, target_name)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    report = losslint.check(module, x, t)
-                serious = [f for f in report.findings if f.severity in ("warning", "error")]
-                yield Cell(
-                    loss_name, producer.name, target_name, verdict, reason, error,
-                    flagged=bool(serious),
-                    predicted_raise=any(f.torch_raises for f in report.findings),
-                    findings=[f"{f.severity}[{f.code}]" for f in report.findings],
+                yield judged(
+                    loss_name, producer.name, target_name, module, x, t,
+                    lambda: contract_verdict(loss_name, producer, target_name),
                 )
+
+
+def judged(loss: str, producer: str, target: str, module: nn.Module, x: torch.Tensor, t: torch.Tensor, verdict) -> Cell:
+    """One cell: torch runs the call (a raise is the verdict), else `verdict()` gives the documented
+    one; losslint's check() of the same call is recorded beside it."""
+    import losslint
+
+    error = _torch_raises(module, x, t)
+    decided, reason = ("raise", "") if error else verdict()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = losslint.check(module, x, t)
+    serious = [f for f in report.findings if f.severity in ("warning", "error")]
+    return Cell(
+        loss, producer, target, decided, reason, error,
+        flagged=bool(serious),
+        predicted_raise=any(f.torch_raises for f in report.findings),
+        findings=[f"{f.severity}[{f.code}]" for f in report.findings],
+    )
 
 
 @dataclass
@@ -323,7 +332,11 @@ class Figures:
 
 
 def measure(**selection) -> Figures:
-    all_cells = list(cells(**selection))
+    return figures(cells(**selection))
+
+
+def figures(judged_cells) -> Figures:
+    all_cells = list(judged_cells)
     misuse = [c for c in all_cells if c.verdict == "misuse"]
     ok = [c for c in all_cells if c.verdict == "ok"]
     return Figures(
@@ -337,19 +350,24 @@ def measure(**selection) -> Figures:
     )
 
 
-if __name__ == "__main__":
-    import sys
+def print_figures(measured: Figures, verbose: bool) -> None:
+    """The figures as the matrices print them when run as scripts (`-v`: every cell that is off)."""
     from collections import Counter
 
-    figures = measure()
-    print(figures)
-    if "-v" in sys.argv:
-        for c in figures.false_alarms:
+    print(measured)
+    if verbose:
+        for c in measured.false_alarms:
             print("FALSE ALARM", c)
-        for c in figures.raise_mismatches:
+        for c in measured.raise_mismatches:
             print("RAISE", c)
-        for c in figures.missed:
+        for c in measured.missed:
             print("MISSED", c)
-    print("missed by loss:", dict(Counter(c.loss for c in figures.missed)))
-    print("missed by producer:", dict(Counter(c.producer for c in figures.missed)))
-    print("missed by target:", dict(Counter(c.target for c in figures.missed)))
+    print("missed by loss:", dict(Counter(c.loss for c in measured.missed)))
+    print("missed by producer:", dict(Counter(c.producer for c in measured.missed)))
+    print("missed by target:", dict(Counter(c.target for c in measured.missed)))
+
+
+if __name__ == "__main__":
+    import sys
+
+    print_figures(measure(), "-v" in sys.argv)

@@ -22,7 +22,6 @@ without its channel dim, float labels), which the library rejects or computes si
 
 from __future__ import annotations
 
-import warnings
 import zlib
 from dataclasses import dataclass
 from typing import Callable
@@ -30,7 +29,7 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-from contract_matrix import Cell, Figures, _torch_raises
+from contract_matrix import Figures, figures, judged, print_figures
 
 N, C, H, W = 4, 3, 8, 8  # a small batch of 8x8 maps over three classes
 
@@ -263,8 +262,6 @@ def contract_verdict(loss: str, producer: Producer, target: Target | None = None
 
 
 def cells(losses=None, producers=None, packages=None):
-    import losslint
-
     g = torch.Generator()
     for loss_name, contract in CONTRACTS.items():
         if losses and loss_name not in losses:
@@ -279,50 +276,19 @@ def cells(losses=None, producers=None, packages=None):
                 x = producer.make(g)
                 t = target.make(g)
                 module = contract.make(**target.options)
-                error = _torch_raises(module, x, t)
-                verdict, reason = ("raise", "") if error else contract_verdict(loss_name, producer, target)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    report = losslint.check(module, x, t)
-                serious = [f for f in report.findings if f.severity in ("warning", "error")]
-                yield Cell(
-                    loss_name, producer.name, target.name, verdict, reason, error,
-                    flagged=bool(serious),
-                    predicted_raise=any(f.torch_raises for f in report.findings),
-                    findings=[f"{f.severity}[{f.code}]" for f in report.findings],
+                yield judged(
+                    loss_name, producer.name, target.name, module, x, t,
+                    lambda: contract_verdict(loss_name, producer, target),
                 )
 
 
 def measure(**selection) -> Figures:
-    all_cells = list(cells(**selection))
-    misuse = [c for c in all_cells if c.verdict == "misuse"]
-    ok = [c for c in all_cells if c.verdict == "ok"]
-    return Figures(
-        misuse=len(misuse),
-        flagged=sum(c.flagged for c in misuse),
-        ok=len(ok),
-        false_alarms=[c for c in ok if c.flagged],
-        raises=sum(c.verdict == "raise" for c in all_cells),
-        raise_mismatches=[c for c in all_cells if c.predicted_raise != (c.verdict == "raise")],
-        missed=[c for c in misuse if not c.flagged],
-    )
+    return figures(cells(**selection))
 
 
 if __name__ == "__main__":
-    import sys
-    from collections import Counter
-
     import importlib.util
+    import sys
 
     # Every library this interpreter has (smp lives in another venv than kornia).
-    figures = measure(packages={p for p in PACKAGES.values() if importlib.util.find_spec(p) is not None})
-    print(figures)
-    if "-v" in sys.argv:
-        for c in figures.false_alarms:
-            print("FALSE ALARM", c)
-        for c in figures.raise_mismatches:
-            print("RAISE", c)
-        for c in figures.missed:
-            print("MISSED", c)
-    print("missed by loss:", dict(Counter(c.loss for c in figures.missed)))
-    print("missed by producer:", dict(Counter(c.producer for c in figures.missed)))
+    print_figures(measure(packages={p for p in PACKAGES.values() if importlib.util.find_spec(p) is not None}), "-v" in sys.argv)
