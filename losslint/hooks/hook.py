@@ -388,15 +388,8 @@ class Hook(Monitor):
         self._last = None
 
     def _fold(self, lines: Iterable[_Line] | None = None) -> None:
-        """Add the calls only counted on `lines` (default: every line) to the site and call counts.
-        `del tally[:n]` removes exactly the entries counted, even while other threads append."""
-        with self._lock:
-            for line in list(self._lines.values()) if lines is None else lines:
-                counted = len(line.tally)
-                if counted:
-                    del line.tally[:counted]
-                    self._site_calls[line.location] = self._site_calls.get(line.location, 0) + counted
-                    self._calls += counted
+        """Add the calls only counted on `lines` (default: every line) to the site and call counts."""
+        self._fold_tallies(list(self._lines.values()) if lines is None else lines)
 
     @property
     def calls(self) -> int:

@@ -275,6 +275,18 @@ class Monitor:
         with self._lock:
             return list(self._reports)
 
+    def _fold_tallies(self, entries) -> None:
+        """Add the calls only counted in steady state (the `tally` of each of attach()'s lines or
+        watch()'s sites, one entry a call, appended without a lock) to the call and site counts.
+        `del tally[:n]` removes exactly the entries counted, even while other threads append."""
+        with self._lock:
+            for entry in entries:
+                counted = len(entry.tally)
+                if counted:
+                    del entry.tally[:counted]
+                    self._site_calls[entry.location] = self._site_calls.get(entry.location, 0) + counted
+                    self._calls += counted
+
     @property
     def sites(self) -> dict[str | None, tuple[int, int]]:
         """Per call site: (loss calls this monitor judged from there, calls whose values it read).

@@ -151,15 +151,8 @@ class Steady:
         self.last = None
 
     def fold(self, watch: Any, sites=None) -> None:
-        """Add the calls only counted to the watch's call and site counts (`del tally[:n]` removes
-        exactly the entries counted, even while another thread appends)."""
-        with watch._lock:
-            for site in list(self.sites.values()) if sites is None else sites:
-                counted = len(site.tally)
-                if counted:
-                    del site.tally[:counted]
-                    watch._site_calls[site.location] = watch._site_calls.get(site.location, 0) + counted
-                    watch._calls += counted
+        """Add the calls only counted to the watch's call and site counts (`Monitor._fold_tallies`)."""
+        watch._fold_tallies(list(self.sites.values()) if sites is None else sites)
 
     @staticmethod
     def _metadata_calls_ahead(watch: Any, location: str) -> int:
