@@ -7,16 +7,7 @@ import torch
 import torch.nn as nn
 
 import losslint
-
-
-class Counting(losslint.Checker):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.depths: list = []
-
-    def check_call(self, *args, depth, **kwargs):
-        self.depths.append(depth)
-        return super().check_call(*args, depth=depth, **kwargs)
+from counting_checker import Counting
 
 
 def test_repeated_clean_calls_are_counted_and_changes_are_judged():

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 import losslint
+from counting_checker import Counting
 from losslint.language import releases
 from losslint.hooks.hook import PRE_HOOK
 from losslint.hooks.monitor import state
@@ -46,18 +47,6 @@ def line() -> int:
 def at(lineno: int) -> str:
     """The location losslint gives to a line of this file."""
     return f"{os.path.relpath(HERE)}:{lineno}" if HERE.startswith(os.getcwd() + os.sep) else f"{HERE}:{lineno}"
-
-
-class Counting(losslint.Checker):
-    """A Checker that records the depth of every call it judges."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.depths: list = []
-
-    def check_call(self, loss, args=(), kwargs=None, *, depth=None, **options):
-        self.depths.append(depth)
-        return super().check_call(loss, args, kwargs, depth=depth, **options)
 
 
 def lossl_warnings(caught) -> list[warnings.WarningMessage]:

@@ -13,6 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import losslint
+from counting_checker import Counting
 from losslint.hooks import intercept
 
 WRAPPED = [(F, "cross_entropy"), (F, "nll_loss"), (F, "softmax"), (torch, "sigmoid"), (torch.special, "expit")]
@@ -126,19 +127,13 @@ def test_other_threads_pass_straight_through_and_keep_the_wrappers_alive():
 
 
 def test_nested_watches_judge_a_call_once_and_both_record_it():
-    class Counting(losslint.Checker):
-        depths: list = []
-
-        def check_call(self, *args, depth, **kwargs):
-            Counting.depths.append(depth)
-            return super().check_call(*args, depth=depth, **kwargs)
-
+    counting = Counting()
     criterion = nn.CrossEntropyLoss()
-    with losslint.watch(action="collect") as outer, losslint.watch(action="collect", checker=Counting()) as inner:
+    with losslint.watch(action="collect") as outer, losslint.watch(action="collect", checker=counting) as inner:
         with losslint.attach(criterion, action="collect") as hook:
             criterion(torch.randn(8, 5).softmax(1), torch.randint(0, 5, (8,)))
         F.cross_entropy(torch.randn(8, 5).softmax(1), torch.randint(0, 5, (8,)))
-    assert len(Counting.depths) == 1  # the module call was the hook's
+    assert len(counting.depths) == 1  # the module call was the hook's
     assert hook.calls == 1 and inner.calls == 2 and outer.calls == 2
     assert [r.codes for r in outer.reports] == [r.codes for r in inner.reports] == [["LL301"], ["LL301"]]
 
