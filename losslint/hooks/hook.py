@@ -421,18 +421,6 @@ class Hook(Monitor):
         if _ATTACHED.get(self.module) is self:
             del _ATTACHED[self.module]
 
-    def __deepcopy__(self, memo: dict) -> "Hook":
-        # A model that holds its attached criterion is deep-copied in ordinary training (an EMA or SWA
-        # copy: torch.optim.swa_utils.AveragedModel, copy.deepcopy(model)); the copy's hook entries then
-        # point at this hook, which judges the copy's calls too (it is handed the module on every call).
-        # Copying the hook would copy its locks and per-thread state, which cannot be copied.
-        return self
-
-    def __reduce__(self):
-        # torch.save(model) pickles the module's hook entries. The hook is not saved: a loaded model
-        # runs as if never attached (attach() it again after loading), instead of failing to save.
-        return (_detached_hook, ())
-
     def __enter__(self) -> "Hook":
         return self
 
@@ -542,20 +530,6 @@ class CheckedForward:
 
 def _identity(value: Any) -> Any:
     return value
-
-
-class _DetachedHook:
-    """What a saved model's attach() hook entries load as: hooks that do nothing."""
-
-    def _before(self, module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
-        return None
-
-    def _after(self, module: torch.nn.Module, args: tuple, *rest: object) -> None:
-        return None
-
-
-def _detached_hook() -> _DetachedHook:
-    return _DetachedHook()
 
 
 # The hook attached to each module, so that attaching twice (a notebook cell run again) leaves one
