@@ -172,7 +172,7 @@ def enter(registry) -> None:
 # What the last full install put in place, to put back at the next first watch when nothing it
 # looked at changed: the Lightning and Trainer callbacks enter a watch around every step, and the
 # full install asks the registry, the libraries and every attribute again (about 25 µs a step).
-# (key, [(owner, name, what getattr gave, what the owner held itself or None, patch), ...])
+# (key, [(what getattr gave, what the owner held itself or None, patch), ...])
 _installed_last: tuple[tuple, list] | None = None
 
 
@@ -189,7 +189,7 @@ def _remember_installed(registry) -> None:
         if made is None or made[2] is not patch:
             _installed_last = None
             return
-        entries.append((patch.owner, patch.name, made[0], patch.previous, patch))
+        entries.append((made[0], patch.previous, patch))
     _installed_last = (_install_key(registry), entries)
 
 
@@ -200,17 +200,13 @@ def _reinstall(registry) -> bool:
     if last is None or last[0] != _install_key(registry):
         return False
     entries = last[1]
-    for owner, name, current, previous, patch in entries:
+    for current, previous, patch in entries:
         # What the owner holds itself is what it held (None: nothing then, nothing now), and what the
         # name gives is what it gave: then the patch's record of what to restore still holds.
-        if patch.own.get(name) is not previous or getattr(owner, name) is not current:
+        if patch.own.get(patch.name) is not previous or getattr(patch.owner, patch.name) is not current:
             return False
-    for owner, name, _, _, patch in entries:
-        patch.retired = False
-        wrapper = patch.wrapper
-        ORIGINAL[wrapper] = wrapper.__losslint_original__
-        setattr(owner, name, wrapper)
-        _patches.append(patch)
+    for _, _, patch in entries:
+        _put(patch)
     return True
 
 
@@ -240,15 +236,21 @@ def _install(owner: Any, name: str, make: Callable[[_Patch], Callable]) -> None:
     current = getattr(owner, name)
     made = _MADE.get((id(owner), name))
     if made is not None and made[0] is current:
-        wrapper, patch = made[1], made[2]
-        patch.had_own, patch.previous = name in vars(owner), vars(owner).get(name)
-        patch.retired = False
-        ORIGINAL[wrapper] = wrapper.__losslint_original__
+        patch = made[2]
+        patch.had_own, patch.previous = name in patch.own, patch.own.get(name)
     else:
         patch = _Patch(owner, name)
-        patch.wrapper = wrapper = make(patch)
-        _MADE[(id(owner), name)] = (current, wrapper, patch)
-    setattr(owner, name, wrapper)
+        patch.wrapper = make(patch)
+        _MADE[(id(owner), name)] = (current, patch.wrapper, patch)
+    _put(patch)
+
+
+def _put(patch: _Patch) -> None:
+    """Set a patch's wrapper in place, as the one that answers for what it wraps."""
+    patch.retired = False
+    wrapper = patch.wrapper
+    ORIGINAL[wrapper] = wrapper.__losslint_original__
+    setattr(patch.owner, patch.name, wrapper)
     _patches.append(patch)
 
 
