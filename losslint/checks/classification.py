@@ -66,13 +66,10 @@ def _one_hot_rows(ctx: CallContext, argument: str, class_dim: int = 1) -> kinds.
 
 def _distributions_along_last_dim(sample, facts) -> int | None:
     """The class count when a float target of 3 or more dims holds distributions along its last dim."""
-    if facts.ndim < 3 or sample is None or sample.shape[-1] < 2:
+    if facts.ndim < 3 or sample is None:
         return None
     norm = kinds.normalization(sample, sample.ndim - 1)
-    tol = max(kinds.tolerance(facts.dtype), 1e-3)
-    if norm is None or not norm.nonnegative or norm.max_sum_error > tol:
-        return None
-    return int(sample.shape[-1])
+    return norm.classes if norm is not None and norm.is_probabilities(max(kinds.tolerance(facts.dtype), 1e-3)) else None
 
 
 @check("probability_target_rows")
