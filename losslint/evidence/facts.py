@@ -47,13 +47,6 @@ class ValueRange:
                 self._integral = bool((real == real.round()).all()) if real is not None else False
         return self._integral
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ValueRange):
-            return NotImplemented
-        return (self.min, self.max, self.has_nan, self.has_inf, self.all_integral) == (other.min, other.max, other.has_nan, other.has_inf, other.all_integral)
-
-    __hash__ = None  # type: ignore[assignment]
-
     def __repr__(self) -> str:
         return f"ValueRange(min={self.min}, max={self.max}, has_nan={self.has_nan}, has_inf={self.has_inf})"
 
