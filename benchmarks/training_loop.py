@@ -60,23 +60,6 @@ class _Session:
     def __exit__(self, *exc: object) -> None:
         self.session.leave()
 
-    def run(self) -> "_Run":
-        return _Run(self.session)
-
-
-class _Run:
-    """A round's steps as one run of the framework: the session is closed at its end, as Lightning's
-    teardown closes it (what a session kept installed goes)."""
-
-    def __init__(self, session) -> None:
-        self.session = session
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        self.session.close()
-
 
 def _loop(head: nn.Module, criterion: nn.Module, batches: list, around=None) -> object:
     """`steps(n)`: n training steps, forward and backward, each on the next batch of the pool, each
@@ -118,7 +101,9 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
             context = losslint.watch(action="collect", policy=Policy(every=0))
         if name in ("lightning", "trainer"):
             session = _Session(keep_installed=name == "lightning")
-            variants[name] = (_loop(head, criterion, batches, session), session.run())
+            # A round's steps are one run of the framework: the session is closed at its end, as
+            # Lightning's teardown closes it (what the session kept installed goes).
+            variants[name] = (_loop(head, criterion, batches, session), contextlib.closing(session.session))
             continue
         variants[name] = (_loop(head, criterion, batches), context)
 
