@@ -1,7 +1,7 @@
 """What leaving losslint on in a training loop costs: `python benchmarks/hooks.py` (CPU, one thread).
 
 1. One loss call (CrossEntropyLoss on 256 x 1000 logits), plain and with the hooks, in steady state:
-   the default Policy reads values on the first 10 calls of a call site and on one call in 100 after
+   the default Policy reads values on the first 10 calls of a call site and on one call in 1000 after
    that, and checks metadata on every call; Policy.always() reads values on every call.
 2. A forward and backward pass of a small transformer classifier under watch(), which sees every
    torch function call the model makes (most pass straight through).

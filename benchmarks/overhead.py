@@ -358,7 +358,7 @@ def mechanism_share(name: str, plain_step_s: float) -> tuple[float, int, float]:
     """The default watch()'s cost, computed rather than read from a noisy difference: the calls of
     wrapped functions in one step times what a wrapper adds to a call (checks off), and the loss
     calls in one step times what judging one adds in steady state at the default policy (metadata
-    on every call, values on one in 100), over the plain step.
+    on every call, values on one in 1000), over the plain step.
     (mechanism share, wrapped calls per step, whole watch() share)"""
     from losslint.evidence.provenance import ORIGIN_OPS
 
@@ -470,8 +470,8 @@ def attach_per_call(rounds: int = 61, calls: int = 400) -> tuple[float, str, flo
 
     Steady state is measured twice: the repeated call itself (a call like the last clean one from its
     line, only counted: `Policy(every=0)` past the first 10 calls, so no values sample falls in the
-    window), and at the default policy, whose one call in 100 reads values again (a full check, about
-    the cost of check(), spread over the 100).
+    window), and at the default policy, whose one call in 1000 reads values again (a full check, about
+    the cost of check(), spread over the 1000).
 
     Each figure is the median over `rounds` rounds of a difference or ratio taken within the round,
     the variants in an order that rotates every round: this machine's speed drifts by tens of percent
@@ -567,7 +567,7 @@ def main() -> int:
         results.append(("check() 2048x32000 / the loss itself", lm_ratio, TARGETS["lm_check_vs_loss"], "%", lm_detail))
         results.append(("check() 2048x32000 extra peak memory / input size", mem_ratio, TARGETS["lm_peak_memory"], "%", mem_detail))
     steady, steady_detail, first, first_detail, sampled, attach_cost = attach_per_call()
-    results.append(("attach() steady state, same tensors every call, us over an empty pre-hook", steady, TARGETS["attach_steady_us"], "us", steady_detail + f"; {sampled:.1f} us with the default policy's 1-in-100 values sample spread over the calls"))
+    results.append(("attach() steady state, same tensors every call, us over an empty pre-hook", steady, TARGETS["attach_steady_us"], "us", steady_detail + f"; {sampled:.1f} us with the default policy's 1-in-1000 values sample spread over the calls"))
     results.append(("attach() first calls / check() + loss", first, TARGETS["attach_first"], "x", first_detail))
     rows = model_overheads(args.rounds, args.steps, LIBRARY_MODELS if args.libraries else MODELS)
     for row in rows:

@@ -2,7 +2,7 @@
 
 Every call brings fresh tensors, as in training: a Linear head's output made with autograd on from a
 new input batch, new labels, CrossEntropyLoss, and a backward pass; the default policy (values read on
-the first 10 calls of the call site, then 1 in 100; metadata on every call), in steady state (past a
+the first 10 calls of the call site, then 1 in 1000; metadata on every call), in steady state (past a
 warm-up of 300 steps). Variants, one step each:
 
 - plain: the loss module with no hook at all;
@@ -15,13 +15,21 @@ warm-up of 300 steps). Variants, one step each:
   Lightning's keeps the wrappers installed for the run, the Trainer's installs them at every step;
 - and each hook again with `Policy(every=0)` (values on the first 10 calls only): its steady state is
   the counted call alone, the hot path every step takes. The default policy's figure minus this one
-  is the values sample (1 call in 100), spread over the calls.
+  is the values sample (1 call in 1000), spread over the calls;
+- and with `Policy(every=100)`, the denser sample (the default until 1 in 1000 replaced it), for
+  comparison.
+
+A round runs 1000 steps of each variant, so that every round of a hook holds exactly one values
+sample at the default policy: the median over rounds then prices the sample, spread over its 1000
+calls, instead of leaving it out of most rounds. The steps run in blocks of 200, the variants taking
+turns block by block in an order that rotates (this machine is shared, its speed drifts by tens of
+percent within a minute): a watch (and a callbacks' session) is entered and left around each block,
+which adds its entry and exit, spread over 200 calls, to its figure.
 
 The unit is E, what torch's own empty forward pre-hook costs over no hook, measured in the same
 rounds: a ratio that does not depend on the machine's speed. Each figure is the median over rounds of
-a difference taken within the round, in the thread's CPU time; the variants run in an order that rotates every round (this
-machine is shared, its speed drifts by tens of percent within a minute). The spread printed beside
-each figure is the interquartile range of the per-round differences, in E.
+a difference taken within the round, in the thread's CPU time. The spread printed beside each figure
+is the interquartile range of the per-round differences, in E.
 """
 
 from __future__ import annotations
@@ -82,11 +90,11 @@ def _loop(head: nn.Module, criterion: nn.Module, batches: list, around=None) -> 
     return steps
 
 
-def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, object]:
+def measure(rounds: int = 25, calls: int = 1000, warmup: int = 300, block: int = 200) -> dict[str, object]:
     torch.manual_seed(0)
     batches = _batches()
     variants: dict[str, tuple] = {}
-    for name in ("plain", "empty", "attach", "watch", "attach_hot", "watch_hot", "lightning", "trainer"):
+    for name in ("plain", "empty", "attach", "watch", "attach_hot", "watch_hot", "attach_dense", "watch_dense", "lightning", "trainer"):
         head, criterion = nn.Linear(FEATURES, CLASSES), nn.CrossEntropyLoss()
         context = None
         if name == "empty":
@@ -99,6 +107,10 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
             losslint.attach(criterion, action="collect", policy=Policy(every=0))
         elif name == "watch_hot":
             context = losslint.watch(action="collect", policy=Policy(every=0))
+        elif name == "attach_dense":
+            losslint.attach(criterion, action="collect", policy=Policy(every=100))
+        elif name == "watch_dense":
+            context = losslint.watch(action="collect", policy=Policy(every=100))
         if name in ("lightning", "trainer"):
             session = _Session(keep_installed=name == "lightning")
             # A round's steps are one run of the framework: the session is closed at its end, as
@@ -122,10 +134,17 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
         run(name, warmup)
     per_round: dict[str, list[float]] = {name: [] for name in variants}
     names = list(variants)
+    blocks = max(1, calls // block)
     for index in range(rounds):
-        order = names[index % len(names):] + names[: index % len(names)]
-        for name in order:
-            per_round[name].append(run(name, calls))
+        # A round's steps run in blocks, the variants taking turns block by block in an order that
+        # rotates: the machine's drift within a round reaches every variant alike.
+        spent = dict.fromkeys(names, 0.0)
+        for part in range(blocks):
+            turn = (index + part) % len(names)
+            for name in names[turn:] + names[:turn]:
+                spent[name] += run(name, block) * block
+        for name in names:
+            per_round[name].append(spent[name] / (blocks * block))
     median = statistics.median
     e_rounds = [e - p for e, p in zip(per_round["empty"], per_round["plain"])]
     unit = median(e_rounds)
@@ -138,6 +157,8 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
     watch = in_e([w - p for w, p in zip(per_round["watch"], per_round["plain"])])
     attach_hot = in_e([a - e for a, e in zip(per_round["attach_hot"], per_round["empty"])])
     watch_hot = in_e([w - p for w, p in zip(per_round["watch_hot"], per_round["plain"])])
+    attach_dense = in_e([a - e for a, e in zip(per_round["attach_dense"], per_round["empty"])])
+    watch_dense = in_e([w - p for w, p in zip(per_round["watch_dense"], per_round["plain"])])
     lightning = in_e([w - p for w, p in zip(per_round["lightning"], per_round["plain"])])
     trainer = in_e([w - p for w, p in zip(per_round["trainer"], per_round["plain"])])
     return {
@@ -150,6 +171,8 @@ def measure(rounds: int = 41, calls: int = 200, warmup: int = 300) -> dict[str, 
         "watch_spread_E": watch[1],
         "attach_hot_E": attach_hot[0],
         "watch_hot_E": watch_hot[0],
+        "attach_dense_E": attach_dense[0],
+        "watch_dense_E": watch_dense[0],
         "lightning_E": lightning[0],
         "trainer_E": trainer[0],
         "rounds": rounds,
@@ -176,6 +199,8 @@ def lines(result: dict[str, object]) -> list[str]:
         f"({r['attach_hot_E'] * r['E_us']:.1f} us), watch() {r['watch_hot_E']:.2f} E ({r['watch_hot_E'] * r['E_us']:.1f} us); "
         f"the values sample, spread: {(r['attach_E'] - r['attach_hot_E']) * r['E_us']:.1f} and "
         f"{(r['watch_E'] - r['watch_hot_E']) * r['E_us']:.1f} us a call",
+        f"  with Policy(every=100), the denser sample: attach() {r['attach_dense_E']:.2f} E "
+        f"({r['attach_dense_E'] * r['E_us']:.1f} us), watch() {r['watch_dense_E']:.2f} E ({r['watch_dense_E'] * r['E_us']:.1f} us)",
         f"  the callbacks' session around each step, over no hook: Lightning's {r['lightning_E']:.2f} E "
         f"({r['lightning_E'] * r['E_us']:.1f} us a step), the Trainer's {r['trainer_E']:.2f} E ({r['trainer_E'] * r['E_us']:.1f} us a step)",
     ]
@@ -183,8 +208,8 @@ def lines(result: dict[str, object]) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=41)
-    parser.add_argument("--calls", type=int, default=200, help="steps per variant per round")
+    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--calls", type=int, default=1000, help="steps per variant per round (a whole number of values-sample periods)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"losslint {losslint.__version__}, torch {torch.__version__}")

@@ -525,10 +525,12 @@ def test_other_torch_function_modes_do_not_see_losslints_own_ops():
 
 
 def test_policy_default():
-    assert losslint.Policy() == losslint.Policy(first=10, every=100, metadata=True)
-    depths = [losslint.Policy().depth(i) for i in range(1000)]
-    assert [i for i, d in enumerate(depths) if d == "values"] == list(range(10)) + [109, 209, 309, 409, 509, 609, 709, 809, 909]
-    assert set(depths[10:109]) == {"metadata"}
+    assert losslint.Policy() == losslint.Policy(first=10, every=1000, metadata=True)
+    depths = [losslint.Policy().depth(i) for i in range(3500)]
+    assert [i for i, d in enumerate(depths) if d == "values"] == list(range(10)) + [1009, 2009, 3009]
+    assert set(depths[10:1009]) == {"metadata"}
+    sparse = [i for i in range(1000) if losslint.Policy(every=100).depth(i) == "values"]
+    assert sparse == list(range(10)) + [109, 209, 309, 409, 509, 609, 709, 809, 909]
     assert {losslint.Policy.always().depth(i) for i in range(50)} == {"values"}
     assert {losslint.Policy(first=0, every=0).depth(i) for i in range(50)} == {"metadata"}
     for bad in ({"first": -1}, {"every": 1.5}, {"first": True}):

@@ -27,5 +27,6 @@ def test_the_counted_run_is_the_run_depth_gives(policy):
 def test_the_run_stops_at_the_limit():
     assert metadata_calls_ahead(Policy(every=0), 50, limit=7) == 7
     assert metadata_calls_ahead(Policy(first=0, every=500), 0, limit=20) == 20
-    assert metadata_calls_ahead(Policy(), 10) == 99  # calls 10..108; call 109 is the 100th after the first 10
-    assert Policy().depth(109) == "values"
+    assert metadata_calls_ahead(Policy(), 10) == 999  # calls 10..1008; call 1009 is the 1000th after the first 10
+    assert Policy().depth(1009) == "values"
+    assert metadata_calls_ahead(Policy(every=100), 10) == 99

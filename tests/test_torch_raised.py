@@ -1,5 +1,5 @@
 """When torch raises on a hooked call whose values the sampling policy did not read (a corrupt label at
-step 37: values are read on the first 10 calls, then 1 in 100), losslint judges that call in full and
+step 37: values are read on the first 10 calls, then 1 in 1000), losslint judges that call in full and
 adds its explanation to torch's own exception, which keeps its type (losslint/hooks/raised.py)."""
 
 from __future__ import annotations

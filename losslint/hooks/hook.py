@@ -38,23 +38,9 @@ from ..errors import LossLintError
 from .monitor import Action, Monitor, claim, release, state
 from .policy import Policy, metadata_calls_ahead
 from .raised import explain, in_flight
+from .arguments_match import Arguments, facts as _facts
 
 _is_compiling = torch.compiler.is_compiling
-
-
-def _facts(value: object) -> object:
-    """What a metadata check can see of one argument: a tensor's metadata, a scalar itself, a short
-    list or tuple by its items (CTCLoss's lengths), and any other object by identity."""
-    if type(value) is torch.Tensor:
-        return (value.shape, value.dtype, value.device, value.layout, value.requires_grad)
-    if isinstance(value, torch.Tensor):
-        return (type(value), value.shape, value.dtype, value.device, value.layout, value.requires_grad)
-    if value is None or isinstance(value, (int, float, str, bool)):
-        return value
-    if type(value) in (list, tuple) and len(value) <= 64:
-        # By value: a list can change in place, and a metadata check reads what it holds.
-        return (type(value), tuple(map(_facts, value)))
-    return (type(value), id(value))
 
 
 class _Record:
@@ -69,7 +55,7 @@ class _Record:
     __slots__ = ("args", "kwargs", "config", "config_scalar", "buffers", "buffers_none", "buffer_facts", "grad", "autocast", "readable", "plan", "plan_spec", "metadata_clean")
 
     def __init__(self, config, module: torch.nn.Module, args: tuple, kwargs: dict):
-        self.args = tuple(map(_facts, args))
+        self.args = Arguments(args)
         self.kwargs = tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()
         self.config = config(module.__dict__) if config is not None else ()
         self.config_scalar = all(type(value) in _SCALARS for value in self.config)
@@ -94,37 +80,13 @@ class _Record:
         self.metadata_clean = False
 
 
-def same_arguments(args: tuple, stored: tuple, _tensor=torch.Tensor) -> bool:
-    """Whether the positional arguments have the metadata recorded for a clean call (`_facts` of each,
-    same length): attach()'s and watch()'s steady states both ask it on every counted call, so plain
-    tensors are compared field by field, without building their facts."""
-    if len(args) != len(stored):
-        return False
-    try:
-        for value, facts in zip(args, stored):
-            if type(value) is _tensor:
-                shape, dtype, device, layout, requires_grad = facts
-                if (
-                    value.shape != shape
-                    or value.dtype is not dtype
-                    or value.device != device
-                    or value.layout is not layout
-                    or value.requires_grad is not requires_grad
-                ):
-                    return False
-            elif _facts(value) != facts:
-                return False
-    except (TypeError, ValueError):
-        return False  # a tensor where the last call had a scalar, None or a tensor subclass
-    return True
-
-
 def _unchanged(record: _Record, config, module: torch.nn.Module, args: tuple, kwargs: dict, _is=operator.is_, _grad=torch.is_grad_enabled, _autocast=autocast_policy.state, _any_autocast=autocast_policy.ANY_ENABLED) -> bool:
     """Whether this call's metadata is the record's: the arguments' metadata, the very same
     configuration objects and buffers (a tensor is compared by identity, never by value; a buffer
     replaced by another tensor is judged again), and the grad mode. Unrolled for plain tensors: this
     runs on every call in steady state."""
-    if not same_arguments(args, record.args):
+    stored = record.args
+    if not stored.matches(args, stored.compared):
         return False
     if (kwargs or record.kwargs) and (tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()) != record.kwargs:
         return False
@@ -177,11 +139,16 @@ class _Line:
     """A call site in steady state: its code and line, how it is described, and the record of its
     last clean call (`_Record`), which later calls are compared with."""
 
-    __slots__ = ("code", "lineno", "location", "record", "budget", "tally")
+    __slots__ = ("code", "lineno", "lasti", "location", "record", "budget", "tally")
 
     def __init__(self, code, lineno, location):
         self.code = code
         self.lineno = lineno
+        # The offset of the call's instruction in the user's frame, last time: the steady state tells
+        # the line by it (`f_lasti`, read as is), not by `f_lineno`, which Python works out from the
+        # offset on every read by walking the function's line table from its start (about 3 µs at
+        # line 300 of a function: a training loop's loss line is often far down a long function).
+        self.lasti = -1
         self.location = location
         self.record: _Record | None = None  # None: no clean call to compare with yet
         # How many more calls from here the policy checks at metadata depth only (then a values call
@@ -211,6 +178,7 @@ def new_site(table: dict, frame, make, forget) -> Any:
     entry = table.setdefault((id(code), lineno), made)
     if entry.code is not code:  # an entry of a freed code object whose id was reused
         entry = table[(id(code), lineno)] = made
+    entry.lasti = frame.f_lasti
     return entry
 
 
@@ -292,6 +260,7 @@ class Hook(Monitor):
             line = self._last = new_site(self._lines, frame, _Line, self._forget_lines)
             record = None
         else:
+            line.lasti = frame.f_lasti
             record = line.record
             if record is not None and not _unchanged(record, self._config, module, args, kwargs):
                 record = None
@@ -463,9 +432,9 @@ class CheckedForward:
         # Steady state, written out here (this is the call a training loop makes every step): a
         # metadata-depth call whose arguments' metadata, and the module's configuration, are what an
         # earlier clean call from the same line had is only counted.
-        thread = state
+        thread = state.__dict__  # this thread's flags, read once (monitor._ThreadState)
         hop = hook._hop
-        if hop and not (thread.watches or thread.busy or hook.device_asserts):
+        if hop and not (thread["watches"] or thread["busy"] or hook.device_asserts):
             # The user's frame where it was last time: one frame object made instead of one for each
             # frame of torch's call machinery (Python makes a frame object on first access, and
             # walking the stack makes one per frame). Only for counting: a call whose metadata is
@@ -477,10 +446,13 @@ class CheckedForward:
             except ValueError:
                 guess = None
             if guess is not None:
-                code = guess.f_code
+                code, lasti = guess.f_code, guess.f_lasti
                 line = hook._last
-                if line is None or line.code is not code or line.lineno != guess.f_lineno:
+                if line is None or line.code is not code or line.lasti != lasti:
+                    # Another call of the line (or another line): found by its line number.
                     line = hook._lines.get((id(code), guess.f_lineno))
+                    if line is not None and line.code is code:
+                        line.lasti = lasti
                 if (
                     line is not None
                     and line.code is code
@@ -491,8 +463,8 @@ class CheckedForward:
                     line.tally.append(None)  # counted without a lock (see Hook._fold)
                     line.budget -= 1
                     hook._last = line
-                    if thread.predicted is not None:
-                        thread.predicted = None
+                    if thread["predicted"] is not None:
+                        thread["predicted"] = None
                     try:
                         return self.forward(*args, **kwargs)
                     except Exception:
@@ -555,7 +527,7 @@ def attach(
     other errors and warnings; "stop" raises where torch would and only records the rest; "raise"
     raises on any error (or at `fail_on`); "warn" only warns; "collect" only records.
     policy: how often values are read (`Policy`; default: the first 10 calls of each call site, then
-    every 100th; metadata on every call). checker: a `Checker` with losslint's own options.
+    every 1000th; metadata on every call). checker: a `Checker` with losslint's own options.
     select, ignore, severity, fail_on: as in `[tool.losslint]`, whose values they replace.
     device_asserts: also assert CrossEntropyLoss's and NLLLoss's class-index range on the device
     (`torch._assert_async`: no sync, one small kernel a call) on a GPU and in compiled code, where

@@ -43,19 +43,13 @@ from .device_asserts import assert_class_range
 from ..errors import LossLintError
 from ..libraries import carried
 from ..language import releases
+from . import python_calls
 from .monitor import claimed, release, state, traced_by_aot
 from ..evidence.provenance import ORIGIN_OPS
 from .raised import explain
 from .warning_place import keeping_place
 
 
-class _Local(threading.local):
-    def __init__(self) -> None:
-        self.inside = False  # a wrapped function runs in this thread: what it calls is not seen again
-        self.thorough = 0  # thorough watches active in this thread: their mode sees every call
-
-
-local = _Local()
 # Bound once: every wrapped call asks (Dynamo knows the function itself, by whatever name it is called).
 _is_compiling = torch.compiler.is_compiling
 
@@ -147,10 +141,12 @@ def enter(registry) -> None:
             _install(warnings, "warn", lambda patch, current=warnings.warn: keeping_place(current))
             # A wrapper calls what is there now (someone else's wrapper, if any) and stands for the
             # function it ends in.
-            for owner, name, func in _producers():
+            producers, losses = _producers(), _losses(registry)
+            for owner, name, func in producers:
                 _install(owner, name, lambda patch, func=func, current=getattr(owner, name): _origin_wrapper(func, current, patch))
-            for loss, func in _losses(registry):
-                _install(F, func.__name__, lambda patch, func=func, loss=loss: _loss_wrapper(func, getattr(F, func.__name__), loss, patch))
+            wrapped = frozenset([name for _, name, _ in producers] + [func.__name__ for _, func in losses])
+            for loss, func in losses:
+                _install(F, func.__name__, lambda patch, func=func, loss=loss: _loss_wrapper(func, getattr(F, func.__name__), loss, patch, wrapped))
             # Other libraries' losses and the user's own (rules outside torch), where imported, and
             # the model boundaries (`libraries`).
             from ..libraries import boundary_targets, loss_targets
@@ -281,13 +277,13 @@ def _origin_wrapper(original: Callable, current: Callable, patch: _Patch) -> Cal
         if torch.compiler.is_compiling():
             return current(*args, **kwargs)
         watches = state.watches
-        if not watches or patch.retired or state.busy or local.inside or local.thorough:
+        if not watches or patch.retired or state.busy or state.inside or state.thorough:
             return _call(current, args, kwargs)
-        local.inside = True  # F.softmax calls Tensor.softmax: one record, in the form the user wrote
+        state.inside = True  # F.softmax calls Tensor.softmax: one record, in the form the user wrote
         try:
             out = _call(current, args, kwargs)
         finally:
-            local.inside = False
+            state.inside = False
         try:
             # Reading shapes goes through __torch_function__ too: other modes must not see it.
             with torch._C.DisableTorchFunction():
@@ -302,7 +298,12 @@ def _origin_wrapper(original: Callable, current: Callable, patch: _Patch) -> Cal
     return wrapper
 
 
-def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patch) -> Callable:
+def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patch, wrapped: frozenset[str] | None = None) -> Callable:
+    # Whether the functional reaches, from Python, a function a watch wraps (`wrapped`: the producer
+    # ops, the losses): then what it calls is kept from being seen again while it runs (`inside`).
+    # Most torch losses call their kernel directly, and their calls only counted skip the two writes.
+    reaches = wrapped is None or current is not original or python_calls.reaches(original, wrapped, itself=original)
+
     @functools.wraps(current)
     def wrapper(*args: Any, **kwargs: Any):
         __tracebackhide__ = True
@@ -314,44 +315,47 @@ def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patc
             if device_asserts_wanted():
                 assert_class_range(original.__name__, args, kwargs, compiling=True)
             return current(*args, **kwargs)
-        watches = state.watches
-        if not watches or patch.retired or state.busy or local.inside or local.thorough:
+        thread = state.__dict__  # this thread's flags, read once (monitor._ThreadState)
+        watches = thread["watches"]
+        if not watches or patch.retired or thread["busy"] or thread["inside"] or thread["thorough"]:
             return _call(current, args, kwargs)
-        return _loss_call(watches[-1], original, current, loss, args, kwargs)
+        return _loss_call(watches[-1], thread, original, current, loss, args, kwargs, reaches)
 
     ORIGINAL[wrapper] = original
     wrapper.__losslint_original__ = original
     return wrapper
 
 
-def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tuple, kwargs: dict):
-    """The wrapper's call with a watch active. The frame that called the wrapper is `sys._getframe(2)`
-    from here, taken only where it is used: a call only counted needs none, and Python makes the
-    frame object on first access."""
+def _loss_call(watch, thread: dict, original: Callable, current: Callable, loss: str, args: tuple, kwargs: dict, reaches: bool = True):
+    """The wrapper's call with a watch active (`thread`: the thread's flags, `state.__dict__`). The
+    frame that called the wrapper is `sys._getframe(2)` from here, taken only where it is used: a
+    call only counted needs none, and Python makes the frame object on first access."""
     __tracebackhide__ = True
     # Steady state (`steady`): a call like its line's last clean one, between values samples, is only
     # counted. With one watch active and no claim pending: nested watches each count the call, and a
     # hook's claim is consumed by `_judged`. Asked first: a site records plain tensors only, so a call
     # with a tracer's tensors (below) is never counted, and the call a loop makes every step is not
     # asked about tracers at all. Device asserts go into every call, counted or not.
-    thread = state
-    steady = watch.steady if len(thread.watches) == 1 else None
-    if steady is not None and not thread.claims and steady.counted(original, args, kwargs, watch.provenance):
+    steady = watch.steady if len(thread["watches"]) == 1 else None
+    if steady is not None and not thread["claims"] and steady.counted(original, args, kwargs, watch.provenance):
         if watch.device_asserts:
             assert_class_range(original.__name__, args, kwargs, compiling=False)  # plain tensors: not traced
-        if thread.predicted is not None:
-            thread.predicted = None
-        local.inside = True  # what the loss calls inside is not judged again
+        if thread["predicted"] is not None:
+            thread["predicted"] = None
         try:
             # `_call`, written out for the call every step of a loop makes.
-            if _mode_enabled():
-                return _call(current, args, kwargs)
-            return current(*args, **kwargs)
+            if not reaches and not _mode_enabled():
+                return current(*args, **kwargs)
+            thread["inside"] = True  # what the loss calls inside is not judged again
+            try:
+                if _mode_enabled():
+                    return _call(current, args, kwargs)
+                return current(*args, **kwargs)
+            finally:
+                thread["inside"] = False
         except Exception as exc:  # torch raised on a call losslint did not read: say why (`raised`)
             explain(watch, original, args, kwargs, exc, sys._getframe(2))
             raise
-        finally:
-            local.inside = False
     traced = traced_by_aot(args, kwargs)
     if traced and releases.holds("dynamo_inlines_loss_modules"):
         return _inside(_call, current, args, kwargs)  # judged while Dynamo traced it
@@ -366,11 +370,11 @@ def _loss_call(watch, original: Callable, current: Callable, loss: str, args: tu
 
 
 def _inside(call: Callable, *args: Any, **kwargs: Any):
-    local.inside = True  # what a judged loss calls inside (a library's torch losses) is not judged again
+    state.inside = True  # what a judged loss calls inside (a library's torch losses) is not judged again
     try:
         return call(*args, **kwargs)
     finally:
-        local.inside = False
+        state.inside = False
 
 
 def _judged(watch, loss_object: object, loss: str, args: tuple, kwargs: dict, frame, call: Callable, call_args: tuple, call_kwargs: dict, steady=None):
@@ -412,7 +416,7 @@ def _library_forward(current: Callable, loss: str, patch: _Patch) -> Callable:
     def forward(self, *args: Any, **kwargs: Any):
         __tracebackhide__ = True
         watches = state.watches
-        if not watches or patch.retired or state.busy or local.inside or torch.compiler.is_compiling():
+        if not watches or patch.retired or state.busy or state.inside or torch.compiler.is_compiling():
             return current(self, *args, **kwargs)
         return _judged(watches[-1], self, loss, args, kwargs, sys._getframe(1), current, (self, *args), kwargs)
 
@@ -427,7 +431,7 @@ def _library_function(current: Callable, loss: str, patch: _Patch) -> Callable:
     def wrapper(*args: Any, **kwargs: Any):
         __tracebackhide__ = True
         watches = state.watches
-        if not watches or patch.retired or state.busy or local.inside or torch.compiler.is_compiling():
+        if not watches or patch.retired or state.busy or state.inside or torch.compiler.is_compiling():
             return current(*args, **kwargs)
         return _judged(watches[-1], original, loss, args, kwargs, sys._getframe(1), current, args, kwargs)
 
@@ -468,7 +472,7 @@ def _boundary_call(current: Callable, judge: Callable, patch: _Patch, where: tup
             or not watches
             or patch.retired
             or state.busy
-            or local.inside
+            or state.inside
             or torch.compiler.is_compiling()
         ):
             return current(self, *args, **kwargs)

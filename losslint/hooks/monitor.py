@@ -43,10 +43,17 @@ ACTIONS = ("auto", "stop", "raise", "warn", "collect")
 
 
 class _ThreadState(threading.local):
-    """Per thread, like torch's own mode stack: a watch sees the calls of the thread that entered it."""
+    """Per thread, like torch's own mode stack: a watch sees the calls of the thread that entered it.
+
+    Every read of an attribute of a `threading.local` looks the thread's own dict up first. The
+    steady-state paths (`CheckedForward.__call__`, the wrappers of `intercept`), which run on every
+    loss call of a training loop and ask four to six of these flags, read the dict itself once
+    (`state.__dict__`, the same dict the attributes live in) and index it."""
 
     def __init__(self) -> None:
         self.busy = False  # a check runs in this thread: calls it triggers are not judged again
+        self.inside = False  # a wrapped function runs in this thread: what it calls is not seen again
+        self.thorough = 0  # thorough watches active in this thread: their mode sees every call
         self.watches: list = []  # the watch() contexts entered in this thread, innermost last
         self.claims: list[list] = []  # [loss name, weakref to the first tensor, watches still to pass]
         # The last call judged whose report already said what is wrong (an error or a warning): id

@@ -10,8 +10,10 @@ values call is due, and it is judged in full). This is what `attach()` does for 
 (`hook._Record`), here for the functional a default `watch()` wraps (`intercept._judged`).
 
 The user's line is found where it was last time (`sys._getframe(hop)`: one frame object made, not one
-per frame of torch's call machinery) and checked against the line's record by code object and line
-number; any mismatch falls back to the full path, which finds the line by walking the stack.
+per frame of torch's call machinery) and checked against the line's record by code object and
+instruction offset (`f_lasti`; `f_lineno` is worked out from the line table on every read); any
+mismatch falls back to the line number, then to the full path, which finds the line by walking the
+stack.
 Only for a single active watch: nested watches each count the call, which the full path does.
 """
 
@@ -23,7 +25,8 @@ from typing import Any
 import torch
 
 from ..evidence import callsite
-from .hook import _facts, new_site, same_arguments
+from .arguments_match import Arguments, facts as _facts
+from .hook import new_site
 from .policy import metadata_calls_ahead
 
 _SCALARS = (type(None), bool, int, float, str)
@@ -33,12 +36,13 @@ _CALLER = 3  # counted -> intercept._loss_call -> the wrapper -> the frame that 
 class _Site:
     """One line of the user's code that calls a loss: the record of its last clean call."""
 
-    __slots__ = ("code", "lineno", "location", "loss", "args", "kwargs", "plain_kwargs", "grad", "origins", "metadata_clean", "budget", "tally")
+    __slots__ = ("code", "lineno", "lasti", "location", "loss", "args", "kwargs", "plain_kwargs", "grad", "origins", "metadata_clean", "budget", "tally")
 
     def __init__(self, code, lineno: int, location: str | None) -> None:
         self.code, self.lineno, self.location = code, lineno, location
+        self.lasti = -1  # the call's instruction offset in the user's frame, last time (see hook._Line)
         self.loss = None
-        self.args: tuple | None = None  # None: no clean call to compare with
+        self.args: Arguments | None = None  # None: no clean call to compare with
         self.kwargs: tuple = ()
         self.plain_kwargs: dict | None = None  # the keywords themselves when all are scalars or None
         self.metadata_clean = False  # the record was judged clean at metadata depth (see `remember`)
@@ -58,7 +62,7 @@ def _same(site: _Site, loss: object, args: tuple, kwargs: dict, provenance, _gra
     """Whether this call's metadata is that of the site's last clean call (unrolled for plain tensors:
     this runs on every call in steady state)."""
     stored = site.args
-    if stored is None or site.loss is not loss or _grad() is not site.grad or not same_arguments(args, stored):
+    if stored is None or site.loss is not loss or _grad() is not site.grad or not stored.matches(args, stored.compared):
         return False
     plain = site.plain_kwargs
     if plain is not None:
@@ -99,10 +103,12 @@ class Steady:
         except ValueError:
             return False
         site = self.last
-        if site is None or site.code is not guess.f_code or site.lineno != guess.f_lineno:
-            site = self.sites.get((id(guess.f_code), guess.f_lineno))
-            if site is None or site.code is not guess.f_code:
+        code, lasti = guess.f_code, guess.f_lasti
+        if site is None or site.code is not code or site.lasti != lasti:
+            site = self.sites.get((id(code), guess.f_lineno))
+            if site is None or site.code is not code:
                 return False
+            site.lasti = lasti
         if site.budget <= 0 or not _same(site, loss, args, kwargs, provenance):
             return False
         site.budget -= 1
@@ -123,6 +129,7 @@ class Steady:
         site = self.sites.get((id(code), lineno))
         if site is None or site.code is not code:
             site = new_site(self.sites, frame, _Site, lambda: self.forget(watch))
+        site.lasti = frame.f_lasti
         if site.location is None or depth is None or not clean or not _plain_tensors(args, kwargs):
             # Only calls on plain tensors are counted: a tensor subclass (a tracer's fake tensor, which
             # `intercept._loss_call` asks about only after this state) is judged every time.
@@ -134,7 +141,7 @@ class Steady:
             site.budget = self._metadata_calls_ahead(watch, site.location)
             return
         site.loss = loss
-        site.args = tuple(map(_facts, args))
+        site.args = Arguments(args)
         site.kwargs = tuple((name, _facts(value)) for name, value in kwargs.items()) if kwargs else ()
         site.plain_kwargs = dict(kwargs) if all(type(v) in _SCALARS for v in kwargs.values()) else None
         site.grad = torch.is_grad_enabled()

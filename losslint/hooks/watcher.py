@@ -41,7 +41,7 @@ from .steady import Steady
 # The module itself, from sys.modules: `from . import intercept` would take the package's attribute,
 # which outlives a re-import of losslint's modules (pytester's in-process runs do that) and would then
 # share no thread state with this module's `monitor`.
-from .intercept import ORIGINAL as _ORIGINAL, enter as _intercept_enter, leave as _intercept_leave, local as _intercept_local
+from .intercept import ORIGINAL as _ORIGINAL, enter as _intercept_enter, leave as _intercept_leave
 
 _LOSS, _ORIGIN, _PASS = "loss", "origin", "pass"
 
@@ -118,13 +118,13 @@ class Watch(Monitor, TorchFunctionMode):
             state.watches.pop()
             _intercept_leave()
             raise
-        _intercept_local.thorough += 1
+        state.thorough += 1
         return self
 
     def __exit__(self, *exc: Any) -> None:
         try:
             if self.thorough:
-                _intercept_local.thorough -= 1
+                state.thorough -= 1
                 try:
                     super().__exit__(*exc)
                 finally:
@@ -164,7 +164,7 @@ class Watch(Monitor, TorchFunctionMode):
         if role is None and _ORIGINAL:
             func = _ORIGINAL.get(func, func)
             role = self._roles.get(func)
-        if role is None or torch.compiler.is_compiling() or state.busy or _intercept_local.inside:
+        if role is None or torch.compiler.is_compiling() or state.busy or state.inside:
             # (inside: a library loss judged as itself computes this one)
             return func(*args, **kwargs)
         if role is _LOSS:
@@ -232,7 +232,7 @@ def watch(
     other errors and warnings; "stop" raises where torch would and only records the rest; "raise"
     raises on any error (or at `fail_on`); "warn" only warns; "collect" only records.
     policy: how often values are read (`Policy`; default: the first 10 calls of each call site, then
-    every 100th; metadata on every call). checker: a `Checker` with losslint's own options.
+    every 1000th; metadata on every call). checker: a `Checker` with losslint's own options.
     select, ignore, severity, fail_on: as in `[tool.losslint]`, whose values they replace;
     `ignore=["LL301"]` silences a finding about a loss that a library calls where no comment reaches.
     `.reports` lists what it saw, one report per call site and set of findings, with a count.

@@ -49,7 +49,7 @@ class LossLintCallback(TrainerCallback):
         self.session = TrainingSession(action=action, **options)
         self._handles: list = []
         self._model = None
-        self._inside: list[bool] = []  # per forward entered: whether its boundary check set intercept.local.inside
+        self._inside: list[bool] = []  # per forward entered: whether its boundary check set state.inside
 
     @property
     def reports(self) -> list:
@@ -82,20 +82,20 @@ class LossLintCallback(TrainerCallback):
 
     def _after(self, module: Any, args: tuple, kwargs: dict, output: Any) -> None:
         if self._inside and self._inside.pop():
-            intercept.local.inside = False
+            state.inside = False
         self.session.leave()
 
     def _judge_boundary(self, model: Any, args: tuple, kwargs: dict, frame: Any) -> bool:
         """The boundary check of this forward; when it found something, the loss the model computes
         inside is not judged again (as intercept._boundary_call does), until _after."""
-        if not state.watches or state.busy or intercept.local.inside:
+        if not state.watches or state.busy or state.inside:
             return False
         for cls, judge, where in boundary_targets():
             if isinstance(model, cls):
                 if carried(args, kwargs, where) is None:
                     return False  # no labels: nothing to judge before the model runs
                 if intercept.judge_boundary(state.watches[-1], judge, model, args, kwargs, frame):
-                    intercept.local.inside = True
+                    state.inside = True
                     return True
                 return False
         return False

@@ -15,7 +15,7 @@ with torch's fix. So every loss a rule names outside torch — a library's or th
 `[loss] module` and `functional` — is wrapped where it is defined, once its module is imported (never
 importing it): the class's own `forward`, and the function under every name the library's modules
 give it. A call is judged once, as that loss, with the instance's configuration, at the user's line;
-what it calls inside is not judged again (`intercept.local.inside`).
+what it calls inside is not judged again (`monitor.state.inside`).
 
 A model boundary is a class whose calls carry what a loss will receive before any loss sees it: a
 transformers model's `labels=`, with the config that decides which loss the model computes. Its
