@@ -597,6 +597,7 @@ def main() -> int:
 
     print()
     print("\n".join(training_loop.lines(training_loop.measure())))
+    print("\n".join(training_loop.far_lines(training_loop.measure_far_line())))
     return 0
 
 

@@ -26,6 +26,10 @@ turns block by block in an order that rotates (this machine is shared, its speed
 percent within a minute): a watch (and a callbacks' session) is entered and left around each block,
 which adds its entry and exit, spread over 200 calls, to its figure.
 
+Last, the loss call alone with its line at line 300 of a long function (`measure_far_line`): the
+steady state tells a call's line without asking Python for the frame's line number, which is worked
+out from the function's line table on every read.
+
 The unit is E, what torch's own empty forward pre-hook costs over no hook, measured in the same
 rounds: a ratio that does not depend on the machine's speed. Each figure is the median over rounds of
 a difference taken within the round, in the thread's CPU time. The spread printed beside each figure
@@ -182,6 +186,55 @@ def measure(rounds: int = 25, calls: int = 1000, warmup: int = 300, block: int =
 
 TARGETS = {"attach_E": 1.5, "watch_E": 2.5}
 
+# The loop of `_loop`, as the last lines of a long function: a training script's loss line is often
+# far down a long `train()` or notebook cell, where Python works out a frame's line number by walking
+# the function's line table from its start on every read of `f_lineno`.
+_FAR_LINE = 300
+_FAR_SOURCE = (
+    "def far_loop(criterion, head, batches, n, clock, spent):\n"
+    + "".join(f"    line_{i} = {i}\n" for i in range(_FAR_LINE))
+    + "    for at in range(n):\n"
+    + "        x, y = batches[at % len(batches)]\n"
+    + "        output = head(x)\n"
+    + "        start = clock()\n"
+    + "        loss = criterion(output, y)\n"
+    + "        spent.append(clock() - start)\n"
+    + "        loss.backward()\n"
+)
+
+
+def measure_far_line(calls: int = 3000, repeats: int = 5) -> dict[str, float]:
+    """The loss call alone (its median time, over plain), attach() and watch() at Policy(every=0), with
+    the loss line at line ~300 of its function."""
+    scope: dict = {}
+    exec(compile(_FAR_SOURCE, "far_loop.py", "exec"), scope)
+    batches = _batches()
+    per: dict[str, list[float]] = {"plain": [], "attach": [], "watch": []}
+    for _ in range(repeats):
+        for name in per:
+            head, criterion = nn.Linear(FEATURES, CLASSES), nn.CrossEntropyLoss()
+            context = contextlib.nullcontext()
+            hook = None
+            if name == "attach":
+                hook = losslint.attach(criterion, action="collect", policy=Policy(every=0))
+            elif name == "watch":
+                context = losslint.watch(action="collect", policy=Policy(every=0))
+            spent: list[int] = []
+            with context:
+                scope["far_loop"](criterion, head, batches, calls, time.perf_counter_ns, spent)
+            if hook is not None:
+                hook.remove()
+            per[name].append(statistics.median(spent[100:]) / 1000)
+    plain = statistics.median(per["plain"])
+    return {name: statistics.median(values) - plain for name, values in per.items() if name != "plain"}
+
+
+def far_lines(result: dict[str, float]) -> list[str]:
+    return [
+        f"the loss line at line {_FAR_LINE} of its function (the loss call alone, median, over plain; Policy(every=0)): "
+        f"attach() +{result['attach']:.1f} us, watch() +{result['watch']:.1f} us",
+    ]
+
 
 def lines(result: dict[str, object]) -> list[str]:
     r = result
@@ -214,6 +267,7 @@ def main() -> int:
     torch.set_num_threads(1)
     print(f"losslint {losslint.__version__}, torch {torch.__version__}")
     print("\n".join(lines(measure(args.rounds, args.calls))))
+    print("\n".join(far_lines(measure_far_line())))
     return 0
 
 

@@ -39,7 +39,7 @@ def test_repeated_clean_calls_are_counted_and_changes_are_judged():
 def test_a_module_in_a_training_loop_is_counted_with_fresh_tensors_and_a_backward():
     checker = Counting()
     model, criterion = nn.Linear(6, 3), nn.CrossEntropyLoss()
-    with losslint.watch(action="collect", checker=checker) as w:
+    with losslint.watch(action="collect", checker=checker, policy=losslint.Policy(every=100)) as w:
         for _ in range(250):
             loss = criterion(model(torch.randn(16, 6)), torch.randint(0, 3, (16,)))
             loss.backward()
