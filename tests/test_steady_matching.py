@@ -138,3 +138,97 @@ def test_two_calls_on_one_line_and_a_line_far_down_a_long_function_are_counted_a
             F.cross_entropy(x, y) + F.cross_entropy(x, y)
         scope["far"](F.cross_entropy, x, y, 120)
     assert sorted(n for n, _ in w.sites.values()) == [120, 240] and w.calls == 360
+
+
+# ---- the functional's own parameters (hooks/functional_wrapper.py) -----------------------------------
+
+
+def _generic_counts(monkeypatch) -> list:
+    """Every call the generic path's steady state compares with its line's record (`steady._same`,
+    which `Steady.counted` asks once it has found the line: a spy there adds no frame between
+    `counted` and the user's line, which it finds by counting frames)."""
+    from losslint.hooks import steady
+
+    asked: list = []
+    same = steady._same
+
+    def spy(*args):
+        asked.append(args[1])
+        return same(*args)
+
+    monkeypatch.setattr(steady, "_same", spy)
+    return asked
+
+
+def test_the_watched_functional_keeps_its_signature_and_counts_its_calls_the_short_way(monkeypatch):
+    import inspect
+
+    asked = _generic_counts(monkeypatch)
+    plain_signature = inspect.signature(F.cross_entropy)
+    criterion = nn.CrossEntropyLoss()
+    x, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+    with losslint.watch(action="collect", policy=losslint.Policy(first=1, every=0)) as w:
+        assert inspect.signature(F.cross_entropy) == plain_signature
+        assert F.cross_entropy.__name__ == "cross_entropy" and F.cross_entropy.__losslint_original__ is not F.cross_entropy
+        for _ in range(40):
+            criterion(torch.randn(8, 5), torch.randint(0, 5, (8,)))  # the module: keywords from its forward
+        for _ in range(40):
+            F.cross_entropy(x, y, label_smoothing=0.1)  # the user's own keywords
+    # Two lines, each: the first call (values), the second (metadata, then recorded), then the short way:
+    # the generic path never compares a call with a line's record.
+    assert w.calls == 80 and sorted(n for n, _ in w.sites.values()) == [40, 40]
+    assert asked == []
+
+
+def test_options_that_change_are_judged_and_tensor_options_go_the_generic_way(monkeypatch):
+    checker = Counting()
+    asked = _generic_counts(monkeypatch)
+    x, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+    weight = torch.ones(5)
+
+    def call(**options):
+        return F.cross_entropy(x, y, **options)  # one line
+
+    with losslint.watch(action="collect", checker=checker, policy=losslint.Policy(first=1, every=0)) as w:
+        for _ in range(5):
+            call(reduction="sum")
+        call(reduction="mean")  # another option: judged
+        call(ignore_index=3)  # another: judged
+        for _ in range(5):
+            call(weight=weight)  # a tensor option: counted, by the generic path's facts
+    assert checker.depths == ["values", "metadata", "metadata", "metadata", "metadata"]
+    assert w.calls == 12
+    # Compared by the generic path: the two changed options (then judged), and every call with a
+    # tensor option (the first judged, the rest counted there).
+    assert len(asked) == 1 + 1 + 5
+
+
+def test_torch_raises_on_a_call_counted_the_short_way_and_is_explained():
+    criterion = nn.CrossEntropyLoss()
+    with losslint.watch(action="collect", policy=losslint.Policy(first=1, every=0)) as w:
+        for step in range(30):
+            target = torch.randint(0, 5, (8,))
+            if step == 25:
+                target[3] = 7  # a corrupt label on a call only counted
+            try:
+                criterion(torch.randn(8, 5), target)
+            except IndexError as error:
+                raised = error
+    assert step == 29 and "losslint" in "".join(getattr(raised, "__notes__", [])) + str(raised)
+    assert any(r.errors for r in w.reports)
+
+
+def test_a_signature_python_cannot_write_keeps_the_generic_wrapper():
+    from losslint.hooks import functional_wrapper
+
+    def varargs(input, *rest):
+        return input
+
+    def positional_only(input, target, /, weight=None):
+        return input
+
+    def optional_only(input=None):
+        return input
+
+    for function in (varargs, positional_only, optional_only, len):
+        assert functional_wrapper.matched_wrapper(function, function, function, None) is None

@@ -43,7 +43,7 @@ from .device_asserts import assert_class_range
 from ..errors import LossLintError
 from ..libraries import carried
 from ..language import releases
-from . import python_calls
+from . import functional_wrapper, python_calls
 from .monitor import claimed, release, state, traced_by_aot
 from ..evidence.provenance import ORIGIN_OPS
 from .raised import explain
@@ -321,6 +321,12 @@ def _loss_wrapper(original: Callable, current: Callable, loss: str, patch: _Patc
             return _call(current, args, kwargs)
         return _loss_call(watches[-1], thread, original, current, loss, args, kwargs, reaches)
 
+    if not reaches:
+        # The counted call's short way, for a functional that calls no wrapped function (it sets no
+        # `inside` flag): a wrapper with the functional's own parameters (`functional_wrapper`).
+        matched = functional_wrapper.matched_wrapper(original, current, wrapper, patch)
+        if matched is not None:
+            wrapper = matched
     ORIGINAL[wrapper] = original
     wrapper.__losslint_original__ = original
     return wrapper

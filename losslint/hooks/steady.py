@@ -36,7 +36,7 @@ _CALLER = 3  # counted -> intercept._loss_call -> the wrapper -> the frame that 
 class _Site:
     """One line of the user's code that calls a loss: the record of its last clean call."""
 
-    __slots__ = ("code", "lineno", "lasti", "location", "loss", "args", "kwargs", "plain_kwargs", "grad", "origins", "metadata_clean", "budget", "tally")
+    __slots__ = ("code", "lineno", "lasti", "location", "loss", "args", "kwargs", "plain_kwargs", "options", "grad", "origins", "metadata_clean", "budget", "tally")
 
     def __init__(self, code, lineno: int, location: str | None) -> None:
         self.code, self.lineno, self.location = code, lineno, location
@@ -45,6 +45,9 @@ class _Site:
         self.args: Arguments | None = None  # None: no clean call to compare with
         self.kwargs: tuple = ()
         self.plain_kwargs: dict | None = None  # the keywords themselves when all are scalars or None
+        # Every option's value, defaults included, in the functional's order, when all are scalars or
+        # None: what `functional_wrapper` compares by identity (None: it hands the call on).
+        self.options: tuple | None = None
         self.metadata_clean = False  # the record was judged clean at metadata depth (see `remember`)
         self.grad = True
         self.origins: tuple | None = None
@@ -90,6 +93,8 @@ class Steady:
     def __init__(self) -> None:
         self.sites: dict[tuple[int, int], _Site] = {}
         self.last: _Site | None = None  # the site of the last call only counted
+        # The site the last `remember` left counting, until `functional_wrapper` records its options.
+        self.recorded: _Site | None = None
         self.hop = 0  # frames from `counted` to the user's line, last time; 0: unknown
 
     def counted(self, loss: object, args: tuple, kwargs: dict, provenance) -> bool:
@@ -133,12 +138,13 @@ class Steady:
         if site.location is None or depth is None or not clean or not _plain_tensors(args, kwargs):
             # Only calls on plain tensors are counted: a tensor subclass (a tracer's fake tensor, which
             # `intercept._loss_call` asks about only after this state) is judged every time.
-            site.args, site.budget = None, 0
+            site.args, site.budget, site.options = None, 0, None
             return
         if depth == "values" and site.metadata_clean and _same(site, loss, args, kwargs, watch.provenance):
             # A values sample whose metadata is the record's: the calls after it are counted again at
             # once, with no metadata-depth call to re-establish what is known.
             site.budget = self._metadata_calls_ahead(watch, site.location)
+            self.last = self.recorded = site
             return
         site.loss = loss
         site.args = Arguments(args)
@@ -150,12 +156,15 @@ class Steady:
         # depth, the depth they stand for (a values call's verdict is another depth's).
         site.metadata_clean = depth == "metadata"
         site.budget = self._metadata_calls_ahead(watch, site.location) if depth == "metadata" else 0
+        site.options = None
+        if site.budget > 0:
+            self.last = self.recorded = site
 
     def forget(self, watch: Any) -> None:
         """Fold the counted calls into the watch, then start the site table afresh (`new_site`)."""
         self.fold(watch)
         self.sites.clear()
-        self.last = None
+        self.last = self.recorded = None
 
     def fold(self, watch: Any, sites=None) -> None:
         """Add the calls only counted to the watch's call and site counts (`Monitor._fold_tallies`)."""

@@ -22,8 +22,10 @@ import sys
 from typing import Any, Callable
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-# The files of losslint's frames between a torch function and the user's call.
-_OWN = {os.path.join(_HERE, name) for name in ("intercept.py", "watcher.py")}
+# The files of losslint's frames between a torch function and the user's call, and the names under
+# which `functional_wrapper` compiles the wrappers it writes for torch's functionals.
+_OWN = {os.path.join(_HERE, name) for name in ("intercept.py", "watcher.py", "functional_wrapper.py")}
+_WRITTEN = os.path.join(_HERE, "<losslint wrapper of ")
 
 
 def _overrides_file() -> str:
@@ -46,7 +48,7 @@ def _beyond_losslint(caller, stacklevel: int) -> int:
     extra, handed_over = 0, False
     while target is not None:
         filename = target.f_code.co_filename
-        if filename in _OWN:
+        if filename in _OWN or filename.startswith(_WRITTEN):
             pass
         elif extra and filename == _TORCH_OVERRIDES:
             # A thorough watch's mode: torch's function handed the call over (handle_torch_function)
