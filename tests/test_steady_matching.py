@@ -203,6 +203,26 @@ def test_options_that_change_are_judged_and_tensor_options_go_the_generic_way(mo
     assert len(asked) == 1 + 1 + 5
 
 
+def test_a_written_wrapper_takes_what_the_functional_takes():
+    """Keyword-only options, a parameter named like the function, defaults that are objects: the
+    written wrapper binds them as the function does and hands them on."""
+    from losslint.hooks import functional_wrapper
+
+    sentinel = object()
+
+    def loss(loss, target, scale=2.0, *, weight=sentinel, reduction="mean"):
+        return (loss, target, scale, weight, reduction)
+
+    wrapper = functional_wrapper.matched_wrapper(loss, loss, lambda *a, **k: ("generic", a, k), None)
+    import inspect
+
+    assert inspect.signature(wrapper) == inspect.signature(loss) and wrapper.__name__ == "loss"
+    # No watch is active in this thread: every call goes the generic way, with the options given.
+    assert wrapper(1, 2) == ("generic", (1, 2), {})
+    assert wrapper(1, 2, 3.0, reduction="sum") == ("generic", (1, 2), {"scale": 3.0, "reduction": "sum"})
+    assert wrapper(1, target=2, weight=None) == ("generic", (1, 2), {"weight": None})
+
+
 def test_torch_raises_on_a_call_counted_the_short_way_and_is_explained():
     criterion = nn.CrossEntropyLoss()
     with losslint.watch(action="collect", policy=losslint.Policy(first=1, every=0)) as w:
@@ -230,5 +250,8 @@ def test_a_signature_python_cannot_write_keeps_the_generic_wrapper():
     def optional_only(input=None):
         return input
 
-    for function in (varargs, positional_only, optional_only, len):
+    def keywords_after_keyword_only(input, target, *, weight=None, **more):
+        return input
+
+    for function in (varargs, positional_only, optional_only, keywords_after_keyword_only, len):
         assert functional_wrapper.matched_wrapper(function, function, function, None) is None

@@ -65,13 +65,13 @@ def _parameters(function: Callable) -> tuple[list[str], list[str], list[str], li
         name = parameter.name
         if not name.isidentifier() or keyword.iskeyword(name) or name.startswith(_PREFIX):
             return None
-        if parameter.kind is parameter.KEYWORD_ONLY and not keyword_only:
-            keyword_only = True
-            source.append("*")
-        if keyword_only:
+        if parameter.kind is parameter.KEYWORD_ONLY:
+            if not keyword_only:
+                keyword_only = True
+                source.append("*")
             keyword_names.add(name)
-        elif parameter.kind is not parameter.POSITIONAL_OR_KEYWORD and parameter.kind is not parameter.KEYWORD_ONLY:
-            return None
+        elif parameter.kind is not parameter.POSITIONAL_OR_KEYWORD:
+            return None  # *args, **kwargs, positional-only
         if parameter.default is parameter.empty:
             if keyword_only or optional:
                 return None
@@ -97,7 +97,9 @@ def matched_wrapper(original: Callable, current: Callable, generic: Callable, pa
     required_tuple = "(" + "".join(f"{name}, " for name in required) + ")"
     options_tuple = "(" + "".join(f"{name}, " for name in optional) + ")"
     call = ", ".join([*required, *(f"{name}={name}" if name in keyword_only else name for name in optional)])
-    name = getattr(current, "__name__", "loss")
+    name = getattr(current, "__name__", None)
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name in required or name in optional:
+        name = "loss"  # the def's own name only (update_wrapper below gives it the functional's)
     # (warning_place passes over frames of this name, as over intercept's.)
     filename = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"<losslint wrapper of {name}>")
     text = "\n".join(
