@@ -11,6 +11,7 @@
 #   - test_combinations.py  every dtype and plausible shape over every tensor argument of valid calls
 #   - test_rule_examples.py every rule file's examples, run through losslint and torch
 #   - test_autocast.py      mixed precision: every loss x {f32, f16, bf16} x CPU autocast x sizes x reductions
+#   - test_value_range.py   the one-pass value range rests on torch.aminmax propagating NaN, in every float dtype
 #   - the hooks in compiled code (test_tracing, test_compiled_hooks, test_compiled_watches, test_device_asserts)
 #     and around torch's own errors and warnings (test_torch_raised, test_torch_warnings_place): Dynamo's
 #     tracing differs between releases; the steady state's wrappers, written from each release's
@@ -31,7 +32,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 venvs=${LOSSLINT_VENVS:-$root/.venvs}
-tests=(tests/test_releases.py tests/test_tracing.py tests/test_compiled_hooks.py tests/test_attach_copies.py tests/test_compiled_watches.py tests/test_torch_raised.py tests/test_torch_warnings_place.py tests/test_steady_matching.py tests/test_device_asserts.py tests/test_torch_quotes.py tests/test_conformance.py tests/test_differential.py tests/test_combinations.py tests/test_rule_examples.py tests/test_autocast.py)
+tests=(tests/test_releases.py tests/test_tracing.py tests/test_compiled_hooks.py tests/test_attach_copies.py tests/test_compiled_watches.py tests/test_torch_raised.py tests/test_torch_warnings_place.py tests/test_steady_matching.py tests/test_value_range.py tests/test_device_asserts.py tests/test_torch_quotes.py tests/test_conformance.py tests/test_differential.py tests/test_combinations.py tests/test_rule_examples.py tests/test_autocast.py)
 [ $# -gt 0 ] || { echo "usage: tests/versions.sh RELEASE [RELEASE ...]" >&2; exit 2; }
 mkdir -p "$venvs"
 summary=()
