@@ -37,22 +37,97 @@ def _variants(t: torch.Tensor) -> list[object]:
     return out
 
 
-def test_the_written_out_comparison_agrees_with_the_facts_of_every_argument():
-    """For calls of one, two and three plain tensors the comparison is written out; its answer is the
-    comparison of each argument's facts, for any argument in any position, a call of another length
-    included."""
+import pytest
+
+from losslint.hooks import arguments_match
+from losslint.language import releases
+
+
+@pytest.fixture(params=["guard", "written out"])
+def comparison(request, monkeypatch):
+    """Plain tensors are compared by torch's C++ tensor check where the installed torch has one
+    (`releases.tensor_guard`), else by the comparisons written out in Python: both are tested."""
+    if request.param == "guard":
+        if not releases.holds("tensor_guards"):
+            pytest.skip("this torch has no tensor check losslint can use")
+    else:
+        monkeypatch.setattr(arguments_match, "tensor_guard", lambda tensors: None)
+    return request.param
+
+
+def test_the_comparison_of_plain_tensors_agrees_with_the_facts_of_every_argument(comparison):
+    """For calls of one, two and three plain tensors the comparison is torch's tensor check, or one
+    written out; its answer is the comparison of each argument's facts, for any argument in any
+    position, a call of another length included."""
     pool = [torch.randn(4, 3, requires_grad=True), torch.randint(0, 3, (4,)), torch.rand(4, 3), torch.tensor(1.5)]
     for n in (1, 2, 3):
         recorded = tuple(pool[:n])
         known = Arguments(recorded)
-        assert known.matches is not Arguments((None,) * n).matches  # the written-out one
+        assert known.matches is not Arguments((None,) * n).matches  # not the generic one
+        assert (known.matches is arguments_match._guarded) is (comparison == "guard")
         for position in range(n):
             for other in _variants(recorded[position]):
                 call = recorded[:position] + (other,) + recorded[position + 1:]
                 expected = tuple(map(facts, call)) == known.facts
                 assert known.matches(call, known.compared) is expected, (n, position, other if not isinstance(other, torch.Tensor) else facts(other))
+                assert known.check(*call) is expected
         assert not known.matches(recorded[:-1], known.compared)
         assert not known.matches(recorded + (recorded[0],), known.compared)
+        with pytest.raises(TypeError):
+            known.check(*recorded[:-1])
+
+
+def test_the_tensor_check_also_tells_the_autocast_state_and_the_lazy_bits_apart():
+    """Where torch's check is used it is stricter than the facts, never looser: a call under another
+    autocast state (whose verdict can differ: the contract's dtypes are those under the active autocast)
+    and a tensor with its conjugate or negative bit set are not the recorded call."""
+    if not releases.holds("tensor_guards"):
+        pytest.skip("this torch has no tensor check losslint can use")
+    x, y = torch.randn(4, 3, requires_grad=True), torch.randint(0, 3, (4,))
+    outside = Arguments((x, y))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = Arguments((x, y))
+        assert inside.check(x.detach().requires_grad_(), y.clone()) and not outside.check(x, y)
+    assert outside.check(x.detach().requires_grad_(), y.clone()) and not inside.check(x, y)
+    z = torch.randn(4, 3, dtype=torch.cfloat)
+    assert Arguments((z,)).check(z.clone()) and not Arguments((z,)).check(z.conj())
+    assert not Arguments((z,)).check(z._neg_view()) if hasattr(z, "_neg_view") else True
+    # The record keeps no batch alive.
+    import gc
+    import weakref
+
+    batch = torch.randn(4, 3)
+    alive = weakref.ref(batch)
+    record = Arguments((batch,))
+    del batch
+    gc.collect()
+    assert alive() is None and record.check(torch.zeros(4, 3))
+
+
+@pytest.mark.parametrize("hook", ["attach", "watch"])
+def test_under_autocast_the_steady_state_counts_and_a_change_of_autocast_is_judged(hook):
+    """A loop under CPU autocast is counted as any other; the same line once autocast is entered or
+    left is judged again (at metadata depth), then counted."""
+    if not releases.holds("tensor_guards"):
+        pytest.skip("this torch has no tensor check losslint can use")
+    checker = Counting()
+    criterion = nn.CrossEntropyLoss()
+    policy = losslint.Policy(first=1, every=0)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            criterion(torch.randn(8, 5, requires_grad=True), torch.randint(0, 5, (8,)))  # one line
+
+    if hook == "attach":
+        context = losslint.attach(criterion, action="collect", checker=checker, policy=policy)
+    else:
+        context = losslint.watch(action="collect", checker=checker, policy=policy)
+    with context as h:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            run(30)
+        run(30)
+    assert checker.depths == ["values", "metadata", "metadata"]
+    assert h.calls == 60 and not any(r.errors or r.warnings for r in h.reports)
 
 
 def test_calls_of_other_arguments_are_compared_by_their_facts():

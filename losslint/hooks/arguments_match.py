@@ -3,10 +3,13 @@
 `attach()` and `watch()` ask it on every call they only count (`hook._Record`, `steady._Site`), so
 it is the costliest line of a hook in a training loop: in a loop with a backward, where the CPU's
 caches are cold again at every call, reading the metadata of two tensors field by field costs about
-as much as torch's own hook dispatch. A call of one to three plain tensors (what a loss is given in
-almost every loop) is compared by a function written out for its number of arguments: every field
-read in one expression and compared in one tuple comparison, no loop; any other call by `_facts`,
-argument by argument.
+as much as torch's own hook dispatch. A call of plain tensors only (what a loss is given in almost
+every loop) is compared in one C++ call, the check Dynamo runs on a compiled graph's tensors
+(`releases.tensor_guard`): about a fifth of the Python reads' cost, and stricter (it also tells an
+autocast region from outside one, and the conjugate and negative bits). Where the installed torch
+has no such check, a call of one to three plain tensors is compared by a function written out for
+its number of arguments: every field read in one expression and compared in one tuple comparison,
+no loop; any other call by `_facts`, argument by argument.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+
+from ..language.releases import tensor_guard
 
 _Tensor = torch.Tensor
 
@@ -98,19 +103,43 @@ def _three(args: tuple, flat: tuple) -> bool:
     )
 
 
+def _guarded(args: tuple, check: Callable[..., bool]) -> bool:
+    """Plain tensors, compared by the C++ check recorded for them (`releases.tensor_guard`)."""
+    try:
+        return check(*args)
+    except TypeError:
+        return False  # another number of arguments
+
+
 _WRITTEN_OUT: dict[int, Callable[[tuple, tuple], bool]] = {1: _one, 2: _two, 3: _three}
 
 
 class Arguments:
     """The metadata of one call's positional arguments, and how a later call is compared with it:
-    `matches(args, compared)`, the two attributes read once by the caller."""
+    `matches(args, compared)`, the two attributes read once by the caller; or `check(*args)`, for as
+    many arguments as were recorded (another number raises TypeError), where the caller holds them
+    one by one (`functional_wrapper`)."""
 
-    __slots__ = ("facts", "matches", "compared")
+    __slots__ = ("facts", "matches", "compared", "check")
 
     def __init__(self, args: tuple) -> None:
         self.facts = tuple(map(facts, args))
+        plain = bool(args) and all(type(value) is _Tensor for value in args)
+        guard = tensor_guard(args) if plain else None
         written_out = _WRITTEN_OUT.get(len(args))
-        if written_out is not None and all(type(value) is _Tensor for value in args):
+        if guard is not None:
+            self.matches, self.compared = _guarded, guard
+            self.check = guard
+            return
+        if written_out is not None and plain:
             self.matches, self.compared = written_out, sum(self.facts, ())
         else:
             self.matches, self.compared = _by_facts, self.facts
+        matches, compared, count = self.matches, self.compared, len(args)
+
+        def check(*args: object) -> bool:
+            if len(args) != count:
+                raise TypeError("wrong length")
+            return matches(args, compared)
+
+        self.check = check

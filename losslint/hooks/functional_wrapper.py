@@ -9,7 +9,7 @@ whose parameters Python can spell (no `*args`, `**kwargs` or positional-only one
 those parameters, defaults included, the way `dataclasses` writes an `__init__`: its arguments arrive
 bound, and the counted call hands them on by position.
 
-Only the counted call (`_counted`: one watch active, a line whose last clean call had these
+Only the counted call (`_TEMPLATE`'s short way: one watch active, a line whose last clean call had these
 arguments' metadata and these very option objects, between values samples) takes the short way; any
 other call goes to the generic wrapper (`intercept._loss_wrapper`) with the arguments as `(required,
 {options that are not their defaults})`, which judges, counts or passes it through as before, and
@@ -22,7 +22,6 @@ import functools
 import inspect
 import keyword
 import linecache
-import operator
 import os
 import sys
 from typing import Any, Callable
@@ -33,24 +32,77 @@ from torch._C import _is_torch_function_mode_enabled as _mode_enabled
 from .monitor import state
 from .raised import explain
 
-_is_compiling = torch.compiler.is_compiling
-_grad = torch.is_grad_enabled
-_is = operator.is_
+# Dynamo reads this as True while it traces the wrapper (it hands the call to the generic wrapper,
+# which checks it on fake tensors); run, it is a plain `return False`, where `is_compiling` also asks
+# `torch.jit.is_scripting`: a second Python call, measured at a quarter of an empty hook's cost in a
+# training loop. Other tracers (non-strict export, the jit tracer) pass tensor subclasses or run under
+# a mode, which the short way never counts: they reach the generic wrapper, which asks `is_compiling`.
+_dynamo_compiling = torch.compiler.is_dynamo_compiling
 _SCALARS = (type(None), bool, int, float, str)
 
-# Frames from `_counted` out to the user's line, against the generic path's count (`steady.hop`, from
-# `Steady.counted`): counted -> intercept._loss_call -> the generic wrapper -> `_slow` -> this wrapper
-# -> its caller, where the short way has _counted -> this wrapper -> its caller.
-_SHORTER_BY = 3
+# Frames from `Steady.counted` out to the user's line (`steady.hop`), against the short way's count:
+# counted -> intercept._loss_call -> the generic wrapper -> `_slow` -> this wrapper -> its caller,
+# where the short way asks from this wrapper itself: this wrapper -> its caller.
+_SHORTER_BY = 4
 
-_PREFIX = "_losslint_"
+# The wrapper, written for one functional's parameters. `Steady.counted`'s question is asked here, in
+# the wrapper's own frame, with no argument tuple built and no further call: in a training loop with a
+# backward, where the caches are cold at every call, each Python call and each tuple on this path was
+# measured. The names the template uses all start with an underscore, which no parameter of a torch
+# functional does (`_parameters` refuses any that would).
+_TEMPLATE = """\
+def _make(_state, _mode_enabled, _grad, _getframe, _dynamo_compiling, _original, _current, _patch, _slow, _traced, _raised, {defaults}):
+    def {name}({parameters}):
+        __tracebackhide__ = True
+        if _dynamo_compiling():
+            # Dynamo traces the generic wrapper, which checks the call on its fake tensors.
+            return _traced({required}, {options})
+        _thread = _state.__dict__  # this thread's flags, read once (monitor._ThreadState)
+        _watches = _thread["watches"]
+        if len(_watches) == 1 and not (
+            _patch.retired or _thread["busy"] or _thread["inside"] or _thread["thorough"] or _thread["claims"]
+            or _thread["predicted"] is not None or _mode_enabled()
+        ):
+            _watch = _watches[0]
+            _steady = _watch.steady
+            _site = _steady.last
+            # The line's last clean call, recorded with its options (`_slow`): counted when this call is
+            # like it, from the same place in the same code, and the policy reads no values on it.
+            _recorded = None if _site is None else _site.options
+            if (
+                _recorded is not None
+                and _site.budget > 0
+                and _site.loss is _original
+                and _grad() is _site.grad
+                and _site.origins is None
+                and not _watch.provenance.recorded
+                and not _watch.device_asserts
+                and {same_options}
+            ):
+                try:
+                    _frame = _getframe(_steady.hop - {shorter_by})
+                    _same = _frame.f_code is _site.code and _frame.f_lasti == _site.lasti and _site.args.check({required_names})
+                except (ValueError, TypeError):  # a shallower stack; another number of arguments
+                    _same = False
+                if _same:
+                    _site.budget -= 1
+                    _site.tally.append(None)
+                    try:
+                        return _current({call})
+                    except Exception as _exc:
+                        _raised(_watch, _exc, {required}, {options})
+                        raise
+        return _slow({required}, {options})
+    return {name}
+"""
 
 
 def _parameters(function: Callable) -> tuple[list[str], list[str], list[str], list[Any], set[str]] | None:
     """(the parameter list as source, the required names, the optional names, their defaults, the
     keyword-only names), or
     None when the signature cannot be written as a plain `def` (no readable signature, `*args`,
-    `**kwargs`, positional-only or keyword-only required parameters, or no required one)."""
+    `**kwargs`, positional-only or keyword-only required parameters, no required one, or a name the
+    template keeps for itself)."""
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):
@@ -63,7 +115,7 @@ def _parameters(function: Callable) -> tuple[list[str], list[str], list[str], li
     keyword_names: set[str] = set()
     for parameter in signature.parameters.values():
         name = parameter.name
-        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith(_PREFIX):
+        if not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_"):
             return None
         if parameter.kind is parameter.KEYWORD_ONLY:
             if not keyword_only:
@@ -78,7 +130,7 @@ def _parameters(function: Callable) -> tuple[list[str], list[str], list[str], li
             required.append(name)
             source.append(name)
         else:
-            source.append(f"{name}={_PREFIX}d{len(defaults)}")
+            source.append(f"{name}=_d{len(defaults)}")
             optional.append(name)
             defaults.append(parameter.default)
     if not required:
@@ -94,43 +146,28 @@ def matched_wrapper(original: Callable, current: Callable, generic: Callable, pa
     if found is None:
         return None
     source, required, optional, defaults, keyword_only = found
-    required_tuple = "(" + "".join(f"{name}, " for name in required) + ")"
-    options_tuple = "(" + "".join(f"{name}, " for name in optional) + ")"
-    call = ", ".join([*required, *(f"{name}={name}" if name in keyword_only else name for name in optional)])
     name = getattr(current, "__name__", None)
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name in required or name in optional:
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name.startswith("_") or name in required or name in optional:
         name = "loss"  # the def's own name only (update_wrapper below gives it the functional's)
-    # (warning_place passes over frames of this name, as over intercept's.)
-    filename = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"<losslint wrapper of {name}>")
-    text = "\n".join(
-        [
-            f"def {_PREFIX}make({_PREFIX}counted, {_PREFIX}slow, {_PREFIX}traced, {_PREFIX}raised, {_PREFIX}current, {_PREFIX}compiling, "
-            + "".join(f"{_PREFIX}d{i}, " for i in range(len(defaults)))
-            + "):",
-            f"    def {name}({', '.join(source)}):",
-            "        __tracebackhide__ = True",
-            f"        if {_PREFIX}compiling():",
-            # Dynamo traces the generic wrapper, which checks the call on its fake tensors.
-            f"            return {_PREFIX}traced({required_tuple}, {options_tuple})",
-            f"        {_PREFIX}watch = {_PREFIX}counted({required_tuple}, {options_tuple})",
-            f"        if {_PREFIX}watch is not None:",
-            "            try:",
-            f"                return {_PREFIX}current({call})",
-            f"            except Exception as {_PREFIX}exc:",
-            f"                {_PREFIX}raised({_PREFIX}watch, {_PREFIX}exc, {required_tuple}, {options_tuple})",
-            "                raise",
-            f"        return {_PREFIX}slow({required_tuple}, {options_tuple})",
-            f"    return {name}",
-            "",
-        ]
+    text = _TEMPLATE.format(
+        name=name,
+        parameters=", ".join(source),
+        defaults="".join(f"_d{i}, " for i in range(len(defaults))),
+        required="(" + "".join(f"{n}, " for n in required) + ")",
+        required_names=", ".join(required),
+        options="(" + "".join(f"{n}, " for n in optional) + ")",
+        same_options=" and ".join(f"{n} is _recorded[{i}]" for i, n in enumerate(optional)) or "True",
+        call=", ".join([*required, *(f"{n}={n}" if n in keyword_only else n for n in optional)]),
+        shorter_by=_SHORTER_BY,
     )
     # Kept where tracebacks and `inspect` look for source, under a name inside losslint's package, so
     # that the call-site search passes over its frame as over any other of losslint's.
+    # (warning_place passes over frames of this name, as over intercept's.)
+    filename = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"<losslint wrapper of {name}>")
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     scope: dict[str, Any] = {}
     exec(compile(text, filename, "exec"), scope)  # noqa: S102 - the source is built from a signature above
 
-    counted = _counted_for(original, patch)
     slow = _slow_for(generic, optional, defaults)
 
     def raised(watch: Any, exc: BaseException, args: tuple, options: tuple) -> None:
@@ -140,7 +177,9 @@ def matched_wrapper(original: Callable, current: Callable, generic: Callable, pa
     def traced(args: tuple, options: tuple) -> Any:
         return generic(*args, **_keywords(optional, defaults, options))
 
-    wrapper = scope[f"{_PREFIX}make"](counted, slow, traced, raised, current, _is_compiling, *defaults)
+    wrapper = scope["_make"](
+        state, _mode_enabled, torch.is_grad_enabled, sys._getframe, _dynamo_compiling, original, current, patch, slow, traced, raised, *defaults
+    )
     functools.update_wrapper(wrapper, current)
     return wrapper
 
@@ -148,54 +187,6 @@ def matched_wrapper(original: Callable, current: Callable, generic: Callable, pa
 def _keywords(optional: list[str], defaults: list[Any], options: tuple) -> dict[str, Any]:
     """The options given, as the keywords a caller would have written: those that are not the default."""
     return {name: value for name, default, value in zip(optional, defaults, options) if value is not default}
-
-
-def _counted_for(original: Callable, patch: Any) -> Callable[[tuple, tuple], Any]:
-    def counted(args: tuple, options: tuple) -> Any:
-        """The watch, when this call is only counted: `Steady.counted`'s question for a call whose
-        options are the very objects of the line's last clean call (`_Site.options`); else None."""
-        thread = state.__dict__  # this thread's flags, read once (monitor._ThreadState)
-        watches = thread["watches"]
-        if (
-            not watches
-            or len(watches) != 1
-            or patch.retired
-            or thread["busy"]
-            or thread["inside"]
-            or thread["thorough"]
-            or thread["claims"]
-            or thread["predicted"] is not None
-            or _mode_enabled()
-        ):
-            return None
-        watch = watches[0]
-        steady = watch.steady
-        hop = steady.hop - _SHORTER_BY
-        if hop <= 0 or watch.device_asserts:
-            return None
-        try:
-            guess = sys._getframe(hop)
-        except ValueError:
-            return None
-        site = steady.last
-        # The line found as the generic path last found it; any other (another line, a second call on
-        # the same line) is the generic path's to look up.
-        if site is None or site.code is not guess.f_code or site.lasti != guess.f_lasti:
-            return None
-        recorded = site.options
-        if recorded is None or site.budget <= 0 or site.loss is not original or _grad() is not site.grad:
-            return None
-        if site.origins is not None or watch.provenance.recorded:
-            return None
-        stored = site.args
-        # `recorded` came from this functional's own wrapper (`site.loss is original`): as many options.
-        if not (stored.matches(args, stored.compared) and all(map(_is, options, recorded))):
-            return None
-        site.budget -= 1
-        site.tally.append(None)
-        return watch
-
-    return counted
 
 
 def _slow_for(generic: Callable, optional: list[str], defaults: list[Any]) -> Callable[[tuple, tuple], Any]:

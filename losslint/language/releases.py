@@ -325,3 +325,66 @@ def _dynamo_inlines_loss_modules() -> bool:
     import torch._dynamo.config as dynamo_config
 
     return bool(getattr(dynamo_config, "inline_inbuilt_nn_modules", True))
+
+
+# ---- the steady state's metadata comparison ------------------------------------------------------------
+
+
+def _guard_class() -> object | None:
+    # Attribute access, not `from torch._C._dynamo.guards import`: before 2.5 the guards are a
+    # submodule object of the C extension that the import system cannot find by name.
+    dynamo = getattr(torch._C, "_dynamo", None)
+    return getattr(getattr(dynamo, "guards", None), "TensorGuards", None)
+
+
+def _new_guard(guards: object, tensors: tuple) -> object:
+    return guards(  # type: ignore[operator]
+        *tensors,
+        dynamic_dims_sizes=[list(t.shape) for t in tensors],  # every size compared
+        dynamic_dims_strides=[[None] * t.dim() for t in tensors],  # strides not compared
+    )
+
+
+@behaviour(
+    "tensor_guards",
+    "Does Dynamo's TensorGuards (the C++ check behind a compiled graph's guards) tell a tensor of the same "
+    "type, shape, dtype, device, layout and requires_grad from one that differs in any of them?",
+    "yes on 2.4.1, 2.8.0, 2.10.0, 2.13.0, 2.14.1 and 2.15.0: TensorGuards(*examples, dynamic_dims_sizes=, "
+    "dynamic_dims_strides=).check(*tensors); it also compares the type exactly, the dispatch keys under the "
+    "thread's state (autocast, inference mode, the conjugate and negative bits) and the device index.",
+)
+def _tensor_guards() -> bool:
+    guards = _guard_class()
+    if guards is None:
+        return False
+    try:
+        x, y = torch.zeros(2, 3, requires_grad=True), torch.zeros(2, dtype=torch.long)
+        check = _new_guard(guards, (x, y)).check
+        same = check(torch.ones(2, 3, requires_grad=True), torch.ones(2, dtype=torch.long))
+        differ = (
+            (torch.zeros(2, 3), y),  # requires_grad
+            (torch.zeros(3, 2, requires_grad=True), y),  # shape
+            (torch.zeros(2, 3, 1, requires_grad=True), y),  # number of dimensions
+            (x, y.int()),  # dtype
+            (x, y.to("meta")),  # device
+            (x, y.to_sparse()),  # layout
+            (torch.nn.Parameter(torch.zeros(2, 3)), y),  # type (a subclass)
+            (x, 1),  # not a tensor
+        )
+        return bool(same) and not any(check(*tensors) for tensors in differ)
+    except Exception:  # noqa: BLE001 - a private API that changed shape: compare in Python instead
+        return False
+
+
+def tensor_guard(tensors: tuple) -> Callable[..., bool] | None:
+    """`check(*tensors)`: whether tensors have the metadata of these (type, shape, dtype, device,
+    layout, requires_grad; all in one C++ call, where reading them field by field from Python costs
+    about as much as torch's own empty hook in a training loop), under the thread's dispatch state at
+    the time of recording: a call under another autocast state does not match. None where the
+    installed torch has no such check (`tensor_guards`); it keeps no reference to the tensors."""
+    if not holds("tensor_guards"):
+        return None
+    try:
+        return _new_guard(_guard_class(), tensors).check
+    except Exception:  # noqa: BLE001 - a tensor it cannot describe: compare in Python
+        return None
