@@ -9,11 +9,11 @@ whose parameters Python can spell (no `*args`, `**kwargs` or positional-only one
 those parameters, defaults included, the way `dataclasses` writes an `__init__`: its arguments arrive
 bound, and the counted call hands them on by position.
 
-Only the counted call (`_TEMPLATE`'s short way: one watch active, a line whose last clean call had these
-arguments' metadata and these very option objects, between values samples) takes the short way; any
-other call goes to the generic wrapper (`intercept._loss_wrapper`) with the arguments as `(required,
-{options that are not their defaults})`, which judges, counts or passes it through as before, and
-after a clean judgement records the call's options for the short way (`_slow`).
+Only a counted call takes the short way (`_TEMPLATE`: one watch active, a line whose last clean call
+had these arguments' metadata and these very option objects, between values samples); any other call
+goes to the generic wrapper (`intercept._loss_wrapper`) with the arguments as `(required, {options
+that are not their defaults})`, which judges, counts or passes it through as before, and after a
+clean judgement records the call's options for the short way (`_slow`).
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ def _make(_state, _mode_enabled, _grad, _getframe, _dynamo_compiling, _original,
                 and {same_options}
             ):
                 try:
+                    # (hop 0, not yet known, asks for a depth of 0 or less: this frame, never the line's)
                     _frame = _getframe(_steady.hop - {shorter_by})
                     _same = _frame.f_code is _site.code and _frame.f_lasti == _site.lasti and _site.args.check({required_names})
                 except (ValueError, TypeError):  # a shallower stack; another number of arguments
