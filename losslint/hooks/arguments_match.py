@@ -126,12 +126,12 @@ class Arguments:
         self.facts = tuple(map(facts, args))
         plain = bool(args) and all(type(value) is _Tensor for value in args)
         guard = tensor_guard(args) if plain else None
-        written_out = _WRITTEN_OUT.get(len(args))
         if guard is not None:
             self.matches, self.compared = _guarded, guard
             self.check = guard
             return
-        if written_out is not None and plain:
+        written_out = _WRITTEN_OUT.get(len(args)) if plain else None
+        if written_out is not None:
             self.matches, self.compared = written_out, sum(self.facts, ())
         else:
             self.matches, self.compared = _by_facts, self.facts

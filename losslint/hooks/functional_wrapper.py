@@ -68,6 +68,7 @@ def _make(_state, _mode_enabled, _grad, _getframe, _dynamo_compiling, _original,
             _site = _steady.last
             # The line's last clean call, recorded with its options (`_slow`): counted when this call is
             # like it, from the same place in the same code, and the policy reads no values on it.
+            # (`_site.loss is _original`, asked first: the options were this functional's, as many.)
             _recorded = None if _site is None else _site.options
             if (
                 _recorded is not None
